@@ -1,0 +1,193 @@
+//! The storage traits: what the registries need from a database, one method per use case.
+//!
+//! The `store` crate implements [`RegistryStore`] for SQLite and PostgreSQL with the same
+//! behaviour, proven by one conformance suite. The web layer holds an
+//! `Arc<dyn RegistryStore>` and cannot reach SQL. Writes take a [`Provenance`]; a write that
+//! changes a record keeps the previous version in history, and a write that changes nothing
+//! is reported as unchanged, which is what makes imports idempotent.
+
+use crate::area::{Area, AreaLevel};
+use crate::identifiers::{CitizenId, CreditCode};
+use crate::provenance::Provenance;
+use crate::registry::{Building, House, Household, LegalEntity, Person};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// A storage failure. Opaque on purpose: callers cannot branch on SQL details; the message
+/// is for logs, never for the person at the screen.
+#[derive(Debug, thiserror::Error)]
+#[error("storage failure: {message}")]
+pub struct StorageError {
+    pub message: String,
+}
+
+impl StorageError {
+    pub fn new(message: impl Into<String>) -> StorageError {
+        StorageError { message: message.into() }
+    }
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// What a batch write did, record by record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl WriteCounts {
+    pub fn add(&mut self, other: WriteCounts) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// A version of a stored record with where it came from, and until when it was current
+/// (`None` while it still is).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub record: T,
+    pub provenance: Provenance,
+    pub superseded_at: Option<DateTime<Utc>>,
+}
+
+/// A page request: 1-based page number and page size (capped by the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl PageRequest {
+    pub const MAX_PER_PAGE: u32 = 200;
+
+    /// A page request with the page at least 1 and the size between 1 and 200.
+    pub fn new(page: u32, per_page: u32) -> PageRequest {
+        PageRequest { page: page.max(1), per_page: per_page.clamp(1, Self::MAX_PER_PAGE) }
+    }
+
+    pub fn offset(self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.per_page)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// How to find people. Every given condition must hold; results sort by name in pinyin
+/// order, then identity number.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PersonQuery {
+    /// The exact name.
+    pub name: Option<String>,
+    /// A prefix of the name's pinyin initials, lower-case (`zs` finds 张三 and 张山峰).
+    pub initials: Option<String>,
+    /// An area code prefix: a district, street, community or grid code.
+    pub area: Option<String>,
+}
+
+/// A person as a list shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonSummary {
+    pub citizen_id: CitizenId,
+    pub name: String,
+    pub grid: Option<String>,
+    pub life_status: String,
+}
+
+/// People of one age band and sex in an area: one bar of an age pyramid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgeBand {
+    /// The lower bound of the five-year band: 0, 5, … 100 (100 means 100 and over).
+    pub from_age: u32,
+    pub male: u64,
+    pub female: u64,
+}
+
+/// Ageing of one community: how many residents, how many aged 60 and over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgeingRate {
+    pub area_code: String,
+    pub area_name: String,
+    pub residents: u64,
+    pub aged_60_and_over: u64,
+}
+
+/// The houses a person owns or rents, the households they belong to, the entities they
+/// represent: what the 360 view shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonLinks {
+    pub households: Vec<Household>,
+    pub owned_houses: Vec<House>,
+    pub rented_houses: Vec<House>,
+    pub represented_entities: Vec<LegalEntity>,
+}
+
+#[async_trait]
+pub trait RegistryStore: Send + Sync {
+    /// Whether the database answers.
+    async fn ping(&self) -> StorageResult<()>;
+
+    /// Inserts or updates people in one transaction. A changed person's previous version
+    /// moves to history; an identical one is left alone and counted as unchanged.
+    async fn put_persons(&self, persons: &[Person], provenance: &Provenance) -> StorageResult<WriteCounts>;
+
+    /// The current version, or the version current at `as_of` when given.
+    async fn person(
+        &self,
+        citizen_id: &CitizenId,
+        as_of: Option<DateTime<Utc>>,
+    ) -> StorageResult<Option<Versioned<Person>>>;
+
+    /// Every version of a person, newest first.
+    async fn person_history(&self, citizen_id: &CitizenId) -> StorageResult<Vec<Versioned<Person>>>;
+
+    async fn search_persons(&self, query: &PersonQuery, page: PageRequest) -> StorageResult<Page<PersonSummary>>;
+
+    /// Households, houses and entities linked to a person.
+    async fn person_links(&self, citizen_id: &CitizenId) -> StorageResult<PersonLinks>;
+
+    async fn put_households(&self, households: &[Household], provenance: &Provenance) -> StorageResult<WriteCounts>;
+
+    async fn household(&self, number: &str) -> StorageResult<Option<Versioned<Household>>>;
+
+    async fn put_entities(&self, entities: &[LegalEntity], provenance: &Provenance) -> StorageResult<WriteCounts>;
+
+    async fn entity(&self, credit_code: &CreditCode) -> StorageResult<Option<Versioned<LegalEntity>>>;
+
+    /// Entities whose name contains the text, by name.
+    async fn search_entities(&self, name_contains: &str, page: PageRequest) -> StorageResult<Page<LegalEntity>>;
+
+    async fn put_buildings(&self, buildings: &[Building], provenance: &Provenance) -> StorageResult<WriteCounts>;
+
+    async fn put_houses(&self, houses: &[House], provenance: &Provenance) -> StorageResult<WriteCounts>;
+
+    async fn house(&self, id: &str) -> StorageResult<Option<Versioned<House>>>;
+
+    /// Houses in an area (code prefix of their grid), by id.
+    async fn houses_in_area(&self, area_prefix: &str, page: PageRequest) -> StorageResult<Page<House>>;
+
+    async fn put_areas(&self, areas: &[Area], provenance: &Provenance) -> StorageResult<WriteCounts>;
+
+    /// Every area of the given levels (all levels when empty), by code.
+    async fn areas(&self, levels: &[AreaLevel]) -> StorageResult<Vec<Area>>;
+
+    async fn area(&self, code: &str) -> StorageResult<Option<Area>>;
+
+    /// The age pyramid of living residents whose grid starts with `area_prefix`.
+    async fn age_pyramid(&self, area_prefix: &str, today: NaiveDate) -> StorageResult<Vec<AgeBand>>;
+
+    /// Residents and residents aged 60 and over, per community.
+    async fn ageing_by_community(&self, today: NaiveDate) -> StorageResult<Vec<AgeingRate>>;
+
+    /// How many current people the registry holds.
+    async fn count_persons(&self) -> StorageResult<u64>;
+}

@@ -1,0 +1,214 @@
+//! Typed configuration, loaded in layers: defaults → a TOML file → `HUIMIN__…` environment
+//! variables (`HUIMIN__DATABASE__URL`, `HUIMIN__SERVER__LISTEN`, …). Unknown keys are
+//! rejected, so a typo fails at start-up instead of being silently ignored. Secrets print
+//! redacted.
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub server: ServerConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite:huimin.db` (default) or `postgres://user:password@host/database`.
+    pub url: DatabaseUrl,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// A request taking longer is answered 408.
+    pub request_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter, e.g. `info` or `huimin_web=debug,info`.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A database URL whose password never reaches a log or `huimin config`'s output.
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> DatabaseUrl {
+        DatabaseUrl(url.into())
+    }
+
+    /// The real URL, for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{:?}", huimin_store::redact_url(&self.0))
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        huimin_store::redact_url(&self.0).serialize(serializer)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { database: DatabaseConfig::default(), server: ServerConfig::default(), log: LogConfig::default() }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { url: DatabaseUrl::new("sqlite:huimin.db") }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let web = huimin_web::WebConfig::default();
+        ServerConfig {
+            listen: "127.0.0.1:8080".to_owned(),
+            body_limit_bytes: web.body_limit_bytes,
+            request_timeout_seconds: web.request_timeout_seconds,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { filter: "info".to_owned(), format: LogFormat::Text }
+    }
+}
+
+impl Config {
+    /// Loads the layers. With no file given, `huimin.toml` in the working directory is read
+    /// when it exists. `environment` is the process environment (passed in for tests).
+    pub fn load(file: Option<&Path>, environment: &[(String, String)]) -> anyhow::Result<Config> {
+        // The defaults go through `Serialize`, which redacts URLs with a password; the
+        // default URL has none, so it survives unchanged.
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                anyhow::ensure!(path.is_file(), "configuration file {} does not exist", path.display());
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None if Path::new("huimin.toml").is_file() => figment = figment.merge(Toml::file_exact("huimin.toml")),
+            None => {}
+        }
+        let variables: Vec<(String, String)> =
+            environment.iter().filter(|(key, _)| key.starts_with("HUIMIN__")).cloned().collect();
+        let figment = variables.iter().fold(figment, |figment, (key, value)| {
+            let path = key.trim_start_matches("HUIMIN__").to_lowercase().replace("__", ".");
+            figment.merge((path, value.clone()))
+        });
+        let config: Config = figment.extract().context("invalid configuration")?;
+        huimin_store::Backend::of_url(config.database.url.expose())
+            .map_err(|error| anyhow::anyhow!("database.url: {}", error.message))?;
+        config
+            .server
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .with_context(|| format!("server.listen '{}' is not an address such as 127.0.0.1:8080", config.server.listen))?;
+        anyhow::ensure!(config.server.body_limit_bytes >= 1024, "server.body_limit_bytes must be at least 1024");
+        anyhow::ensure!(config.server.request_timeout_seconds >= 1, "server.request_timeout_seconds must be at least 1");
+        Ok(config)
+    }
+
+    /// The effective configuration as TOML, secrets redacted (`huimin config`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml_string(self)
+    }
+
+    pub fn web(&self) -> huimin_web::WebConfig {
+        huimin_web::WebConfig {
+            body_limit_bytes: self.server.body_limit_bytes,
+            request_timeout_seconds: self.server.request_timeout_seconds,
+            ..huimin_web::WebConfig::default()
+        }
+    }
+}
+
+fn toml_string(config: &Config) -> String {
+    let value = serde_json::to_value(config).unwrap_or_default();
+    let mut text = String::new();
+    if let serde_json::Value::Object(sections) = value {
+        for (section, fields) in sections {
+            text.push_str(&format!("[{section}]\n"));
+            if let serde_json::Value::Object(fields) = fields {
+                for (key, value) in fields {
+                    text.push_str(&format!("{key} = {value}\n"));
+                }
+            }
+            text.push('\n');
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order_and_secrets_are_hidden() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("huimin.toml");
+        std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9000\"\n[database]\nurl = \"postgres://huimin:hunter2@db/huimin\"\n").unwrap();
+        let config = Config::load(Some(&file), &env(&[("HUIMIN__SERVER__LISTEN", "127.0.0.1:9100")])).unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:9100", "environment beats the file");
+        assert_eq!(config.database.url.expose(), "postgres://huimin:hunter2@db/huimin", "file beats defaults");
+        assert_eq!(config.log.filter, "info", "defaults fill the rest");
+        let printed = config.to_redacted_toml();
+        assert!(printed.contains("postgres://huimin:***@db/huimin"), "{printed}");
+        assert!(!printed.contains("hunter2"));
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn defaults_need_no_file_and_unknown_keys_and_bad_values_are_refused() {
+        let config = Config::load(None, &[]).unwrap();
+        assert_eq!(config.database.url.expose(), "sqlite:huimin.db");
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("huimin.toml");
+        std::fs::write(&file, "[server]\nlisten_address = \"x\"\n").unwrap();
+        let error = format!("{:#}", Config::load(Some(&file), &[]).unwrap_err());
+        assert!(error.contains("listen_address"), "{error}");
+        let error = format!("{:#}", Config::load(None, &env(&[("HUIMIN__SERVER__LISTEN", "nowhere")])).unwrap_err());
+        assert!(error.contains("server.listen"), "{error}");
+        let error = format!("{:#}", Config::load(None, &env(&[("HUIMIN__DATABASE__URL", "mysql://x")])).unwrap_err());
+        assert!(error.contains("database.url"), "{error}");
+        assert!(Config::load(Some(Path::new("/nonexistent/huimin.toml")), &[]).is_err());
+    }
+}

@@ -1,0 +1,200 @@
+//! The `huimin` command line: `serve`, `demo`, `import`, `config`.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use huimin::config::{Config, DatabaseUrl};
+use huimin::import::{ImportOptions, InputFormat, RecordKind, TextEncoding};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "huimin", version, about = "惠民 Huimin — the city's shared base registries and services")]
+struct Cli {
+    /// A TOML configuration file (default: ./huimin.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the console with the configured database.
+    Serve,
+    /// Generate the synthetic demo city, load it and serve it.
+    Demo {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 100_000)]
+        people: u32,
+        /// Database for the demo city.
+        #[arg(long, default_value = "sqlite:huimin-demo.db")]
+        database: String,
+        /// Address to listen on (overrides the configuration).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Start from an empty SQLite file.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Import a department file of persons, legal entities or houses.
+    Import {
+        kind: RecordKind,
+        file: PathBuf,
+        /// csv or ndjson (default: from the file name; .ndjson/.jsonl are NDJSON).
+        #[arg(long)]
+        format: Option<InputFormat>,
+        #[arg(long, value_enum, default_value_t = TextEncoding::Auto)]
+        encoding: TextEncoding,
+        /// Write nothing unless every row is valid, and then all rows in one transaction.
+        #[arg(long)]
+        atomic: bool,
+        /// The supplying department, kept as each record's source.
+        #[arg(long, default_value = "import")]
+        source: String,
+        /// Where to write rejected rows as JSON lines (default: FILE.report.jsonl).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 5_000)]
+        batch_rows: usize,
+        /// Database to import into (overrides the configuration).
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Print the effective configuration, secrets hidden.
+    Config,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let environment: Vec<(String, String)> = std::env::vars().collect();
+    let mut config = Config::load(cli.config.as_deref(), &environment)?;
+    match cli.command {
+        Command::Config => {
+            print!("{}", config.to_redacted_toml());
+            Ok(())
+        }
+        Command::Serve => {
+            huimin::server::init_logging(&config);
+            let store = huimin_store::connect(config.database.url.expose()).await.context("opening the database")?;
+            huimin::server::serve(&config, store, |address| {
+                println!("Huimin is serving at http://{address}/console");
+            })
+            .await
+        }
+        Command::Demo { seed, people, database, listen, fresh } => {
+            config.database.url = DatabaseUrl::new(database);
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            huimin::server::init_logging(&config);
+            anyhow::ensure!((100..=2_000_000).contains(&people), "--people must be between 100 and 2000000");
+            if fresh {
+                remove_sqlite_file(config.database.url.expose())?;
+            }
+            let started = std::time::Instant::now();
+            let store = huimin_store::connect(config.database.url.expose()).await.context("opening the database")?;
+            let clock = huimin_web::SystemClock;
+            let load = huimin::demo::load_demo_city(store.as_ref(), seed, people, huimin_web::Clock::today(&clock), huimin_web::Clock::now(&clock)).await?;
+            println!(
+                "Demo city (seed {seed}): {} people, {} households, {} houses, {} legal entities, {} grids{}.",
+                load.people,
+                load.households,
+                load.houses,
+                load.entities,
+                load.grids,
+                if load.skipped { " — already loaded" } else { "" }
+            );
+            huimin::server::serve(&config, store, |address| {
+                println!("Ready in {:.1} s. Open http://{address}/console", started.elapsed().as_secs_f64());
+            })
+            .await
+        }
+        Command::Import { kind, file, format, encoding, atomic, source, report, batch_rows, database } => {
+            if let Some(database) = database {
+                config.database.url = DatabaseUrl::new(database);
+            }
+            huimin::server::init_logging(&config);
+            run_import(&config, kind, &file, format, encoding, atomic, source, report, batch_rows).await
+        }
+    }
+}
+
+fn remove_sqlite_file(url: &str) -> anyhow::Result<()> {
+    let Some(path) = url.strip_prefix("sqlite:") else {
+        anyhow::bail!("--fresh works only with a SQLite database");
+    };
+    let path = path.trim_start_matches("//").split('?').next().unwrap_or(path);
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{path}{suffix}");
+        if Path::new(&file).exists() {
+            std::fs::remove_file(&file).with_context(|| format!("removing {file}"))?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_import(
+    config: &Config,
+    kind: RecordKind,
+    file: &Path,
+    format: Option<InputFormat>,
+    encoding: TextEncoding,
+    atomic: bool,
+    source: String,
+    report: Option<PathBuf>,
+    batch_rows: usize,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let format = format.unwrap_or_else(|| match file.extension().and_then(|extension| extension.to_str()) {
+        Some("ndjson" | "jsonl") => InputFormat::Ndjson,
+        _ => InputFormat::Csv,
+    });
+    let report_path = report.unwrap_or_else(|| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(".report.jsonl");
+        PathBuf::from(name)
+    });
+    let mut report_file = std::io::BufWriter::new(
+        std::fs::File::create(&report_path).with_context(|| format!("creating {}", report_path.display()))?,
+    );
+    let store = huimin_store::connect(config.database.url.expose()).await.context("opening the database")?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let clock = huimin_web::SystemClock;
+    let options = ImportOptions { kind, format, encoding, atomic, source, batch_rows: batch_rows.max(1) };
+    let summary = huimin::import::import_bytes(
+        store.as_ref(),
+        &bytes,
+        &options,
+        huimin_web::Clock::today(&clock),
+        huimin_web::Clock::now(&clock),
+        &mut report_file,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )
+    .await;
+    bar.finish_and_clear();
+    let summary = summary?;
+    println!(
+        "{} rows read ({}): {} inserted, {} updated, {} unchanged, {} rejected.",
+        summary.rows, summary.encoding, summary.counts.inserted, summary.counts.updated, summary.counts.unchanged, summary.rejected_rows
+    );
+    if !summary.ignored_columns.is_empty() {
+        println!("Ignored columns: {}", summary.ignored_columns.join(", "));
+    }
+    if summary.rejected_rows > 0 {
+        println!("Rejected rows are listed in {}", report_path.display());
+    }
+    if summary.aborted {
+        anyhow::bail!("--atomic: nothing was written because {} rows are invalid", summary.rejected_rows);
+    }
+    Ok(())
+}

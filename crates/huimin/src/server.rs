@@ -1,0 +1,70 @@
+//! Starting and stopping the HTTP server: logging, the store, the listener, graceful
+//! shutdown on SIGTERM or Ctrl-C (in-flight requests finish; new connections are refused).
+
+use crate::config::{Config, LogFormat};
+use anyhow::Context;
+use huimin_domain::storage::RegistryStore;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Installs the global tracing subscriber once; later calls do nothing.
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Binds the configured address and serves until a shutdown signal. `on_ready` receives the
+/// bound address (port 0 picks a free one) once the listener accepts connections.
+pub async fn serve(
+    config: &Config,
+    store: Arc<dyn RegistryStore>,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<()> {
+    let state = huimin_web::AppState::new(store, Arc::new(huimin_web::SystemClock), config.web())
+        .await
+        .context("loading the area index")?;
+    let app = huimin_web::router(state, axum_router());
+    let listener = TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(%address, "serving");
+    on_ready(address);
+    huimin_web::serve(listener, app, shutdown_signal()).await.context("serving HTTP")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn axum_router() -> huimin_web::ExtraRoutes {
+    huimin_web::ExtraRoutes::new()
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

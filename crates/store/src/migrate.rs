@@ -1,0 +1,92 @@
+//! Schema migrations, embedded in the binary, applied in order inside one transaction each.
+//!
+//! Each backend has its own folder of SQL files (`migrations/sqlite`, `migrations/postgres`)
+//! because DDL differs (collations, floating-point type names); a test applies both and
+//! compares their tables and columns so the two cannot drift apart.
+
+/// One migration: a version, a name, and the SQL for each backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "registry",
+    sqlite: include_str!("../migrations/sqlite/0001_registry.sql"),
+    postgres: include_str!("../migrations/postgres/0001_registry.sql"),
+}];
+
+pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at_us BIGINT NOT NULL
+)";
+
+/// Splits a migration file into statements at semicolons that end a line. Migration files
+/// are ours and contain no semicolons inside strings or bodies.
+pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(";\n")
+        .map(str::trim)
+        .filter(|statement| {
+            statement
+                .lines()
+                .any(|line| !line.trim().is_empty() && !line.trim_start().starts_with("--"))
+        })
+}
+
+/// Applies pending migrations with the given pool type; shared text for both backends.
+macro_rules! apply_migrations {
+    ($pool:expr, $field:ident) => {{
+        use crate::migrate::{CREATE_MIGRATION_TABLE, MIGRATIONS, statements};
+        sqlx::query(CREATE_MIGRATION_TABLE)
+            .execute($pool)
+            .await
+            .map_err(|error| crate::storage_error("creating the migration table", error))?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migration")
+            .fetch_all($pool)
+            .await
+            .map_err(|error| crate::storage_error("reading applied migrations", error))?;
+        for migration in MIGRATIONS.iter().filter(|migration| !applied.contains(&migration.version)) {
+            let mut transaction = $pool
+                .begin()
+                .await
+                .map_err(|error| crate::storage_error("beginning a migration", error))?;
+            for statement in statements(migration.$field) {
+                sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut *transaction).await.map_err(|error| {
+                    crate::storage_error(&format!("migration {} ({})", migration.version, migration.name), error)
+                })?;
+            }
+            sqlx::query("INSERT INTO schema_migration (version, name, applied_at_us) VALUES ($1, $2, $3)")
+                .bind(migration.version)
+                .bind(migration.name)
+                .bind(crate::codec::now_micros())
+                .execute(&mut *transaction)
+                .await
+                .map_err(|error| crate::storage_error("recording a migration", error))?;
+            transaction
+                .commit()
+                .await
+                .map_err(|error| crate::storage_error("committing a migration", error))?;
+        }
+        Ok::<(), huimin_domain::storage::StorageError>(())
+    }};
+}
+pub(crate) use apply_migrations;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_at_line_ending_semicolons_and_skip_comment_only_chunks() {
+        let sql = "-- header\nCREATE TABLE a (x INTEGER);\nCREATE INDEX a_x ON a (x);\n";
+        let parts: Vec<&str> = statements(sql).collect();
+        assert_eq!(parts.len(), 2);
+        assert!(parts[0].ends_with("CREATE TABLE a (x INTEGER)"));
+    }
+}

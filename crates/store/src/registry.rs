@@ -1,0 +1,1066 @@
+//! The registry queries, written once for both backends.
+//!
+//! `registry_store!` expands to an implementation of [`RegistryStore`] for a store type
+//! whose `pool` field is a concrete sqlx pool. The SQL is portable (`$n` parameters,
+//! `ON CONFLICT`, `SUBSTR`, `CASE`); what differs between SQLite and PostgreSQL lives in the
+//! migrations. Writes follow one pattern: read the current rows of a batch, compare with
+//! the incoming records, move changed rows to `<table>_history`, insert new versions, all in
+//! one transaction.
+//!
+//! [`RegistryStore`]: huimin_domain::storage::RegistryStore
+
+/// Rows per multi-row statement: 500 rows × 21 columns stays under SQLite's and
+/// PostgreSQL's limits on bound parameters.
+pub(crate) const CHUNK_ROWS: usize = 500;
+
+pub(crate) const PERSON_COLUMNS: &str = "citizen_id, name, name_initials, name_pinyin, sex, birth_date, ethnicity, \
+     hukou_address, residence_address, phone, life_status, tags, grid, source, batch, recorded_at_us";
+pub(crate) const HOUSEHOLD_COLUMNS: &str = "number, kind, address, members, source, batch, recorded_at_us";
+pub(crate) const ENTITY_COLUMNS: &str = "credit_code, name, kind, legal_representative, registered_address, status, \
+     established_on, source, batch, recorded_at_us";
+pub(crate) const BUILDING_COLUMNS: &str = "id, address_district, address_street, address_community, address_road, \
+     address_number, address_building, address_unit, address_room, longitude, latitude, grid, floors, \
+     source, batch, recorded_at_us";
+pub(crate) const HOUSE_COLUMNS: &str = "id, building_id, address_district, address_street, address_community, \
+     address_road, address_number, address_building, address_unit, address_room, longitude, latitude, grid, \
+     usage, floor_area_m2, owners, rental, tenants, source, batch, recorded_at_us";
+pub(crate) const AREA_COLUMNS: &str = "code, name, level, parent, boundary, source, batch, recorded_at_us";
+
+/// Splits records into chunks of at most `CHUNK_ROWS` in which no key repeats, so a record
+/// that appears twice in one batch is written as an update of its first appearance.
+pub(crate) fn chunks_without_repeats<T>(records: &[T], key: impl Fn(&T) -> &str) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut seen = std::collections::HashSet::new();
+    for (index, record) in records.iter().enumerate() {
+        if index - start == CHUNK_ROWS || !seen.insert(key(record)) {
+            chunks.push(&records[start..index]);
+            start = index;
+            seen.clear();
+            seen.insert(key(record));
+        }
+    }
+    if start < records.len() {
+        chunks.push(&records[start..]);
+    }
+    chunks
+}
+
+/// Expands to the whole `RegistryStore` implementation for `$store` over `$database`.
+macro_rules! registry_store {
+    ($store:ty, $database:ty) => {
+        use crate::codec::{
+            corrupt, decode_ids, decode_members, decode_tags, encode_ids, encode_members, encode_tags, from_micros,
+            like_escape, micros, prefix_range,
+        };
+        use crate::registry::{
+            AREA_COLUMNS, BUILDING_COLUMNS, ENTITY_COLUMNS, HOUSEHOLD_COLUMNS, HOUSE_COLUMNS,
+            PERSON_COLUMNS, chunks_without_repeats,
+        };
+        use crate::storage_error;
+        use async_trait::async_trait;
+        use chrono::{DateTime, Datelike, NaiveDate, Utc};
+        use huimin_domain::area::{Area, AreaLevel};
+        use huimin_domain::identifiers::{CitizenId, CreditCode, GridCode, PersonName, Phone};
+        use huimin_domain::provenance::Provenance;
+        use huimin_domain::registry::{
+            Address, Building, EntityKind, EntityStatus, Ethnicity, GeoPoint, House, HouseUse, Household,
+            HouseholdKind, LegalEntity, LifeStatus, Person, RentalState,
+        };
+        use huimin_domain::search::{pinyin_full, pinyin_initials};
+        use huimin_domain::storage::{
+            AgeBand, AgeingRate, Page, PageRequest, PersonLinks, PersonQuery, PersonSummary, RegistryStore,
+            StorageResult, Versioned, WriteCounts,
+        };
+        use sqlx::{QueryBuilder, Row};
+        use std::collections::HashMap;
+
+        type DatabaseRow = <$database as sqlx::Database>::Row;
+        type Transaction<'a> = sqlx::Transaction<'a, $database>;
+
+        fn provenance_of(row: &DatabaseRow) -> StorageResult<(Provenance, Option<DateTime<Utc>>)> {
+            let superseded = match row.try_get::<i64, _>("superseded_at_us") {
+                Ok(value) => Some(from_micros(value)?),
+                Err(_) => None,
+            };
+            Ok((
+                Provenance {
+                    source: row.try_get("source").map_err(|e| storage_error("source", e))?,
+                    batch: row.try_get("batch").map_err(|e| storage_error("batch", e))?,
+                    recorded_at: from_micros(row.try_get("recorded_at_us").map_err(|e| storage_error("recorded_at", e))?)?,
+                },
+                superseded,
+            ))
+        }
+
+        fn text(row: &DatabaseRow, column: &str) -> StorageResult<String> {
+            row.try_get::<String, _>(column).map_err(|error| storage_error(column, error))
+        }
+
+        fn optional_text(row: &DatabaseRow, column: &str) -> StorageResult<Option<String>> {
+            row.try_get::<Option<String>, _>(column).map_err(|error| storage_error(column, error))
+        }
+
+        fn person_from_row(row: &DatabaseRow) -> StorageResult<Versioned<Person>> {
+            let citizen_id = text(row, "citizen_id")?;
+            let name = text(row, "name")?;
+            let ethnicity: i32 = row.try_get("ethnicity").map_err(|e| storage_error("ethnicity", e))?;
+            let life_status = text(row, "life_status")?;
+            let (provenance, superseded_at) = provenance_of(row)?;
+            let person = Person {
+                citizen_id: CitizenId::parse(&citizen_id).map_err(|e| corrupt("citizen_id", &citizen_id, e))?,
+                name: PersonName::parse(&name).map_err(|e| corrupt("name", &name, e))?,
+                ethnicity: u8::try_from(ethnicity)
+                    .ok()
+                    .and_then(Ethnicity::from_code)
+                    .ok_or_else(|| corrupt("ethnicity", &ethnicity.to_string(), "unknown code"))?,
+                hukou_address: text(row, "hukou_address")?,
+                residence_address: text(row, "residence_address")?,
+                phone: match optional_text(row, "phone")? {
+                    Some(phone) => Some(Phone::parse(&phone).map_err(|e| corrupt("phone", &phone, e))?),
+                    None => None,
+                },
+                life_status: LifeStatus::parse(&life_status)
+                    .ok_or_else(|| corrupt("life_status", &life_status, "unknown status"))?,
+                tags: decode_tags(&text(row, "tags")?)?,
+                grid: match optional_text(row, "grid")? {
+                    Some(grid) => Some(GridCode::parse(&grid).map_err(|e| corrupt("grid", &grid, e))?),
+                    None => None,
+                },
+            };
+            Ok(Versioned { record: person, provenance, superseded_at })
+        }
+
+        fn household_from_row(row: &DatabaseRow) -> StorageResult<Versioned<Household>> {
+            let kind = text(row, "kind")?;
+            let (provenance, superseded_at) = provenance_of(row)?;
+            Ok(Versioned {
+                record: Household {
+                    number: text(row, "number")?,
+                    kind: HouseholdKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind, "unknown kind"))?,
+                    address: text(row, "address")?,
+                    members: decode_members(&text(row, "members")?)?,
+                },
+                provenance,
+                superseded_at,
+            })
+        }
+
+        fn entity_from_row(row: &DatabaseRow) -> StorageResult<Versioned<LegalEntity>> {
+            let credit_code = text(row, "credit_code")?;
+            let kind = text(row, "kind")?;
+            let status = text(row, "status")?;
+            let representative = text(row, "legal_representative")?;
+            let (provenance, superseded_at) = provenance_of(row)?;
+            Ok(Versioned {
+                record: LegalEntity {
+                    credit_code: CreditCode::parse(&credit_code).map_err(|e| corrupt("credit_code", &credit_code, e))?,
+                    name: text(row, "name")?,
+                    kind: EntityKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind, "unknown kind"))?,
+                    legal_representative: CitizenId::parse(&representative)
+                        .map_err(|e| corrupt("legal_representative", &representative, e))?,
+                    registered_address: text(row, "registered_address")?,
+                    status: EntityStatus::parse(&status).ok_or_else(|| corrupt("status", &status, "unknown status"))?,
+                    established_on: row
+                        .try_get::<Option<NaiveDate>, _>("established_on")
+                        .map_err(|e| storage_error("established_on", e))?,
+                },
+                provenance,
+                superseded_at,
+            })
+        }
+
+        fn address_from_row(row: &DatabaseRow) -> StorageResult<Address> {
+            let longitude: Option<f64> = row.try_get("longitude").map_err(|e| storage_error("longitude", e))?;
+            let latitude: Option<f64> = row.try_get("latitude").map_err(|e| storage_error("latitude", e))?;
+            Ok(Address {
+                district: text(row, "address_district")?,
+                street: text(row, "address_street")?,
+                community: text(row, "address_community")?,
+                road: text(row, "address_road")?,
+                number: text(row, "address_number")?,
+                building: optional_text(row, "address_building")?,
+                unit: optional_text(row, "address_unit")?,
+                room: optional_text(row, "address_room")?,
+                point: match (longitude, latitude) {
+                    (Some(longitude), Some(latitude)) => GeoPoint::new(longitude, latitude),
+                    _ => None,
+                },
+            })
+        }
+
+        fn grid_of(row: &DatabaseRow) -> StorageResult<GridCode> {
+            let grid = text(row, "grid")?;
+            GridCode::parse(&grid).map_err(|e| corrupt("grid", &grid, e))
+        }
+
+        fn house_from_row(row: &DatabaseRow) -> StorageResult<Versioned<House>> {
+            let usage = text(row, "usage")?;
+            let rental = text(row, "rental")?;
+            let tenants = decode_ids("tenants", &text(row, "tenants")?)?;
+            let (provenance, superseded_at) = provenance_of(row)?;
+            Ok(Versioned {
+                record: House {
+                    id: text(row, "id")?,
+                    building_id: text(row, "building_id")?,
+                    address: address_from_row(row)?,
+                    grid: grid_of(row)?,
+                    usage: HouseUse::parse(&usage).ok_or_else(|| corrupt("usage", &usage, "unknown use"))?,
+                    floor_area_m2: row.try_get("floor_area_m2").map_err(|e| storage_error("floor_area_m2", e))?,
+                    owners: decode_ids("owners", &text(row, "owners")?)?,
+                    rental: match rental.as_str() {
+                        "owner_occupied" => RentalState::OwnerOccupied,
+                        "vacant" => RentalState::Vacant,
+                        "rented" => RentalState::Rented { tenants },
+                        other => return Err(corrupt("rental", other, "unknown rental state")),
+                    },
+                },
+                provenance,
+                superseded_at,
+            })
+        }
+
+        fn building_from_row(row: &DatabaseRow) -> StorageResult<Building> {
+            let floors: i32 = row.try_get("floors").map_err(|e| storage_error("floors", e))?;
+            Ok(Building {
+                id: text(row, "id")?,
+                address: address_from_row(row)?,
+                grid: grid_of(row)?,
+                floors: u16::try_from(floors).map_err(|e| corrupt("floors", &floors.to_string(), e))?,
+            })
+        }
+
+        fn area_from_row(row: &DatabaseRow) -> StorageResult<Area> {
+            let level = text(row, "level")?;
+            let boundary = match optional_text(row, "boundary")? {
+                None => None,
+                Some(json) => Some(huimin_domain::area::boundary_from_geojson(&json).map_err(|e| corrupt("boundary", &json, e))?),
+            };
+            Ok(Area {
+                code: text(row, "code")?,
+                name: text(row, "name")?,
+                level: AreaLevel::parse(&level).ok_or_else(|| corrupt("level", &level, "unknown level"))?,
+                parent: optional_text(row, "parent")?,
+                boundary,
+            })
+        }
+
+        /// `$first, $first+1, …` placeholders for an `IN (…)` list.
+        fn placeholders(first: usize, count: usize) -> String {
+            (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+        }
+
+        /// Current rows of `table` whose `key` is among `keys`, decoded by `decode`.
+        async fn current_rows<T>(
+            transaction: &mut Transaction<'_>,
+            table: &str,
+            columns: &str,
+            key: &str,
+            keys: &[&str],
+            decode: fn(&DatabaseRow) -> StorageResult<Versioned<T>>,
+            key_of: fn(&T) -> String,
+        ) -> StorageResult<HashMap<String, T>> {
+            let sql = format!("SELECT {columns} FROM {table} WHERE {key} IN ({})", placeholders(1, keys.len()));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for key in keys {
+                query = query.bind(*key);
+            }
+            let rows = query.fetch_all(&mut **transaction).await.map_err(|e| storage_error(table, e))?;
+            rows.iter()
+                .map(|row| decode(row).map(|versioned| (key_of(&versioned.record), versioned.record)))
+                .collect()
+        }
+
+        /// Moves the current rows of `keys` to `<table>_history` and deletes them.
+        async fn supersede(
+            transaction: &mut Transaction<'_>,
+            table: &str,
+            columns: &str,
+            key: &str,
+            keys: &[&str],
+            superseded_at: DateTime<Utc>,
+        ) -> StorageResult<()> {
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let list = placeholders(2, keys.len());
+            let copy = format!(
+                "INSERT INTO {table}_history ({columns}, superseded_at_us) SELECT {columns}, $1 FROM {table} \
+                 WHERE {key} IN ({list}) ON CONFLICT DO NOTHING"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(copy.as_str())).bind(micros(superseded_at));
+            for key in keys {
+                query = query.bind(*key);
+            }
+            query.execute(&mut **transaction).await.map_err(|e| storage_error("history", e))?;
+            let delete = format!("DELETE FROM {table} WHERE {key} IN ({})", placeholders(1, keys.len()));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(delete.as_str()));
+            for key in keys {
+                query = query.bind(*key);
+            }
+            query.execute(&mut **transaction).await.map_err(|e| storage_error("history", e))?;
+            Ok(())
+        }
+
+        /// Sorts a chunk into new, changed and unchanged records against the current rows,
+        /// moving changed rows to history. Returns the records to insert and the counts.
+        async fn classify<'r, T: PartialEq>(
+            transaction: &mut Transaction<'_>,
+            chunk: &'r [T],
+            table: &str,
+            columns: &str,
+            key: &str,
+            key_of: fn(&T) -> String,
+            decode: fn(&DatabaseRow) -> StorageResult<Versioned<T>>,
+            provenance: &Provenance,
+        ) -> StorageResult<(Vec<&'r T>, WriteCounts)> {
+            let keys: Vec<String> = chunk.iter().map(key_of).collect();
+            let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let current = current_rows(transaction, table, columns, key, &key_refs, decode, key_of).await?;
+            let mut counts = WriteCounts::default();
+            let mut changed = Vec::new();
+            let mut to_insert = Vec::new();
+            for (record, key) in chunk.iter().zip(&key_refs) {
+                match current.get(*key) {
+                    Some(existing) if existing == record => counts.unchanged += 1,
+                    Some(_) => {
+                        counts.updated += 1;
+                        changed.push(*key);
+                        to_insert.push(record);
+                    }
+                    None => {
+                        counts.inserted += 1;
+                        to_insert.push(record);
+                    }
+                }
+            }
+            supersede(transaction, table, columns, key, &changed, provenance.recorded_at).await?;
+            Ok((to_insert, counts))
+        }
+
+        fn push_address(
+            separated: &mut sqlx::query_builder::Separated<'_, $database, &'static str>,
+            address: &Address,
+        ) {
+            separated
+                .push_bind(address.district.as_str())
+                .push_bind(address.street.as_str())
+                .push_bind(address.community.as_str())
+                .push_bind(address.road.as_str())
+                .push_bind(address.number.as_str())
+                .push_bind(address.building.as_deref())
+                .push_bind(address.unit.as_deref())
+                .push_bind(address.room.as_deref())
+                .push_bind(address.point.map(|point| point.longitude))
+                .push_bind(address.point.map(|point| point.latitude));
+        }
+
+        fn page_of<T>(items: Vec<T>, total: i64, page: PageRequest) -> Page<T> {
+            Page { items, total: u64::try_from(total).unwrap_or(0), page: page.page, per_page: page.per_page }
+        }
+
+        fn limit_offset(page: PageRequest) -> (i64, i64) {
+            (i64::from(page.per_page), i64::try_from(page.offset()).unwrap_or(i64::MAX))
+        }
+
+        #[async_trait]
+        impl RegistryStore for $store {
+            async fn ping(&self) -> StorageResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| storage_error("ping", e))?;
+                Ok(())
+            }
+
+            async fn put_persons(&self, persons: &[Person], provenance: &Provenance) -> StorageResult<WriteCounts> {
+                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut counts = WriteCounts::default();
+                let recorded = micros(provenance.recorded_at);
+                for chunk in chunks_without_repeats(persons, |person| person.citizen_id.as_str()) {
+                    let (to_insert, chunk_counts) = classify(
+                        &mut transaction,
+                        chunk,
+                        "person",
+                        PERSON_COLUMNS,
+                        "citizen_id",
+                        |person: &Person| person.citizen_id.as_str().to_owned(),
+                        person_from_row,
+                        provenance,
+                    )
+                    .await?;
+                    counts.add(chunk_counts);
+                    if to_insert.is_empty() {
+                        continue;
+                    }
+                    let mut builder: QueryBuilder<$database> =
+                        QueryBuilder::new(format!("INSERT INTO person ({PERSON_COLUMNS}) "));
+                    builder.push_values(to_insert, |mut row, person| {
+                        let name = person.name.as_str();
+                        row.push_bind(person.citizen_id.as_str())
+                            .push_bind(name)
+                            .push_bind(pinyin_initials(name))
+                            .push_bind(pinyin_full(name))
+                            .push_bind(match person.sex() {
+                                huimin_domain::identifiers::Sex::Male => "male",
+                                huimin_domain::identifiers::Sex::Female => "female",
+                            })
+                            .push_bind(person.birth_date())
+                            .push_bind(i32::from(person.ethnicity.code()))
+                            .push_bind(person.hukou_address.as_str())
+                            .push_bind(person.residence_address.as_str())
+                            .push_bind(person.phone.as_ref().map(|phone| phone.as_str()))
+                            .push_bind(person.life_status.code())
+                            .push_bind(encode_tags(&person.tags))
+                            .push_bind(person.grid.as_ref().map(|grid| grid.as_str()))
+                            .push_bind(provenance.source.as_str())
+                            .push_bind(provenance.batch.as_str())
+                            .push_bind(recorded);
+                    });
+                    builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert person", e))?;
+                }
+                transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                Ok(counts)
+            }
+
+            async fn person(
+                &self,
+                citizen_id: &CitizenId,
+                as_of: Option<DateTime<Utc>>,
+            ) -> StorageResult<Option<Versioned<Person>>> {
+                let current = sqlx::query(sql!("SELECT {PERSON_COLUMNS} FROM person WHERE citizen_id = $1"))
+                    .bind(citizen_id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("person", e))?;
+                let Some(as_of) = as_of else {
+                    return current.as_ref().map(person_from_row).transpose();
+                };
+                let as_of = micros(as_of);
+                if let Some(row) = &current {
+                    let recorded: i64 = row.try_get("recorded_at_us").map_err(|e| storage_error("recorded_at", e))?;
+                    if recorded <= as_of {
+                        return person_from_row(row).map(Some);
+                    }
+                }
+                let past = sqlx::query(sql!(
+                    "SELECT {PERSON_COLUMNS}, superseded_at_us FROM person_history \
+                     WHERE citizen_id = $1 AND recorded_at_us <= $2 AND superseded_at_us > $2 \
+                     ORDER BY recorded_at_us DESC LIMIT 1"
+                ))
+                .bind(citizen_id.as_str())
+                .bind(as_of)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| storage_error("person history", e))?;
+                past.as_ref().map(person_from_row).transpose()
+            }
+
+            async fn person_history(&self, citizen_id: &CitizenId) -> StorageResult<Vec<Versioned<Person>>> {
+                let mut versions: Vec<Versioned<Person>> = Vec::new();
+                if let Some(current) = self.person(citizen_id, None).await? {
+                    versions.push(current);
+                }
+                let rows = sqlx::query(sql!(
+                    "SELECT {PERSON_COLUMNS}, superseded_at_us FROM person_history WHERE citizen_id = $1 \
+                     ORDER BY recorded_at_us DESC"
+                ))
+                .bind(citizen_id.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage_error("person history", e))?;
+                for row in &rows {
+                    versions.push(person_from_row(row)?);
+                }
+                Ok(versions)
+            }
+
+            async fn search_persons(&self, query: &PersonQuery, page: PageRequest) -> StorageResult<Page<PersonSummary>> {
+                let mut conditions: Vec<String> = Vec::new();
+                let mut values: Vec<String> = Vec::new();
+                if let Some(name) = &query.name {
+                    values.push(name.clone());
+                    conditions.push(format!("name = ${}", values.len()));
+                }
+                if let Some(initials) = &query.initials {
+                    let (low, high) = prefix_range(initials);
+                    values.push(low);
+                    values.push(high);
+                    conditions.push(format!("name_initials >= ${} AND name_initials < ${}", values.len() - 1, values.len()));
+                }
+                if let Some(area) = &query.area {
+                    let (low, high) = prefix_range(area);
+                    values.push(low);
+                    values.push(high);
+                    conditions.push(format!("grid >= ${} AND grid < ${}", values.len() - 1, values.len()));
+                }
+                let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+                let count_sql = format!("SELECT COUNT(*) FROM person {filter}");
+                let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.as_str()));
+                for value in &values {
+                    count = count.bind(value.as_str());
+                }
+                let total = count.fetch_one(&self.pool).await.map_err(|e| storage_error("count persons", e))?;
+                let (limit, offset) = limit_offset(page);
+                let list_sql = format!(
+                    "SELECT citizen_id, name, grid, life_status FROM person {filter} \
+                     ORDER BY name_pinyin, name, citizen_id LIMIT ${} OFFSET ${}",
+                    values.len() + 1,
+                    values.len() + 2
+                );
+                let mut list = sqlx::query(sqlx::AssertSqlSafe(list_sql.as_str()));
+                for value in &values {
+                    list = list.bind(value.as_str());
+                }
+                let rows = list.bind(limit).bind(offset).fetch_all(&self.pool).await.map_err(|e| storage_error("search persons", e))?;
+                let items = rows
+                    .iter()
+                    .map(|row| {
+                        let citizen_id = text(row, "citizen_id")?;
+                        Ok(PersonSummary {
+                            citizen_id: CitizenId::parse(&citizen_id).map_err(|e| corrupt("citizen_id", &citizen_id, e))?,
+                            name: text(row, "name")?,
+                            grid: optional_text(row, "grid")?,
+                            life_status: text(row, "life_status")?,
+                        })
+                    })
+                    .collect::<StorageResult<Vec<_>>>()?;
+                Ok(page_of(items, total, page))
+            }
+
+            async fn person_links(&self, citizen_id: &CitizenId) -> StorageResult<PersonLinks> {
+                let id = citizen_id.as_str();
+                let households = sqlx::query(sql!(
+                    "SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE number IN \
+                     (SELECT household_number FROM household_member WHERE citizen_id = $1) ORDER BY number"
+                ))
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage_error("households of person", e))?
+                .iter()
+                .map(|row| household_from_row(row).map(|versioned| versioned.record))
+                .collect::<StorageResult<Vec<_>>>()?;
+                let mut owned_houses = Vec::new();
+                let mut rented_houses = Vec::new();
+                let house_rows = sqlx::query(sql!(
+                    "SELECT {HOUSE_COLUMNS}, house_party.role AS party_role FROM house \
+                     JOIN house_party ON house_party.house_id = house.id WHERE house_party.citizen_id = $1 \
+                     ORDER BY house.id"
+                ))
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage_error("houses of person", e))?;
+                for row in &house_rows {
+                    let house = house_from_row(row)?.record;
+                    if text(row, "party_role")? == "owner" {
+                        owned_houses.push(house);
+                    } else {
+                        rented_houses.push(house);
+                    }
+                }
+                let represented_entities = sqlx::query(sql!(
+                    "SELECT {ENTITY_COLUMNS} FROM legal_entity WHERE legal_representative = $1 ORDER BY credit_code"
+                ))
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage_error("entities of person", e))?
+                .iter()
+                .map(|row| entity_from_row(row).map(|versioned| versioned.record))
+                .collect::<StorageResult<Vec<_>>>()?;
+                Ok(PersonLinks { households, owned_houses, rented_houses, represented_entities })
+            }
+
+            async fn put_households(&self, households: &[Household], provenance: &Provenance) -> StorageResult<WriteCounts> {
+                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut counts = WriteCounts::default();
+                let recorded = micros(provenance.recorded_at);
+                for chunk in chunks_without_repeats(households, |household| household.number.as_str()) {
+                    let (to_insert, chunk_counts) = classify(
+                        &mut transaction,
+                        chunk,
+                        "household",
+                        HOUSEHOLD_COLUMNS,
+                        "number",
+                        |household: &Household| household.number.clone(),
+                        household_from_row,
+                        provenance,
+                    )
+                    .await?;
+                    counts.add(chunk_counts);
+                    if to_insert.is_empty() {
+                        continue;
+                    }
+                    let numbers: Vec<&str> = to_insert.iter().map(|household| household.number.as_str()).collect();
+                    let mut delete = sqlx::query_builder::QueryBuilder::<$database>::new(
+                        "DELETE FROM household_member WHERE household_number IN (",
+                    );
+                    let mut separated = delete.separated(", ");
+                    for number in &numbers {
+                        separated.push_bind(*number);
+                    }
+                    separated.push_unseparated(")");
+                    delete.build().execute(&mut *transaction).await.map_err(|e| storage_error("household members", e))?;
+                    let mut builder: QueryBuilder<$database> =
+                        QueryBuilder::new(format!("INSERT INTO household ({HOUSEHOLD_COLUMNS}) "));
+                    builder.push_values(&to_insert, |mut row, household| {
+                        row.push_bind(household.number.as_str())
+                            .push_bind(household.kind.code())
+                            .push_bind(household.address.as_str())
+                            .push_bind(encode_members(&household.members))
+                            .push_bind(provenance.source.as_str())
+                            .push_bind(provenance.batch.as_str())
+                            .push_bind(recorded);
+                    });
+                    builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert household", e))?;
+                    let members: Vec<(&str, &str, &str)> = to_insert
+                        .iter()
+                        .flat_map(|household| {
+                            household.members.iter().map(move |member| {
+                                (household.number.as_str(), member.citizen_id.as_str(), member.relationship.code())
+                            })
+                        })
+                        .collect();
+                    for member_chunk in members.chunks(crate::registry::CHUNK_ROWS) {
+                        let mut builder: QueryBuilder<$database> = QueryBuilder::new(
+                            "INSERT INTO household_member (household_number, citizen_id, relationship) ",
+                        );
+                        builder.push_values(member_chunk, |mut row, (number, id, relationship)| {
+                            row.push_bind(*number).push_bind(*id).push_bind(*relationship);
+                        });
+                        builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert members", e))?;
+                    }
+                }
+                transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                Ok(counts)
+            }
+
+            async fn household(&self, number: &str) -> StorageResult<Option<Versioned<Household>>> {
+                sqlx::query(sql!("SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE number = $1"))
+                    .bind(number)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("household", e))?
+                    .as_ref()
+                    .map(household_from_row)
+                    .transpose()
+            }
+
+            async fn put_entities(&self, entities: &[LegalEntity], provenance: &Provenance) -> StorageResult<WriteCounts> {
+                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut counts = WriteCounts::default();
+                let recorded = micros(provenance.recorded_at);
+                for chunk in chunks_without_repeats(entities, |entity| entity.credit_code.as_str()) {
+                    let (to_insert, chunk_counts) = classify(
+                        &mut transaction,
+                        chunk,
+                        "legal_entity",
+                        ENTITY_COLUMNS,
+                        "credit_code",
+                        |entity: &LegalEntity| entity.credit_code.as_str().to_owned(),
+                        entity_from_row,
+                        provenance,
+                    )
+                    .await?;
+                    counts.add(chunk_counts);
+                    if to_insert.is_empty() {
+                        continue;
+                    }
+                    let mut builder: QueryBuilder<$database> =
+                        QueryBuilder::new(format!("INSERT INTO legal_entity ({ENTITY_COLUMNS}) "));
+                    builder.push_values(to_insert, |mut row, entity| {
+                        row.push_bind(entity.credit_code.as_str())
+                            .push_bind(entity.name.as_str())
+                            .push_bind(entity.kind.code())
+                            .push_bind(entity.legal_representative.as_str())
+                            .push_bind(entity.registered_address.as_str())
+                            .push_bind(entity.status.code())
+                            .push_bind(entity.established_on)
+                            .push_bind(provenance.source.as_str())
+                            .push_bind(provenance.batch.as_str())
+                            .push_bind(recorded);
+                    });
+                    builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert entity", e))?;
+                }
+                transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                Ok(counts)
+            }
+
+            async fn entity(&self, credit_code: &CreditCode) -> StorageResult<Option<Versioned<LegalEntity>>> {
+                sqlx::query(sql!("SELECT {ENTITY_COLUMNS} FROM legal_entity WHERE credit_code = $1"))
+                    .bind(credit_code.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("entity", e))?
+                    .as_ref()
+                    .map(entity_from_row)
+                    .transpose()
+            }
+
+            async fn search_entities(&self, name_contains: &str, page: PageRequest) -> StorageResult<Page<LegalEntity>> {
+                let pattern = format!("%{}%", like_escape(name_contains.trim()));
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM legal_entity WHERE name LIKE $1 ESCAPE '\\'")
+                    .bind(pattern.as_str())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("count entities", e))?;
+                let (limit, offset) = limit_offset(page);
+                let items = sqlx::query(sql!(
+                    "SELECT {ENTITY_COLUMNS} FROM legal_entity WHERE name LIKE $1 ESCAPE '\\' \
+                     ORDER BY name, credit_code LIMIT $2 OFFSET $3"
+                ))
+                .bind(pattern.as_str())
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage_error("search entities", e))?
+                .iter()
+                .map(|row| entity_from_row(row).map(|versioned| versioned.record))
+                .collect::<StorageResult<Vec<_>>>()?;
+                Ok(page_of(items, total, page))
+            }
+
+            async fn put_buildings(&self, buildings: &[Building], provenance: &Provenance) -> StorageResult<WriteCounts> {
+                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut counts = WriteCounts::default();
+                let recorded = micros(provenance.recorded_at);
+                for chunk in chunks_without_repeats(buildings, |building| building.id.as_str()) {
+                    let keys: Vec<&str> = chunk.iter().map(|building| building.id.as_str()).collect();
+                    let sql = format!("SELECT {BUILDING_COLUMNS} FROM building WHERE id IN ({})", placeholders(1, keys.len()));
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                    for key in &keys {
+                        query = query.bind(*key);
+                    }
+                    let current: HashMap<String, Building> = query
+                        .fetch_all(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("building", e))?
+                        .iter()
+                        .map(|row| building_from_row(row).map(|building| (building.id.clone(), building)))
+                        .collect::<StorageResult<_>>()?;
+                    let mut to_write = Vec::new();
+                    for building in chunk {
+                        match current.get(&building.id) {
+                            Some(existing) if existing == building => counts.unchanged += 1,
+                            Some(_) => {
+                                counts.updated += 1;
+                                to_write.push(building);
+                            }
+                            None => {
+                                counts.inserted += 1;
+                                to_write.push(building);
+                            }
+                        }
+                    }
+                    if to_write.is_empty() {
+                        continue;
+                    }
+                    let mut builder: QueryBuilder<$database> =
+                        QueryBuilder::new(format!("INSERT INTO building ({BUILDING_COLUMNS}) "));
+                    builder.push_values(to_write, |mut row, building| {
+                        row.push_bind(building.id.as_str());
+                        push_address(&mut row, &building.address);
+                        row.push_bind(building.grid.as_str())
+                            .push_bind(i32::from(building.floors))
+                            .push_bind(provenance.source.as_str())
+                            .push_bind(provenance.batch.as_str())
+                            .push_bind(recorded);
+                    });
+                    builder.push(format!(
+                        " ON CONFLICT (id) DO UPDATE SET {}",
+                        BUILDING_COLUMNS
+                            .split(", ")
+                            .skip(1)
+                            .map(|column| format!("{column} = excluded.{column}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                    builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert building", e))?;
+                }
+                transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                Ok(counts)
+            }
+
+            async fn put_houses(&self, houses: &[House], provenance: &Provenance) -> StorageResult<WriteCounts> {
+                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut counts = WriteCounts::default();
+                let recorded = micros(provenance.recorded_at);
+                for chunk in chunks_without_repeats(houses, |house| house.id.as_str()) {
+                    let (to_insert, chunk_counts) = classify(
+                        &mut transaction,
+                        chunk,
+                        "house",
+                        HOUSE_COLUMNS,
+                        "id",
+                        |house: &House| house.id.clone(),
+                        house_from_row,
+                        provenance,
+                    )
+                    .await?;
+                    counts.add(chunk_counts);
+                    if to_insert.is_empty() {
+                        continue;
+                    }
+                    let mut delete = QueryBuilder::<$database>::new("DELETE FROM house_party WHERE house_id IN (");
+                    let mut separated = delete.separated(", ");
+                    for house in &to_insert {
+                        separated.push_bind(house.id.as_str());
+                    }
+                    separated.push_unseparated(")");
+                    delete.build().execute(&mut *transaction).await.map_err(|e| storage_error("house parties", e))?;
+                    let mut builder: QueryBuilder<$database> =
+                        QueryBuilder::new(format!("INSERT INTO house ({HOUSE_COLUMNS}) "));
+                    builder.push_values(&to_insert, |mut row, house| {
+                        row.push_bind(house.id.as_str()).push_bind(house.building_id.as_str());
+                        push_address(&mut row, &house.address);
+                        row.push_bind(house.grid.as_str())
+                            .push_bind(house.usage.code())
+                            .push_bind(house.floor_area_m2)
+                            .push_bind(encode_ids(&house.owners))
+                            .push_bind(house.rental.code())
+                            .push_bind(encode_ids(house.rental.tenants()))
+                            .push_bind(provenance.source.as_str())
+                            .push_bind(provenance.batch.as_str())
+                            .push_bind(recorded);
+                    });
+                    builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert house", e))?;
+                    let mut parties: Vec<(&str, &str, &str)> = Vec::new();
+                    for house in &to_insert {
+                        let mut seen = std::collections::HashSet::new();
+                        for owner in &house.owners {
+                            if seen.insert((owner.as_str(), "owner")) {
+                                parties.push((house.id.as_str(), owner.as_str(), "owner"));
+                            }
+                        }
+                        for tenant in house.rental.tenants() {
+                            if seen.insert((tenant.as_str(), "tenant")) {
+                                parties.push((house.id.as_str(), tenant.as_str(), "tenant"));
+                            }
+                        }
+                    }
+                    for party_chunk in parties.chunks(crate::registry::CHUNK_ROWS) {
+                        let mut builder: QueryBuilder<$database> =
+                            QueryBuilder::new("INSERT INTO house_party (house_id, citizen_id, role) ");
+                        builder.push_values(party_chunk, |mut row, (house, person, role)| {
+                            row.push_bind(*house).push_bind(*person).push_bind(*role);
+                        });
+                        builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert parties", e))?;
+                    }
+                }
+                transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                Ok(counts)
+            }
+
+            async fn house(&self, id: &str) -> StorageResult<Option<Versioned<House>>> {
+                sqlx::query(sql!("SELECT {HOUSE_COLUMNS} FROM house WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("house", e))?
+                    .as_ref()
+                    .map(house_from_row)
+                    .transpose()
+            }
+
+            async fn houses_in_area(&self, area_prefix: &str, page: PageRequest) -> StorageResult<Page<House>> {
+                let (low, high) = prefix_range(area_prefix);
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM house WHERE grid >= $1 AND grid < $2")
+                    .bind(low.as_str())
+                    .bind(high.as_str())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("count houses", e))?;
+                let (limit, offset) = limit_offset(page);
+                let items = sqlx::query(sql!(
+                    "SELECT {HOUSE_COLUMNS} FROM house WHERE grid >= $1 AND grid < $2 ORDER BY grid, id LIMIT $3 OFFSET $4"
+                ))
+                .bind(low.as_str())
+                .bind(high.as_str())
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage_error("houses in area", e))?
+                .iter()
+                .map(|row| house_from_row(row).map(|versioned| versioned.record))
+                .collect::<StorageResult<Vec<_>>>()?;
+                Ok(page_of(items, total, page))
+            }
+
+            async fn put_areas(&self, areas: &[Area], provenance: &Provenance) -> StorageResult<WriteCounts> {
+                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut counts = WriteCounts::default();
+                let recorded = micros(provenance.recorded_at);
+                for chunk in chunks_without_repeats(areas, |area| area.code.as_str()) {
+                    let keys: Vec<&str> = chunk.iter().map(|area| area.code.as_str()).collect();
+                    let sql = format!("SELECT {AREA_COLUMNS} FROM area WHERE code IN ({})", placeholders(1, keys.len()));
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                    for key in &keys {
+                        query = query.bind(*key);
+                    }
+                    let current: HashMap<String, Area> = query
+                        .fetch_all(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("area", e))?
+                        .iter()
+                        .map(|row| area_from_row(row).map(|area| (area.code.clone(), area)))
+                        .collect::<StorageResult<_>>()?;
+                    let mut to_write = Vec::new();
+                    for area in chunk {
+                        match current.get(&area.code) {
+                            Some(existing) if existing == area => counts.unchanged += 1,
+                            Some(_) => {
+                                counts.updated += 1;
+                                to_write.push(area);
+                            }
+                            None => {
+                                counts.inserted += 1;
+                                to_write.push(area);
+                            }
+                        }
+                    }
+                    if to_write.is_empty() {
+                        continue;
+                    }
+                    let boundaries: Vec<Option<String>> = to_write
+                        .iter()
+                        .map(|area| area.boundary.as_ref().map(huimin_domain::area::boundary_to_geojson))
+                        .collect();
+                    let mut builder: QueryBuilder<$database> =
+                        QueryBuilder::new(format!("INSERT INTO area ({AREA_COLUMNS}) "));
+                    builder.push_values(to_write.iter().zip(&boundaries), |mut row, (area, boundary)| {
+                        row.push_bind(area.code.as_str())
+                            .push_bind(area.name.as_str())
+                            .push_bind(area.level.code())
+                            .push_bind(area.parent.as_deref())
+                            .push_bind(boundary.as_deref())
+                            .push_bind(provenance.source.as_str())
+                            .push_bind(provenance.batch.as_str())
+                            .push_bind(recorded);
+                    });
+                    builder.push(
+                        " ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
+                         parent = excluded.parent, boundary = excluded.boundary, source = excluded.source, \
+                         batch = excluded.batch, recorded_at_us = excluded.recorded_at_us",
+                    );
+                    builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert area", e))?;
+                }
+                transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                Ok(counts)
+            }
+
+            async fn areas(&self, levels: &[AreaLevel]) -> StorageResult<Vec<Area>> {
+                let rows = if levels.is_empty() {
+                    sqlx::query(sql!("SELECT {AREA_COLUMNS} FROM area ORDER BY code"))
+                        .fetch_all(&self.pool)
+                        .await
+                } else {
+                    let sql = format!(
+                        "SELECT {AREA_COLUMNS} FROM area WHERE level IN ({}) ORDER BY code",
+                        placeholders(1, levels.len())
+                    );
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                    for level in levels {
+                        query = query.bind(level.code());
+                    }
+                    query.fetch_all(&self.pool).await
+                }
+                .map_err(|e| storage_error("areas", e))?;
+                rows.iter().map(area_from_row).collect()
+            }
+
+            async fn area(&self, code: &str) -> StorageResult<Option<Area>> {
+                sqlx::query(sql!("SELECT {AREA_COLUMNS} FROM area WHERE code = $1"))
+                    .bind(code)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("area", e))?
+                    .as_ref()
+                    .map(area_from_row)
+                    .transpose()
+            }
+
+            async fn age_pyramid(&self, area_prefix: &str, today: NaiveDate) -> StorageResult<Vec<AgeBand>> {
+                let (low, high) = prefix_range(area_prefix);
+                let rows = sqlx::query(
+                    "SELECT birth_date, sex, COUNT(*) AS people FROM person \
+                     WHERE grid >= $1 AND grid < $2 AND life_status = 'alive' GROUP BY birth_date, sex",
+                )
+                .bind(low.as_str())
+                .bind(high.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage_error("age pyramid", e))?;
+                let mut bands: Vec<AgeBand> =
+                    (0..=20).map(|band| AgeBand { from_age: band * 5, male: 0, female: 0 }).collect();
+                for row in &rows {
+                    let birth: NaiveDate = row.try_get("birth_date").map_err(|e| storage_error("birth_date", e))?;
+                    let people: i64 = row.try_get("people").map_err(|e| storage_error("people", e))?;
+                    let age = huimin_domain::time::age_on(birth, today);
+                    let band = usize::try_from((age / 5).min(20)).unwrap_or(20);
+                    let people = u64::try_from(people).unwrap_or(0);
+                    if text(row, "sex")? == "male" {
+                        bands[band].male += people;
+                    } else {
+                        bands[band].female += people;
+                    }
+                }
+                Ok(bands)
+            }
+
+            async fn ageing_by_community(&self, today: NaiveDate) -> StorageResult<Vec<AgeingRate>> {
+                let born_by = NaiveDate::from_ymd_opt(today.year() - 60, today.month(), 1)
+                    .and_then(|first| first.with_day(today.day()).or_else(|| first.with_day(28)))
+                    .unwrap_or(today);
+                let rows = sqlx::query(
+                    "SELECT counts.community, area.name, counts.residents, counts.elderly FROM \
+                     (SELECT SUBSTR(grid, 1, 12) AS community, COUNT(*) AS residents, \
+                      SUM(CASE WHEN birth_date <= $1 THEN 1 ELSE 0 END) AS elderly \
+                      FROM person WHERE grid IS NOT NULL AND life_status = 'alive' GROUP BY SUBSTR(grid, 1, 12)) AS counts \
+                     LEFT JOIN area ON area.code = counts.community ORDER BY counts.community",
+                )
+                .bind(born_by)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage_error("ageing", e))?;
+                rows.iter()
+                    .map(|row| {
+                        let residents: i64 = row.try_get("residents").map_err(|e| storage_error("residents", e))?;
+                        let elderly: i64 = row.try_get("elderly").map_err(|e| storage_error("elderly", e))?;
+                        let code = text(row, "community")?;
+                        Ok(AgeingRate {
+                            area_name: optional_text(row, "name")?.unwrap_or_else(|| code.clone()),
+                            area_code: code,
+                            residents: u64::try_from(residents).unwrap_or(0),
+                            aged_60_and_over: u64::try_from(elderly).unwrap_or(0),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn count_persons(&self) -> StorageResult<u64> {
+                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM person")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("count persons", e))?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+        }
+    };
+}
+pub(crate) use registry_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_split_on_size_and_on_repeated_keys() {
+        let records = ["a", "b", "a", "c"];
+        let chunks = chunks_without_repeats(&records, |record| record);
+        assert_eq!(chunks, vec![&["a", "b"][..], &["a", "c"][..]]);
+        let many: Vec<String> = (0..1_001).map(|n| n.to_string()).collect();
+        let sizes: Vec<usize> = chunks_without_repeats(&many, String::as_str).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![500, 500, 1]);
+    }
+}

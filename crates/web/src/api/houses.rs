@@ -1,0 +1,83 @@
+//! Houses: read one, list those in an area.
+
+use super::{PageDto, PageParams};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use huimin_domain::registry::House;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HouseDto {
+    pub id: String,
+    pub building_id: String,
+    pub address: String,
+    pub longitude: Option<f64>,
+    pub latitude: Option<f64>,
+    pub grid: String,
+    pub usage: String,
+    pub usage_zh: String,
+    pub floor_area_m2: f64,
+    pub owners: Vec<String>,
+    /// `owner_occupied`, `vacant` or `rented`.
+    pub rental: String,
+    pub rental_zh: String,
+    pub tenants: Vec<String>,
+}
+
+impl From<&House> for HouseDto {
+    fn from(house: &House) -> Self {
+        HouseDto {
+            id: house.id.clone(),
+            building_id: house.building_id.clone(),
+            address: house.address.line(),
+            longitude: house.address.point.map(|point| point.longitude),
+            latitude: house.address.point.map(|point| point.latitude),
+            grid: house.grid.as_str().to_owned(),
+            usage: house.usage.code().to_owned(),
+            usage_zh: house.usage.label_zh().to_owned(),
+            floor_area_m2: house.floor_area_m2,
+            owners: house.owners.iter().map(|owner| owner.as_str().to_owned()).collect(),
+            rental: house.rental.code().to_owned(),
+            rental_zh: house.rental.label_zh().to_owned(),
+            tenants: house.rental.tenants().iter().map(|tenant| tenant.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HouseAreaParams {
+    /// Area code prefix (district, street, community or grid). Required.
+    pub area: Option<String>,
+}
+
+/// Houses in an area, by grid and id.
+#[utoipa::path(get, path = "/api/v1/houses", params(HouseAreaParams, PageParams),
+    responses((status = 200, body = PageDto<HouseDto>), (status = 422)))]
+pub async fn houses_in_area(
+    State(state): State<AppState>,
+    Query(params): Query<HouseAreaParams>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<PageDto<HouseDto>>, ApiError> {
+    let query = crate::api::persons::person_query(&crate::api::PersonSearchParams {
+        name: None,
+        initials: None,
+        area: params.area.clone(),
+    })?;
+    let Some(area) = query.area else {
+        return Err(ApiError::field(huimin_domain::registry::FieldError::missing("area")));
+    };
+    let page = state.store.houses_in_area(&area, page.request()).await?;
+    Ok(Json(PageDto::from_page(page, |house| HouseDto::from(&house))))
+}
+
+/// A house by id.
+#[utoipa::path(get, path = "/api/v1/houses/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = HouseDto), (status = 404)))]
+pub async fn get_house(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<HouseDto>, ApiError> {
+    let house = state.store.house(&id).await?.ok_or_else(|| ApiError::not_found("house"))?;
+    Ok(Json(HouseDto::from(&house.record)))
+}

@@ -1,0 +1,121 @@
+//! The JSON API under `/api/v1`, one module per business domain. Request and response
+//! shapes (`…Dto`) are defined here and converted explicitly from domain records.
+
+mod areas;
+mod entities;
+mod houses;
+mod persons;
+mod statistics;
+
+pub use areas::*;
+pub use entities::*;
+pub use houses::*;
+pub use persons::*;
+pub use statistics::*;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use huimin_domain::provenance::Provenance;
+use huimin_domain::storage::{Page, PageRequest};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/persons", get(persons::search_persons).post(persons::put_person))
+        .route("/persons/{citizen_id}", get(persons::get_person))
+        .route("/persons/{citizen_id}/history", get(persons::person_history))
+        .route("/persons/{citizen_id}/360", get(persons::person_360))
+        .route("/households/{number}", get(persons::get_household))
+        .route("/entities", get(entities::search_entities).post(entities::put_entity))
+        .route("/entities/{credit_code}", get(entities::get_entity))
+        .route("/houses", get(houses::houses_in_area))
+        .route("/houses/{id}", get(houses::get_house))
+        .route("/areas", get(areas::area_collection))
+        .route("/areas/{code}", get(areas::get_area))
+        .route("/grid-at", get(areas::grid_at))
+        .route("/statistics/population", get(statistics::population))
+}
+
+/// `/readyz`: 200 when the database answers, 503 otherwise.
+pub async fn readiness(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "readiness check failed");
+            ApiError::Unavailable("the database is not reachable".to_owned())
+        })
+        .map(|()| "ready")
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("the requested resource")
+}
+
+/// Page parameters of every list endpoint.
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-based page number (default 1).
+    pub page: Option<u32>,
+    /// Items per page, 1–200 (default 20).
+    pub per_page: Option<u32>,
+}
+
+impl PageParams {
+    pub fn request(self) -> PageRequest {
+        PageRequest::new(self.page.unwrap_or(1), self.per_page.unwrap_or(20))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageDto<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl<T> PageDto<T> {
+    pub fn from_page<S>(page: Page<S>, convert: impl Fn(S) -> T) -> PageDto<T> {
+        PageDto { items: page.items.into_iter().map(convert).collect(), total: page.total, page: page.page, per_page: page.per_page }
+    }
+}
+
+/// Where a fact came from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProvenanceDto {
+    pub source: String,
+    pub batch: String,
+    /// RFC 3339 in Asia/Shanghai (+08:00).
+    pub recorded_at: String,
+}
+
+impl From<&Provenance> for ProvenanceDto {
+    fn from(provenance: &Provenance) -> Self {
+        ProvenanceDto {
+            source: provenance.source.clone(),
+            batch: provenance.batch.clone(),
+            recorded_at: provenance.recorded_at.with_timezone(&huimin_domain::time::SHANGHAI).to_rfc3339(),
+        }
+    }
+}
+
+/// Parses a path identifier or answers 422 naming the field.
+pub(crate) fn parse_path<T, E>(
+    field: &'static str,
+    value: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, ApiError>
+where
+    E: Into<huimin_domain::identifiers::IdentifierError>,
+{
+    parse(value).map_err(|error| {
+        ApiError::field(huimin_domain::registry::FieldError::identifier(field, value, &error.into()))
+    })
+}

@@ -1,0 +1,149 @@
+//! The web layer's one error type, and how every error becomes a response.
+//!
+//! Each case maps to an HTTP status and a stable snake_case `code` that clients may branch
+//! on. The body is rendered by `middleware::render_errors`, which adds the request id; a
+//! storage failure or a panic gets an opaque body and its cause goes to the log only.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use huimin_domain::registry::FieldError;
+use huimin_domain::storage::StorageError;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// One or more fields are invalid (422).
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    /// The named object does not exist (404).
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// The request cannot be understood (400).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// The database failed (500, opaque).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A dependency is not ready (503).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// What `render_errors` turns into the JSON body; carried as a response extension.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> ApiError {
+        ApiError::NotFound { what: what.into() }
+    }
+
+    pub fn field(error: FieldError) -> ApiError {
+        ApiError::Validation(vec![error])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match self {
+            ApiError::Validation(details) => ErrorBody {
+                code: "validation_failed",
+                message: match details.as_slice() {
+                    [only] => only.to_string(),
+                    many => format!("{} fields are invalid", many.len()),
+                },
+                details,
+            },
+            ApiError::NotFound { what } => {
+                ErrorBody { code: "not_found", message: format!("{what} not found"), details: Vec::new() }
+            }
+            ApiError::BadRequest { code, message } => ErrorBody { code, message, details: Vec::new() },
+            ApiError::Storage(error) => {
+                tracing::error!(%error, "storage failure while serving a request");
+                internal_error_body()
+            }
+            ApiError::Unavailable(message) => ErrorBody { code: "unavailable", message, details: Vec::new() },
+        };
+        let mut response = status.into_response();
+        response.extensions_mut().insert(body);
+        response
+    }
+}
+
+pub(crate) fn internal_error_body() -> ErrorBody {
+    ErrorBody {
+        code: "internal_error",
+        message: "an internal error occurred; it has been logged with this request's id".to_owned(),
+        details: Vec::new(),
+    }
+}
+
+/// What a panic inside a handler becomes: a logged 500 with an opaque body.
+pub(crate) fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("non-string panic payload");
+    tracing::error!(panic = detail, "a request handler panicked");
+    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    response.extensions_mut().insert(internal_error_body());
+    response
+}
+
+/// `Json<T>` whose rejections are `ApiError`s: malformed JSON is 400, well-formed JSON of
+/// the wrong shape 422, a missing content type 415, an oversized body 413.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let (status, code) = match &rejection {
+                    JsonRejection::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+                    JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+                    JsonRejection::MissingJsonContentType(_) => {
+                        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+                    }
+                    other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+                    }
+                    other => (other.status(), "bad_request"),
+                };
+                let mut response = status.into_response();
+                response.extensions_mut().insert(ErrorBody {
+                    code,
+                    message: rejection.body_text(),
+                    details: Vec::new(),
+                });
+                Err(response)
+            }
+        }
+    }
+}

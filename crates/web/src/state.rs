@@ -1,0 +1,76 @@
+//! What every handler can reach: the registries, the grid index, the clock, settings.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use huimin_domain::area::GridIndex;
+use huimin_domain::storage::RegistryStore;
+use std::sync::{Arc, RwLock};
+
+/// The source of "now". The domain never reads the clock; the web layer reads it here.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+
+    /// Today's date in Asia/Shanghai.
+    fn today(&self) -> NaiveDate {
+        huimin_domain::time::shanghai_date(self.now())
+    }
+}
+
+/// The machine's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)]
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub body_limit_bytes: usize,
+    pub request_timeout_seconds: u64,
+    /// The department recorded as the source of facts written through the API, until
+    /// the identity issue gives every request a signed-in actor.
+    pub api_source: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig { body_limit_bytes: 2 * 1024 * 1024, request_timeout_seconds: 30, api_source: "api".to_owned() }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn RegistryStore>,
+    /// Rebuilt when areas change; readers take a cheap read lock.
+    pub grid_index: Arc<RwLock<Arc<GridIndex>>>,
+    pub clock: Arc<dyn Clock>,
+    pub config: WebConfig,
+}
+
+impl AppState {
+    /// A state whose grid index is built from the store's grids.
+    pub async fn new(
+        store: Arc<dyn RegistryStore>,
+        clock: Arc<dyn Clock>,
+        config: WebConfig,
+    ) -> Result<AppState, huimin_domain::storage::StorageError> {
+        let grids = store.areas(&[huimin_domain::area::AreaLevel::Grid]).await?;
+        Ok(AppState {
+            store,
+            grid_index: Arc::new(RwLock::new(Arc::new(GridIndex::new(&grids)))),
+            clock,
+            config,
+        })
+    }
+
+    pub fn grid_index(&self) -> Arc<GridIndex> {
+        match self.grid_index.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+}
