@@ -21,8 +21,7 @@ use std::collections::BTreeSet;
 /// The GB/T 2260 code of the city the demo is modelled on.
 pub(crate) const CITY_CODE: &str = "321000";
 
-/// The districts, with weights roughly in proportion to their resident populations
-/// (江都 is the most populous, 广陵 the least of the three).
+/// The districts, with weights roughly in proportion to their resident populations.
 const DISTRICTS: [(&str, f64); 3] = [("321002", 0.28), ("321003", 0.33), ("321012", 0.39)];
 
 /// The city centre, near 文昌阁.

@@ -373,12 +373,12 @@ fn push_three_generations_with_grandchildren(
         };
         members.push(head(sex, younger_parent_age));
     }
-    let child_sex = if generator.chance(0.7) {
+    let married_child_sex = if generator.chance(0.7) {
         Sex::Male
     } else {
         Sex::Female
     };
-    let in_law_sex = match child_sex {
+    let in_law_sex = match married_child_sex {
         Sex::Male => Sex::Female,
         Sex::Female => Sex::Male,
     };
@@ -386,8 +386,8 @@ fn push_three_generations_with_grandchildren(
         .saturating_sub(3)
         .max(22);
     members.push(MemberShape {
-        relationship: son_or_daughter(child_sex),
-        sex: child_sex,
+        relationship: son_or_daughter(married_child_sex),
+        sex: married_child_sex,
         age: married_child_age,
     });
     members.push(MemberShape {
@@ -405,7 +405,7 @@ fn push_three_generations_with_grandchildren(
         .then(|| first_grandchild_age.checked_sub(generator.integer(1, 6)))
         .flatten();
     for age in std::iter::once(first_grandchild_age).chain(second_grandchild_age) {
-        let sex = self::child_sex(generator);
+        let sex = child_sex(generator);
         members.push(MemberShape {
             relationship: Relationship::Grandchild,
             sex,

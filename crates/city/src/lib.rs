@@ -42,6 +42,8 @@ pub struct CityConfig {
     pub people: u32,
 }
 
+/// The demo city: 100,000 people from a fixed seed, so every `huimin demo` shows the
+/// same city.
 impl Default for CityConfig {
     fn default() -> Self {
         CityConfig {

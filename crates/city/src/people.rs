@@ -53,11 +53,11 @@ const BIRTHPLACES_ELSEWHERE: [(&str, u32); 27] = [
 /// Hometowns of Uyghur families: 乌鲁木齐市天山区 and 喀什市.
 const UYGHUR_HOMETOWNS: [&str; 2] = ["650102", "653101"];
 
-/// Codes a district had before its current one, with the first year of the next code:
-/// 江都 was 江都县 (321026) until it became 江都市 (321088) in 1994 and a district of
-/// Yangzhou (321012) in 2011; 邗江县 (321027) became 邗江区 in 2000. Identity numbers
-/// keep the code of first registration, and nobody was registered before 1986, when the
-/// first resident identity cards were issued.
+/// Codes a district had before its current one, with the first year of the next code
+/// (approximate change years): 江都 was 江都县 (321026) until it became 江都市 (321088) in
+/// 1994 and a district of Yangzhou (321012) in 2011; 邗江县 (321027) became part of 邗江区
+/// in 2000. Identity numbers keep the code of first registration, and the first resident
+/// identity cards were issued in the mid-1980s, so older people carry the code of then.
 const EARLIER_DISTRICT_CODES: [(&str, &[(i32, &str)]); 2] = [
     ("321012", &[(1994, "321026"), (2012, "321088")]),
     ("321003", &[(2000, "321027")]),

@@ -99,6 +99,14 @@ fn a_city_of_a_thousand_people_is_complete() {
 }
 
 #[test]
+fn an_empty_city_still_has_its_areas() {
+    let city = generate(&CityConfig { seed: 1, people: 0 }, today());
+    assert!(city.persons.is_empty() && city.households.is_empty() && city.entities.is_empty());
+    assert_eq!(areas_of(&city, AreaLevel::District).len(), 3);
+    assert_eq!(city.summary().share_aged_60_and_over, 0.0);
+}
+
+#[test]
 fn the_area_tree_is_yangzhou_with_generated_streets_communities_and_grids() {
     let city = &*CITY;
     let by_code: HashMap<&str, &Area> = city
