@@ -1,1 +1,27 @@
-fn main() {}
+//! Repository chores: `cargo xtask tidy` (house rules) and `cargo xtask bench` (the
+//! release-mode benchmarks of the issues, printed as tables).
+//!
+//! The tidy rules also run as `cargo test -p xtask`, so CI enforces them.
+
+mod bench;
+mod tidy;
+
+fn main() -> anyhow::Result<()> {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    match arguments.first().map(String::as_str) {
+        Some("tidy") => {
+            let problems = tidy::problems(&tidy::workspace_root());
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            anyhow::ensure!(problems.is_empty(), "{} tidy problems", problems.len());
+            println!("tidy: ok");
+            Ok(())
+        }
+        Some("bench") => bench::run(&arguments[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask tidy | cargo xtask bench [--people N] [--skip-postgres]");
+            std::process::exit(2);
+        }
+    }
+}

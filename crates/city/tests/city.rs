@@ -2,6 +2,8 @@
 //! population, consistent households and houses, and exact geometry. One city of 20,000
 //! people is generated once and shared by the checks.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test should panic
+
 use chrono::NaiveDate;
 use geo::{Area as _, BoundingRect, Contains, Point};
 use huimin_city::{City, CityConfig, generate, random_point_in_city};

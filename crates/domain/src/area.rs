@@ -54,9 +54,15 @@ impl AreaLevel {
     }
 
     pub fn parse(text: &str) -> Option<AreaLevel> {
-        [AreaLevel::City, AreaLevel::District, AreaLevel::Street, AreaLevel::Community, AreaLevel::Grid]
-            .into_iter()
-            .find(|level| level.code() == text)
+        [
+            AreaLevel::City,
+            AreaLevel::District,
+            AreaLevel::Street,
+            AreaLevel::Community,
+            AreaLevel::Grid,
+        ]
+        .into_iter()
+        .find(|level| level.code() == text)
     }
 }
 
@@ -67,8 +73,12 @@ pub fn boundary_to_geojson(boundary: &MultiPolygon<f64>) -> String {
 
 /// A boundary from GeoJSON geometry text: a Polygon or a MultiPolygon.
 pub fn boundary_from_geojson(text: &str) -> Result<MultiPolygon<f64>, String> {
-    let geometry: geojson::Geometry = text.parse().map_err(|error| format!("not GeoJSON: {error}"))?;
-    match geo::Geometry::<f64>::try_from(geometry).map_err(|error| format!("not a geometry: {error}"))? {
+    let geometry: geojson::Geometry = text
+        .parse()
+        .map_err(|error| format!("not GeoJSON: {error}"))?;
+    match geo::Geometry::<f64>::try_from(geometry)
+        .map_err(|error| format!("not a geometry: {error}"))?
+    {
         geo::Geometry::MultiPolygon(multi) => Ok(multi),
         geo::Geometry::Polygon(polygon) => Ok(MultiPolygon::new(vec![polygon])),
         _ => Err("expected a Polygon or MultiPolygon".to_owned()),
@@ -101,19 +111,29 @@ impl GridIndex {
         let grids: Vec<(String, MultiPolygon<f64>)> = areas
             .into_iter()
             .filter(|area| area.level == AreaLevel::Grid)
-            .filter_map(|area| area.boundary.clone().map(|boundary| (area.code.clone(), boundary)))
+            .filter_map(|area| {
+                area.boundary
+                    .clone()
+                    .map(|boundary| (area.code.clone(), boundary))
+            })
             .collect();
         let envelopes = grids
             .iter()
             .enumerate()
             .filter_map(|(position, (_, boundary))| {
                 boundary.bounding_rect().map(|rect| GridEnvelope {
-                    envelope: AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]),
+                    envelope: AABB::from_corners(
+                        [rect.min().x, rect.min().y],
+                        [rect.max().x, rect.max().y],
+                    ),
                     position,
                 })
             })
             .collect();
-        GridIndex { tree: RTree::bulk_load(envelopes), grids }
+        GridIndex {
+            tree: RTree::bulk_load(envelopes),
+            grids,
+        }
     }
 
     /// The code of the grid containing the point, if any. A point on a shared edge belongs
@@ -123,7 +143,10 @@ impl GridIndex {
         let query = [point.longitude, point.latitude];
         let geo_point = Point::new(point.longitude, point.latitude);
         let mut touching: Option<&String> = None;
-        for candidate in self.tree.locate_in_envelope_intersecting(&AABB::from_point(query)) {
+        for candidate in self
+            .tree
+            .locate_in_envelope_intersecting(&AABB::from_point(query))
+        {
             let (code, boundary) = &self.grids[candidate.position];
             if boundary.contains(&geo_point) {
                 return Some(code.as_str());
@@ -172,9 +195,18 @@ mod tests {
 
     #[test]
     fn finds_the_grid_containing_a_point_and_none_outside() {
-        let areas = [square("a", 0.0, 0.0), square("b", 1.0, 0.0), square("c", 0.0, 1.0)];
+        let areas = [
+            square("a", 0.0, 0.0),
+            square("b", 1.0, 0.0),
+            square("c", 0.0, 1.0),
+        ];
         let index = GridIndex::new(&areas);
-        let at = |x, y| index.grid_at(GeoPoint { longitude: x, latitude: y });
+        let at = |x, y| {
+            index.grid_at(GeoPoint {
+                longitude: x,
+                latitude: y,
+            })
+        };
         assert_eq!(at(0.5, 0.5), Some("a"));
         assert_eq!(at(1.5, 0.5), Some("b"));
         assert_eq!(at(0.5, 1.5), Some("c"));

@@ -23,7 +23,9 @@ pub fn pinyin_full(text: &str) -> String {
     text.chars()
         .filter_map(|character| match character.to_pinyin() {
             Some(reading) => Some(reading.plain().to_owned()),
-            None if character.is_ascii_alphanumeric() => Some(character.to_ascii_lowercase().to_string()),
+            None if character.is_ascii_alphanumeric() => {
+                Some(character.to_ascii_lowercase().to_string())
+            }
             None => None,
         })
         .collect()

@@ -23,7 +23,9 @@ pub struct StorageError {
 
 impl StorageError {
     pub fn new(message: impl Into<String>) -> StorageError {
-        StorageError { message: message.into() }
+        StorageError {
+            message: message.into(),
+        }
     }
 }
 
@@ -66,7 +68,10 @@ impl PageRequest {
 
     /// A page request with the page at least 1 and the size between 1 and 200.
     pub fn new(page: u32, per_page: u32) -> PageRequest {
-        PageRequest { page: page.max(1), per_page: per_page.clamp(1, Self::MAX_PER_PAGE) }
+        PageRequest {
+            page: page.max(1),
+            per_page: per_page.clamp(1, Self::MAX_PER_PAGE),
+        }
     }
 
     pub fn offset(self) -> u64 {
@@ -138,7 +143,11 @@ pub trait RegistryStore: Send + Sync {
 
     /// Inserts or updates people in one transaction. A changed person's previous version
     /// moves to history; an identical one is left alone and counted as unchanged.
-    async fn put_persons(&self, persons: &[Person], provenance: &Provenance) -> StorageResult<WriteCounts>;
+    async fn put_persons(
+        &self,
+        persons: &[Person],
+        provenance: &Provenance,
+    ) -> StorageResult<WriteCounts>;
 
     /// The current version, or the version current at `as_of` when given.
     async fn person(
@@ -148,34 +157,70 @@ pub trait RegistryStore: Send + Sync {
     ) -> StorageResult<Option<Versioned<Person>>>;
 
     /// Every version of a person, newest first.
-    async fn person_history(&self, citizen_id: &CitizenId) -> StorageResult<Vec<Versioned<Person>>>;
+    async fn person_history(&self, citizen_id: &CitizenId)
+    -> StorageResult<Vec<Versioned<Person>>>;
 
-    async fn search_persons(&self, query: &PersonQuery, page: PageRequest) -> StorageResult<Page<PersonSummary>>;
+    async fn search_persons(
+        &self,
+        query: &PersonQuery,
+        page: PageRequest,
+    ) -> StorageResult<Page<PersonSummary>>;
 
     /// Households, houses and entities linked to a person.
     async fn person_links(&self, citizen_id: &CitizenId) -> StorageResult<PersonLinks>;
 
-    async fn put_households(&self, households: &[Household], provenance: &Provenance) -> StorageResult<WriteCounts>;
+    async fn put_households(
+        &self,
+        households: &[Household],
+        provenance: &Provenance,
+    ) -> StorageResult<WriteCounts>;
 
     async fn household(&self, number: &str) -> StorageResult<Option<Versioned<Household>>>;
 
-    async fn put_entities(&self, entities: &[LegalEntity], provenance: &Provenance) -> StorageResult<WriteCounts>;
+    async fn put_entities(
+        &self,
+        entities: &[LegalEntity],
+        provenance: &Provenance,
+    ) -> StorageResult<WriteCounts>;
 
-    async fn entity(&self, credit_code: &CreditCode) -> StorageResult<Option<Versioned<LegalEntity>>>;
+    async fn entity(
+        &self,
+        credit_code: &CreditCode,
+    ) -> StorageResult<Option<Versioned<LegalEntity>>>;
 
     /// Entities whose name contains the text, by name.
-    async fn search_entities(&self, name_contains: &str, page: PageRequest) -> StorageResult<Page<LegalEntity>>;
+    async fn search_entities(
+        &self,
+        name_contains: &str,
+        page: PageRequest,
+    ) -> StorageResult<Page<LegalEntity>>;
 
-    async fn put_buildings(&self, buildings: &[Building], provenance: &Provenance) -> StorageResult<WriteCounts>;
+    async fn put_buildings(
+        &self,
+        buildings: &[Building],
+        provenance: &Provenance,
+    ) -> StorageResult<WriteCounts>;
 
-    async fn put_houses(&self, houses: &[House], provenance: &Provenance) -> StorageResult<WriteCounts>;
+    async fn put_houses(
+        &self,
+        houses: &[House],
+        provenance: &Provenance,
+    ) -> StorageResult<WriteCounts>;
 
     async fn house(&self, id: &str) -> StorageResult<Option<Versioned<House>>>;
 
     /// Houses in an area (code prefix of their grid), by id.
-    async fn houses_in_area(&self, area_prefix: &str, page: PageRequest) -> StorageResult<Page<House>>;
+    async fn houses_in_area(
+        &self,
+        area_prefix: &str,
+        page: PageRequest,
+    ) -> StorageResult<Page<House>>;
 
-    async fn put_areas(&self, areas: &[Area], provenance: &Provenance) -> StorageResult<WriteCounts>;
+    async fn put_areas(
+        &self,
+        areas: &[Area],
+        provenance: &Provenance,
+    ) -> StorageResult<WriteCounts>;
 
     /// Every area of the given levels (all levels when empty), by code.
     async fn areas(&self, levels: &[AreaLevel]) -> StorageResult<Vec<Area>>;
@@ -183,7 +228,8 @@ pub trait RegistryStore: Send + Sync {
     async fn area(&self, code: &str) -> StorageResult<Option<Area>>;
 
     /// The age pyramid of living residents whose grid starts with `area_prefix`.
-    async fn age_pyramid(&self, area_prefix: &str, today: NaiveDate) -> StorageResult<Vec<AgeBand>>;
+    async fn age_pyramid(&self, area_prefix: &str, today: NaiveDate)
+    -> StorageResult<Vec<AgeBand>>;
 
     /// Residents and residents aged 60 and over, per community.
     async fn ageing_by_community(&self, today: NaiveDate) -> StorageResult<Vec<AgeingRate>>;

@@ -19,7 +19,10 @@ pub fn shanghai_date(now: DateTime<Utc>) -> NaiveDate {
 
 /// An instant formatted for people: `2026-11-22 12:15` in Shanghai time.
 pub fn shanghai_display(instant: DateTime<Utc>) -> String {
-    instant.with_timezone(&SHANGHAI).format("%Y-%m-%d %H:%M").to_string()
+    instant
+        .with_timezone(&SHANGHAI)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// Whole years of age on `today` for someone born on `birth_date`.
@@ -44,8 +47,17 @@ mod tests {
     #[test]
     fn age_counts_whole_years() {
         let birth = NaiveDate::from_ymd_opt(1949, 12, 31).unwrap();
-        assert_eq!(age_on(birth, NaiveDate::from_ymd_opt(2026, 12, 30).unwrap()), 76);
-        assert_eq!(age_on(birth, NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()), 77);
-        assert_eq!(age_on(birth, NaiveDate::from_ymd_opt(1940, 1, 1).unwrap()), 0);
+        assert_eq!(
+            age_on(birth, NaiveDate::from_ymd_opt(2026, 12, 30).unwrap()),
+            76
+        );
+        assert_eq!(
+            age_on(birth, NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()),
+            77
+        );
+        assert_eq!(
+            age_on(birth, NaiveDate::from_ymd_opt(1940, 1, 1).unwrap()),
+            0
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! standards, real-world samples, every error variant, and properties (round
 //! trips, single-substitution detection, no panics on any input).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test should panic
+
 use chrono::{Days, NaiveDate};
 use huimin_domain::identifiers::*;
 use proptest::prelude::*;

@@ -9,7 +9,7 @@ use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub database: DatabaseConfig,
@@ -79,15 +79,11 @@ impl Serialize for DatabaseUrl {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config { database: DatabaseConfig::default(), server: ServerConfig::default(), log: LogConfig::default() }
-    }
-}
-
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: DatabaseUrl::new("sqlite:huimin.db") }
+        DatabaseConfig {
+            url: DatabaseUrl::new("sqlite:huimin.db"),
+        }
     }
 }
 
@@ -104,7 +100,10 @@ impl Default for ServerConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { filter: "info".to_owned(), format: LogFormat::Text }
+        LogConfig {
+            filter: "info".to_owned(),
+            format: LogFormat::Text,
+        }
     }
 }
 
@@ -117,16 +116,28 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => {
-                anyhow::ensure!(path.is_file(), "configuration file {} does not exist", path.display());
+                anyhow::ensure!(
+                    path.is_file(),
+                    "configuration file {} does not exist",
+                    path.display()
+                );
                 figment = figment.merge(Toml::file_exact(path));
             }
-            None if Path::new("huimin.toml").is_file() => figment = figment.merge(Toml::file_exact("huimin.toml")),
+            None if Path::new("huimin.toml").is_file() => {
+                figment = figment.merge(Toml::file_exact("huimin.toml"))
+            }
             None => {}
         }
-        let variables: Vec<(String, String)> =
-            environment.iter().filter(|(key, _)| key.starts_with("HUIMIN__")).cloned().collect();
+        let variables: Vec<(String, String)> = environment
+            .iter()
+            .filter(|(key, _)| key.starts_with("HUIMIN__"))
+            .cloned()
+            .collect();
         let figment = variables.iter().fold(figment, |figment, (key, value)| {
-            let path = key.trim_start_matches("HUIMIN__").to_lowercase().replace("__", ".");
+            let path = key
+                .trim_start_matches("HUIMIN__")
+                .to_lowercase()
+                .replace("__", ".");
             figment.merge((path, value.clone()))
         });
         let config: Config = figment.extract().context("invalid configuration")?;
@@ -136,9 +147,20 @@ impl Config {
             .server
             .listen
             .parse::<std::net::SocketAddr>()
-            .with_context(|| format!("server.listen '{}' is not an address such as 127.0.0.1:8080", config.server.listen))?;
-        anyhow::ensure!(config.server.body_limit_bytes >= 1024, "server.body_limit_bytes must be at least 1024");
-        anyhow::ensure!(config.server.request_timeout_seconds >= 1, "server.request_timeout_seconds must be at least 1");
+            .with_context(|| {
+                format!(
+                    "server.listen '{}' is not an address such as 127.0.0.1:8080",
+                    config.server.listen
+                )
+            })?;
+        anyhow::ensure!(
+            config.server.body_limit_bytes >= 1024,
+            "server.body_limit_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            config.server.request_timeout_seconds >= 1,
+            "server.request_timeout_seconds must be at least 1"
+        );
         Ok(config)
     }
 
@@ -178,7 +200,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
     }
 
     #[test]
@@ -186,12 +211,26 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let file = directory.path().join("huimin.toml");
         std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9000\"\n[database]\nurl = \"postgres://huimin:hunter2@db/huimin\"\n").unwrap();
-        let config = Config::load(Some(&file), &env(&[("HUIMIN__SERVER__LISTEN", "127.0.0.1:9100")])).unwrap();
-        assert_eq!(config.server.listen, "127.0.0.1:9100", "environment beats the file");
-        assert_eq!(config.database.url.expose(), "postgres://huimin:hunter2@db/huimin", "file beats defaults");
+        let config = Config::load(
+            Some(&file),
+            &env(&[("HUIMIN__SERVER__LISTEN", "127.0.0.1:9100")]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.server.listen, "127.0.0.1:9100",
+            "environment beats the file"
+        );
+        assert_eq!(
+            config.database.url.expose(),
+            "postgres://huimin:hunter2@db/huimin",
+            "file beats defaults"
+        );
         assert_eq!(config.log.filter, "info", "defaults fill the rest");
         let printed = config.to_redacted_toml();
-        assert!(printed.contains("postgres://huimin:***@db/huimin"), "{printed}");
+        assert!(
+            printed.contains("postgres://huimin:***@db/huimin"),
+            "{printed}"
+        );
         assert!(!printed.contains("hunter2"));
         assert!(!format!("{config:?}").contains("hunter2"));
     }
@@ -205,9 +244,15 @@ mod tests {
         std::fs::write(&file, "[server]\nlisten_address = \"x\"\n").unwrap();
         let error = format!("{:#}", Config::load(Some(&file), &[]).unwrap_err());
         assert!(error.contains("listen_address"), "{error}");
-        let error = format!("{:#}", Config::load(None, &env(&[("HUIMIN__SERVER__LISTEN", "nowhere")])).unwrap_err());
+        let error = format!(
+            "{:#}",
+            Config::load(None, &env(&[("HUIMIN__SERVER__LISTEN", "nowhere")])).unwrap_err()
+        );
         assert!(error.contains("server.listen"), "{error}");
-        let error = format!("{:#}", Config::load(None, &env(&[("HUIMIN__DATABASE__URL", "mysql://x")])).unwrap_err());
+        let error = format!(
+            "{:#}",
+            Config::load(None, &env(&[("HUIMIN__DATABASE__URL", "mysql://x")])).unwrap_err()
+        );
         assert!(error.contains("database.url"), "{error}");
         assert!(Config::load(Some(Path::new("/nonexistent/huimin.toml")), &[]).is_err());
     }

@@ -31,7 +31,11 @@ pub async fn load_demo_city(
 ) -> anyhow::Result<DemoLoad> {
     let started = Instant::now();
     let city = huimin_city::generate(&huimin_city::CityConfig { seed, people }, today);
-    let grids = city.areas.iter().filter(|area| area.level == huimin_domain::area::AreaLevel::Grid).count() as u64;
+    let grids = city
+        .areas
+        .iter()
+        .filter(|area| area.level == huimin_domain::area::AreaLevel::Grid)
+        .count() as u64;
     let existing = store.count_persons().await.context("counting people")?;
     let mut load = DemoLoad {
         people: city.persons.len() as u64,
@@ -45,15 +49,43 @@ pub async fn load_demo_city(
         tracing::info!(people = existing, "the demo city is already loaded");
         return Ok(load);
     }
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "generated the demo city");
-    let provenance = Provenance { source: "demo-generator".to_owned(), batch: format!("demo-seed-{seed}-people-{people}"), recorded_at };
-    store.put_areas(&city.areas, &provenance).await.context("writing areas")?;
-    store.put_persons(&city.persons, &provenance).await.context("writing people")?;
-    store.put_households(&city.households, &provenance).await.context("writing households")?;
-    store.put_buildings(&city.buildings, &provenance).await.context("writing buildings")?;
-    store.put_houses(&city.houses, &provenance).await.context("writing houses")?;
-    store.put_entities(&city.entities, &provenance).await.context("writing legal entities")?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "loaded the demo city");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "generated the demo city"
+    );
+    let provenance = Provenance {
+        source: "demo-generator".to_owned(),
+        batch: format!("demo-seed-{seed}-people-{people}"),
+        recorded_at,
+    };
+    store
+        .put_areas(&city.areas, &provenance)
+        .await
+        .context("writing areas")?;
+    store
+        .put_persons(&city.persons, &provenance)
+        .await
+        .context("writing people")?;
+    store
+        .put_households(&city.households, &provenance)
+        .await
+        .context("writing households")?;
+    store
+        .put_buildings(&city.buildings, &provenance)
+        .await
+        .context("writing buildings")?;
+    store
+        .put_houses(&city.houses, &provenance)
+        .await
+        .context("writing houses")?;
+    store
+        .put_entities(&city.entities, &provenance)
+        .await
+        .context("writing legal entities")?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "loaded the demo city"
+    );
     load.skipped = false;
     Ok(load)
 }

@@ -79,7 +79,10 @@ pub enum ImportError {
     #[error("the file is missing required columns: {0}")]
     MissingColumns(String),
     #[error("the file could not be read as {format}: {message}")]
-    Unreadable { format: &'static str, message: String },
+    Unreadable {
+        format: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("writing the report: {0}")]
@@ -94,11 +97,19 @@ struct Column {
 }
 
 const fn column(name: &'static str, aliases: &'static [&'static str], required: bool) -> Column {
-    Column { name, aliases, required }
+    Column {
+        name,
+        aliases,
+        required,
+    }
 }
 
 const PERSON_COLUMNS: &[Column] = &[
-    column("citizen_id", &["公民身份号码", "身份证号", "身份证号码"], true),
+    column(
+        "citizen_id",
+        &["公民身份号码", "身份证号", "身份证号码"],
+        true,
+    ),
     column("name", &["姓名"], true),
     column("sex", &["性别"], false),
     column("birth_date", &["出生日期"], false),
@@ -115,7 +126,11 @@ const ENTITY_COLUMNS: &[Column] = &[
     column("credit_code", &["统一社会信用代码"], true),
     column("name", &["名称", "单位名称", "企业名称"], true),
     column("kind", &["类型", "主体类型"], true),
-    column("legal_representative", &["法定代表人", "法定代表人身份证号"], true),
+    column(
+        "legal_representative",
+        &["法定代表人", "法定代表人身份证号"],
+        true,
+    ),
     column("registered_address", &["注册地址", "住所"], false),
     column("status", &["状态", "登记状态"], false),
     column("established_on", &["成立日期"], false),
@@ -155,7 +170,9 @@ impl RecordKind {
         let header = header.trim().trim_start_matches('\u{feff}');
         self.columns()
             .iter()
-            .find(|column| column.name.eq_ignore_ascii_case(header) || column.aliases.contains(&header))
+            .find(|column| {
+                column.name.eq_ignore_ascii_case(header) || column.aliases.contains(&header)
+            })
             .map(|column| column.name)
     }
 }
@@ -169,9 +186,18 @@ enum Record {
 
 type Fields = HashMap<&'static str, String>;
 
-fn validate(kind: RecordKind, fields: &Fields, today: NaiveDate) -> Result<Record, Vec<FieldError>> {
+fn validate(
+    kind: RecordKind,
+    fields: &Fields,
+    today: NaiveDate,
+) -> Result<Record, Vec<FieldError>> {
     let text = |name: &str| fields.get(name).cloned().unwrap_or_default();
-    let optional = |name: &str| fields.get(name).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
+    let optional = |name: &str| {
+        fields
+            .get(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    };
     match kind {
         RecordKind::Persons => PersonDraft {
             citizen_id: text("citizen_id"),
@@ -183,7 +209,10 @@ fn validate(kind: RecordKind, fields: &Fields, today: NaiveDate) -> Result<Recor
             residence_address: text("residence_address"),
             phone: optional("phone"),
             life_status: optional("life_status"),
-            tags: text("tags").split([';', ',', '、', '|']).map(str::to_owned).collect(),
+            tags: text("tags")
+                .split([';', ',', '、', '|'])
+                .map(str::to_owned)
+                .collect(),
             grid: optional("grid"),
         }
         .validate(today)
@@ -234,9 +263,20 @@ fn decode(bytes: &[u8], encoding: TextEncoding) -> (String, &'static str) {
         TextEncoding::Auto => std::str::from_utf8(without_bom).is_err(),
     };
     if use_gb18030 {
-        let decoder = if encoding == TextEncoding::Gbk { encoding_rs::GBK } else { encoding_rs::GB18030 };
+        let decoder = if encoding == TextEncoding::Gbk {
+            encoding_rs::GBK
+        } else {
+            encoding_rs::GB18030
+        };
         let (text, _) = decoder.decode_without_bom_handling(bytes);
-        (text.into_owned(), if encoding == TextEncoding::Gbk { "gbk" } else { "gb18030" })
+        (
+            text.into_owned(),
+            if encoding == TextEncoding::Gbk {
+                "gbk"
+            } else {
+                "gb18030"
+            },
+        )
     } else {
         (String::from_utf8_lossy(without_bom).into_owned(), "utf-8")
     }
@@ -244,37 +284,65 @@ fn decode(bytes: &[u8], encoding: TextEncoding) -> (String, &'static str) {
 
 /// A 64-bit FNV-1a digest: a stable batch id for a file's content (not a security hash).
 fn content_digest(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Rows of the file as field maps, each with its line number, or a row-level error.
 type ParsedRow = (u64, Result<Fields, RowError>);
 
-fn row_error(row: u64, column: &str, value: &str, code: &str, message: String, message_zh: String) -> RowError {
-    RowError { row, column: column.to_owned(), value: value.chars().take(64).collect(), code: code.to_owned(), message, message_zh }
+fn row_error(
+    row: u64,
+    column: &str,
+    value: &str,
+    code: &str,
+    message: String,
+    message_zh: String,
+) -> RowError {
+    RowError {
+        row,
+        column: column.to_owned(),
+        value: value.chars().take(64).collect(),
+        code: code.to_owned(),
+        message,
+        message_zh,
+    }
 }
 
 fn encoding_error(row: u64, fields: &Fields) -> Option<RowError> {
-    fields.iter().find(|(_, value)| value.contains('\u{fffd}')).map(|(column, value)| {
-        row_error(
-            row,
-            column,
-            value,
-            "invalid_encoding",
-            "the value contains bytes that are not valid in the file's encoding".to_owned(),
-            "该值包含不符合文件编码的字节".to_owned(),
-        )
-    })
+    fields
+        .iter()
+        .find(|(_, value)| value.contains('\u{fffd}'))
+        .map(|(column, value)| {
+            row_error(
+                row,
+                column,
+                value,
+                "invalid_encoding",
+                "the value contains bytes that are not valid in the file's encoding".to_owned(),
+                "该值包含不符合文件编码的字节".to_owned(),
+            )
+        })
 }
 
 /// Splits CSV text into field maps; returns the ignored column names too.
 fn csv_rows(kind: RecordKind, text: &str) -> Result<(Vec<ParsedRow>, Vec<String>), ImportError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|error| ImportError::Unreadable { format: "CSV", message: error.to_string() })?
+        .map_err(|error| ImportError::Unreadable {
+            format: "CSV",
+            message: error.to_string(),
+        })?
         .clone();
-    let mapping: Vec<Option<&'static str>> = headers.iter().map(|header| kind.canonical(header)).collect();
+    let mapping: Vec<Option<&'static str>> = headers
+        .iter()
+        .map(|header| kind.canonical(header))
+        .collect();
     let missing: Vec<&str> = kind
         .columns()
         .iter()
@@ -294,7 +362,10 @@ fn csv_rows(kind: RecordKind, text: &str) -> Result<(Vec<ParsedRow>, Vec<String>
     for record in reader.records() {
         match record {
             Ok(record) => {
-                let line = record.position().map(|position| position.line()).unwrap_or(0);
+                let line = record
+                    .position()
+                    .map(|position| position.line())
+                    .unwrap_or(0);
                 if record.len() != headers.len() {
                     rows.push((
                         line,
@@ -303,7 +374,11 @@ fn csv_rows(kind: RecordKind, text: &str) -> Result<(Vec<ParsedRow>, Vec<String>
                             "",
                             "",
                             "ragged_row",
-                            format!("expected {} fields as in the header, found {}", headers.len(), record.len()),
+                            format!(
+                                "expected {} fields as in the header, found {}",
+                                headers.len(),
+                                record.len()
+                            ),
                             format!("表头有{}列，该行有{}列", headers.len(), record.len()),
                         )),
                     ));
@@ -317,10 +392,20 @@ fn csv_rows(kind: RecordKind, text: &str) -> Result<(Vec<ParsedRow>, Vec<String>
                 rows.push((line, Ok(fields)));
             }
             Err(error) => {
-                let line = error.position().map(|position| position.line()).unwrap_or(0);
+                let line = error
+                    .position()
+                    .map(|position| position.line())
+                    .unwrap_or(0);
                 rows.push((
                     line,
-                    Err(row_error(line, "", "", "unreadable_row", format!("the row cannot be read as CSV: {error}"), "该行不是有效的 CSV".to_owned())),
+                    Err(row_error(
+                        line,
+                        "",
+                        "",
+                        "unreadable_row",
+                        format!("the row cannot be read as CSV: {error}"),
+                        "该行不是有效的 CSV".to_owned(),
+                    )),
                 ));
             }
         }
@@ -339,11 +424,31 @@ fn ndjson_rows(kind: RecordKind, text: &str) -> (Vec<ParsedRow>, Vec<String>) {
         let object = match serde_json::from_str::<serde_json::Value>(line) {
             Ok(serde_json::Value::Object(object)) => object,
             Ok(_) => {
-                rows.push((row, Err(row_error(row, "", line, "not_an_object", "each line must be a JSON object".to_owned(), "每行应为一个 JSON 对象".to_owned()))));
+                rows.push((
+                    row,
+                    Err(row_error(
+                        row,
+                        "",
+                        line,
+                        "not_an_object",
+                        "each line must be a JSON object".to_owned(),
+                        "每行应为一个 JSON 对象".to_owned(),
+                    )),
+                ));
                 continue;
             }
             Err(error) => {
-                rows.push((row, Err(row_error(row, "", line, "malformed_json", format!("the line is not valid JSON: {error}"), "该行不是有效的 JSON".to_owned()))));
+                rows.push((
+                    row,
+                    Err(row_error(
+                        row,
+                        "",
+                        line,
+                        "malformed_json",
+                        format!("the line is not valid JSON: {error}"),
+                        "该行不是有效的 JSON".to_owned(),
+                    )),
+                ));
                 continue;
             }
         };
@@ -358,7 +463,11 @@ fn ndjson_rows(kind: RecordKind, text: &str) -> (Vec<ParsedRow>, Vec<String>) {
                 serde_json::Value::String(text) => text,
                 serde_json::Value::Array(items) => items
                     .iter()
-                    .map(|item| item.as_str().map(str::to_owned).unwrap_or_else(|| item.to_string()))
+                    .map(|item| {
+                        item.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| item.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(";"),
                 other => other.to_string(),
@@ -372,7 +481,17 @@ fn ndjson_rows(kind: RecordKind, text: &str) -> (Vec<ParsedRow>, Vec<String>) {
             .map(|column| column.name)
             .collect();
         if let Some(first) = missing.first() {
-            rows.push((row, Err(row_error(row, first, "", "missing_field", format!("required fields are missing: {}", missing.join(", ")), format!("缺少必填字段：{}", missing.join("、"))))));
+            rows.push((
+                row,
+                Err(row_error(
+                    row,
+                    first,
+                    "",
+                    "missing_field",
+                    format!("required fields are missing: {}", missing.join(", ")),
+                    format!("缺少必填字段：{}", missing.join("、")),
+                )),
+            ));
             continue;
         }
         rows.push((row, Ok(fields)));
@@ -391,15 +510,42 @@ async fn write_records(
     }
     match kind {
         RecordKind::Persons => {
-            let persons: Vec<_> = records.into_iter().filter_map(|r| if let Record::Person(p) = r { Some(p) } else { None }).collect();
+            let persons: Vec<_> = records
+                .into_iter()
+                .filter_map(|r| {
+                    if let Record::Person(p) = r {
+                        Some(p)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
             store.put_persons(&persons, provenance).await
         }
         RecordKind::Entities => {
-            let entities: Vec<_> = records.into_iter().filter_map(|r| if let Record::Entity(e) = r { Some(e) } else { None }).collect();
+            let entities: Vec<_> = records
+                .into_iter()
+                .filter_map(|r| {
+                    if let Record::Entity(e) = r {
+                        Some(e)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
             store.put_entities(&entities, provenance).await
         }
         RecordKind::Houses => {
-            let houses: Vec<_> = records.into_iter().filter_map(|r| if let Record::House(h) = r { Some(h) } else { None }).collect();
+            let houses: Vec<_> = records
+                .into_iter()
+                .filter_map(|r| {
+                    if let Record::House(h) = r {
+                        Some(h)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
             store.put_houses(&houses, provenance).await
         }
     }
@@ -428,33 +574,43 @@ pub async fn import_bytes(
         InputFormat::Csv => csv_rows(options.kind, &text)?,
         InputFormat::Ndjson => ndjson_rows(options.kind, &text),
     };
-    let provenance = Provenance { source: options.source.clone(), batch: batch.clone(), recorded_at: now };
-    let mut summary = ImportSummary { encoding, batch, ignored_columns, ..ImportSummary::default() };
+    let provenance = Provenance {
+        source: options.source.clone(),
+        batch: batch.clone(),
+        recorded_at: now,
+    };
+    let mut summary = ImportSummary {
+        encoding,
+        batch,
+        ignored_columns,
+        ..ImportSummary::default()
+    };
     let total = rows.len() as u64;
     let mut pending = Vec::new();
     for (line, parsed) in rows {
         summary.rows += 1;
-        let errors: Vec<RowError> = match parsed.map(|fields| (encoding_error(line, &fields), fields)) {
-            Err(error) => vec![error],
-            Ok((Some(error), _)) => vec![error],
-            Ok((None, fields)) => match validate(options.kind, &fields, today) {
-                Ok(record) => {
-                    pending.push(record);
-                    Vec::new()
-                }
-                Err(field_errors) => field_errors
-                    .into_iter()
-                    .map(|error| RowError {
-                        row: line,
-                        column: error.field.to_owned(),
-                        value: error.value,
-                        code: error.code.to_owned(),
-                        message: error.message,
-                        message_zh: error.message_zh,
-                    })
-                    .collect(),
-            },
-        };
+        let errors: Vec<RowError> =
+            match parsed.map(|fields| (encoding_error(line, &fields), fields)) {
+                Err(error) => vec![error],
+                Ok((Some(error), _)) => vec![error],
+                Ok((None, fields)) => match validate(options.kind, &fields, today) {
+                    Ok(record) => {
+                        pending.push(record);
+                        Vec::new()
+                    }
+                    Err(field_errors) => field_errors
+                        .into_iter()
+                        .map(|error| RowError {
+                            row: line,
+                            column: error.field.to_owned(),
+                            value: error.value,
+                            code: error.code.to_owned(),
+                            message: error.message,
+                            message_zh: error.message_zh,
+                        })
+                        .collect(),
+                },
+            };
         if !errors.is_empty() {
             summary.rejected_rows += 1;
             for error in &errors {
@@ -463,14 +619,24 @@ pub async fn import_bytes(
             }
         }
         if !options.atomic && pending.len() >= options.batch_rows {
-            summary.counts.add(write_records(store, options.kind, std::mem::take(&mut pending), &provenance).await?);
+            summary.counts.add(
+                write_records(
+                    store,
+                    options.kind,
+                    std::mem::take(&mut pending),
+                    &provenance,
+                )
+                .await?,
+            );
             progress(summary.rows, total);
         }
     }
     if options.atomic && summary.rejected_rows > 0 {
         summary.aborted = true;
     } else {
-        summary.counts.add(write_records(store, options.kind, pending, &provenance).await?);
+        summary
+            .counts
+            .add(write_records(store, options.kind, pending, &provenance).await?);
     }
     progress(summary.rows, total);
     report.flush()?;
@@ -495,9 +661,18 @@ mod tests {
 
     #[test]
     fn chinese_and_english_headers_map_to_the_same_columns() {
-        assert_eq!(RecordKind::Persons.canonical("公民身份号码"), Some("citizen_id"));
-        assert_eq!(RecordKind::Persons.canonical("\u{feff}Citizen_ID"), Some("citizen_id"));
-        assert_eq!(RecordKind::Entities.canonical("统一社会信用代码"), Some("credit_code"));
+        assert_eq!(
+            RecordKind::Persons.canonical("公民身份号码"),
+            Some("citizen_id")
+        );
+        assert_eq!(
+            RecordKind::Persons.canonical("\u{feff}Citizen_ID"),
+            Some("citizen_id")
+        );
+        assert_eq!(
+            RecordKind::Entities.canonical("统一社会信用代码"),
+            Some("credit_code")
+        );
         assert_eq!(RecordKind::Persons.canonical("血型"), None);
     }
 

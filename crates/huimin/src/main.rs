@@ -7,7 +7,11 @@ use huimin::import::{ImportOptions, InputFormat, RecordKind, TextEncoding};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(name = "huimin", version, about = "惠民 Huimin — the city's shared base registries and services")]
+#[command(
+    name = "huimin",
+    version,
+    about = "惠民 Huimin — the city's shared base registries and services"
+)]
 struct Cli {
     /// A TOML configuration file (default: ./huimin.toml when present).
     #[arg(long, global = true)]
@@ -77,26 +81,46 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve => {
             huimin::server::init_logging(&config);
-            let store = huimin_store::connect(config.database.url.expose()).await.context("opening the database")?;
+            let store = huimin_store::connect(config.database.url.expose())
+                .await
+                .context("opening the database")?;
             huimin::server::serve(&config, store, |address| {
                 println!("Huimin is serving at http://{address}/console");
             })
             .await
         }
-        Command::Demo { seed, people, database, listen, fresh } => {
+        Command::Demo {
+            seed,
+            people,
+            database,
+            listen,
+            fresh,
+        } => {
             config.database.url = DatabaseUrl::new(database);
             if let Some(listen) = listen {
                 config.server.listen = listen;
             }
             huimin::server::init_logging(&config);
-            anyhow::ensure!((100..=2_000_000).contains(&people), "--people must be between 100 and 2000000");
+            anyhow::ensure!(
+                (100..=2_000_000).contains(&people),
+                "--people must be between 100 and 2000000"
+            );
             if fresh {
                 remove_sqlite_file(config.database.url.expose())?;
             }
             let started = std::time::Instant::now();
-            let store = huimin_store::connect(config.database.url.expose()).await.context("opening the database")?;
+            let store = huimin_store::connect(config.database.url.expose())
+                .await
+                .context("opening the database")?;
             let clock = huimin_web::SystemClock;
-            let load = huimin::demo::load_demo_city(store.as_ref(), seed, people, huimin_web::Clock::today(&clock), huimin_web::Clock::now(&clock)).await?;
+            let load = huimin::demo::load_demo_city(
+                store.as_ref(),
+                seed,
+                people,
+                huimin_web::Clock::today(&clock),
+                huimin_web::Clock::now(&clock),
+            )
+            .await?;
             println!(
                 "Demo city (seed {seed}): {} people, {} households, {} houses, {} legal entities, {} grids{}.",
                 load.people,
@@ -104,19 +128,39 @@ async fn main() -> anyhow::Result<()> {
                 load.houses,
                 load.entities,
                 load.grids,
-                if load.skipped { " — already loaded" } else { "" }
+                if load.skipped {
+                    " — already loaded"
+                } else {
+                    ""
+                }
             );
             huimin::server::serve(&config, store, |address| {
-                println!("Ready in {:.1} s. Open http://{address}/console", started.elapsed().as_secs_f64());
+                println!(
+                    "Ready in {:.1} s. Open http://{address}/console",
+                    started.elapsed().as_secs_f64()
+                );
             })
             .await
         }
-        Command::Import { kind, file, format, encoding, atomic, source, report, batch_rows, database } => {
+        Command::Import {
+            kind,
+            file,
+            format,
+            encoding,
+            atomic,
+            source,
+            report,
+            batch_rows,
+            database,
+        } => {
             if let Some(database) = database {
                 config.database.url = DatabaseUrl::new(database);
             }
             huimin::server::init_logging(&config);
-            run_import(&config, kind, &file, format, encoding, atomic, source, report, batch_rows).await
+            run_import(
+                &config, kind, &file, format, encoding, atomic, source, report, batch_rows,
+            )
+            .await
         }
     }
 }
@@ -125,7 +169,11 @@ fn remove_sqlite_file(url: &str) -> anyhow::Result<()> {
     let Some(path) = url.strip_prefix("sqlite:") else {
         anyhow::bail!("--fresh works only with a SQLite database");
     };
-    let path = path.trim_start_matches("//").split('?').next().unwrap_or(path);
+    let path = path
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or(path);
     for suffix in ["", "-wal", "-shm"] {
         let file = format!("{path}{suffix}");
         if Path::new(&file).exists() {
@@ -148,26 +196,39 @@ async fn run_import(
     batch_rows: usize,
 ) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let format = format.unwrap_or_else(|| match file.extension().and_then(|extension| extension.to_str()) {
-        Some("ndjson" | "jsonl") => InputFormat::Ndjson,
-        _ => InputFormat::Csv,
-    });
+    let format =
+        format.unwrap_or_else(
+            || match file.extension().and_then(|extension| extension.to_str()) {
+                Some("ndjson" | "jsonl") => InputFormat::Ndjson,
+                _ => InputFormat::Csv,
+            },
+        );
     let report_path = report.unwrap_or_else(|| {
         let mut name = file.as_os_str().to_owned();
         name.push(".report.jsonl");
         PathBuf::from(name)
     });
     let mut report_file = std::io::BufWriter::new(
-        std::fs::File::create(&report_path).with_context(|| format!("creating {}", report_path.display()))?,
+        std::fs::File::create(&report_path)
+            .with_context(|| format!("creating {}", report_path.display()))?,
     );
-    let store = huimin_store::connect(config.database.url.expose()).await.context("opening the database")?;
+    let store = huimin_store::connect(config.database.url.expose())
+        .await
+        .context("opening the database")?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let clock = huimin_web::SystemClock;
-    let options = ImportOptions { kind, format, encoding, atomic, source, batch_rows: batch_rows.max(1) };
+    let options = ImportOptions {
+        kind,
+        format,
+        encoding,
+        atomic,
+        source,
+        batch_rows: batch_rows.max(1),
+    };
     let summary = huimin::import::import_bytes(
         store.as_ref(),
         &bytes,
@@ -185,7 +246,12 @@ async fn run_import(
     let summary = summary?;
     println!(
         "{} rows read ({}): {} inserted, {} updated, {} unchanged, {} rejected.",
-        summary.rows, summary.encoding, summary.counts.inserted, summary.counts.updated, summary.counts.unchanged, summary.rejected_rows
+        summary.rows,
+        summary.encoding,
+        summary.counts.inserted,
+        summary.counts.updated,
+        summary.counts.unchanged,
+        summary.rejected_rows
     );
     if !summary.ignored_columns.is_empty() {
         println!("Ignored columns: {}", summary.ignored_columns.join(", "));
@@ -194,7 +260,10 @@ async fn run_import(
         println!("Rejected rows are listed in {}", report_path.display());
     }
     if summary.aborted {
-        anyhow::bail!("--atomic: nothing was written because {} rows are invalid", summary.rejected_rows);
+        anyhow::bail!(
+            "--atomic: nothing was written because {} rows are invalid",
+            summary.rejected_rows
+        );
     }
     Ok(())
 }

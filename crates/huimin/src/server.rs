@@ -11,7 +11,9 @@ use tokio::net::TcpListener;
 pub fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match config.log.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -35,7 +37,9 @@ pub async fn serve(
     let address = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%address, "serving");
     on_ready(address);
-    huimin_web::serve(listener, app, shutdown_signal()).await.context("serving HTTP")?;
+    huimin_web::serve(listener, app, shutdown_signal())
+        .await
+        .context("serving HTTP")?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -31,7 +31,10 @@ pub(crate) fn corrupt(column: &str, value: &str, error: impl std::fmt::Display) 
 }
 
 pub(crate) fn encode_tags(tags: &BTreeSet<PersonTag>) -> String {
-    tags.iter().map(|tag| tag.code()).collect::<Vec<_>>().join(",")
+    tags.iter()
+        .map(|tag| tag.code())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub(crate) fn decode_tags(text: &str) -> Result<BTreeSet<PersonTag>, StorageError> {
@@ -42,7 +45,10 @@ pub(crate) fn decode_tags(text: &str) -> Result<BTreeSet<PersonTag>, StorageErro
 }
 
 pub(crate) fn encode_ids(ids: &[CitizenId]) -> String {
-    ids.iter().map(CitizenId::as_str).collect::<Vec<_>>().join(",")
+    ids.iter()
+        .map(CitizenId::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub(crate) fn decode_ids(column: &str, text: &str) -> Result<Vec<CitizenId>, StorageError> {
@@ -55,7 +61,13 @@ pub(crate) fn decode_ids(column: &str, text: &str) -> Result<Vec<CitizenId>, Sto
 pub(crate) fn encode_members(members: &[HouseholdMember]) -> String {
     members
         .iter()
-        .map(|member| format!("{}:{}", member.citizen_id.as_str(), member.relationship.code()))
+        .map(|member| {
+            format!(
+                "{}:{}",
+                member.citizen_id.as_str(),
+                member.relationship.code()
+            )
+        })
         .collect::<Vec<_>>()
         .join(";")
 }
@@ -103,14 +115,22 @@ mod tests {
 
     #[test]
     fn lists_round_trip() {
-        let tags: BTreeSet<PersonTag> = [PersonTag::Disability, PersonTag::Veteran].into_iter().collect();
+        let tags: BTreeSet<PersonTag> = [PersonTag::Disability, PersonTag::Veteran]
+            .into_iter()
+            .collect();
         assert_eq!(decode_tags(&encode_tags(&tags)).unwrap(), tags);
         assert!(decode_tags("").unwrap().is_empty());
         assert!(decode_tags("bogus").is_err());
         let id = CitizenId::parse("11010519491231002X").unwrap();
-        let members = vec![HouseholdMember { citizen_id: id.clone(), relationship: Relationship::Head }];
+        let members = vec![HouseholdMember {
+            citizen_id: id.clone(),
+            relationship: Relationship::Head,
+        }];
         assert_eq!(decode_members(&encode_members(&members)).unwrap(), members);
-        assert_eq!(decode_ids("owners", &encode_ids(&[id.clone()])).unwrap(), vec![id]);
+        assert_eq!(
+            decode_ids("owners", &encode_ids(std::slice::from_ref(&id))).unwrap(),
+            vec![id]
+        );
         assert_eq!(like_escape("50%_a\\"), "50\\%\\_a\\\\");
         let (low, high) = prefix_range("321002");
         assert!(low.as_str() <= "321002001001001" && "321002001001001" < high.as_str());

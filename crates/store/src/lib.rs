@@ -97,10 +97,19 @@ mod tests {
 
     #[test]
     fn urls_choose_the_backend_and_passwords_are_redacted() {
-        assert_eq!(Backend::of_url("sqlite:huimin.db").ok(), Some(Backend::Sqlite));
-        assert_eq!(Backend::of_url("postgres://a@b/c").ok(), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::of_url("sqlite:huimin.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::of_url("postgres://a@b/c").ok(),
+            Some(Backend::Postgres)
+        );
         assert!(Backend::of_url("mysql://x").is_err());
-        assert_eq!(redact_url("postgres://huimin:secret@db:5432/huimin"), "postgres://huimin:***@db:5432/huimin");
+        assert_eq!(
+            redact_url("postgres://huimin:secret@db:5432/huimin"),
+            "postgres://huimin:***@db:5432/huimin"
+        );
         assert_eq!(redact_url("sqlite:huimin.db"), "sqlite:huimin.db");
     }
 }

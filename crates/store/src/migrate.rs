@@ -30,13 +30,11 @@ pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS sche
 /// Splits a migration file into statements at semicolons that end a line. Migration files
 /// are ours and contain no semicolons inside strings or bodies.
 pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
-    sql.split(";\n")
-        .map(str::trim)
-        .filter(|statement| {
-            statement
-                .lines()
-                .any(|line| !line.trim().is_empty() && !line.trim_start().starts_with("--"))
-        })
+    sql.split(";\n").map(str::trim).filter(|statement| {
+        statement
+            .lines()
+            .any(|line| !line.trim().is_empty() && !line.trim_start().starts_with("--"))
+    })
 }
 
 /// Applies pending migrations with the given pool type; shared text for both backends.
@@ -51,23 +49,34 @@ macro_rules! apply_migrations {
             .fetch_all($pool)
             .await
             .map_err(|error| crate::storage_error("reading applied migrations", error))?;
-        for migration in MIGRATIONS.iter().filter(|migration| !applied.contains(&migration.version)) {
+        for migration in MIGRATIONS
+            .iter()
+            .filter(|migration| !applied.contains(&migration.version))
+        {
             let mut transaction = $pool
                 .begin()
                 .await
                 .map_err(|error| crate::storage_error("beginning a migration", error))?;
             for statement in statements(migration.$field) {
-                sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut *transaction).await.map_err(|error| {
-                    crate::storage_error(&format!("migration {} ({})", migration.version, migration.name), error)
-                })?;
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(|error| {
+                        crate::storage_error(
+                            &format!("migration {} ({})", migration.version, migration.name),
+                            error,
+                        )
+                    })?;
             }
-            sqlx::query("INSERT INTO schema_migration (version, name, applied_at_us) VALUES ($1, $2, $3)")
-                .bind(migration.version)
-                .bind(migration.name)
-                .bind(crate::codec::now_micros())
-                .execute(&mut *transaction)
-                .await
-                .map_err(|error| crate::storage_error("recording a migration", error))?;
+            sqlx::query(
+                "INSERT INTO schema_migration (version, name, applied_at_us) VALUES ($1, $2, $3)",
+            )
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(crate::codec::now_micros())
+            .execute(&mut *transaction)
+            .await
+            .map_err(|error| crate::storage_error("recording a migration", error))?;
             transaction
                 .commit()
                 .await

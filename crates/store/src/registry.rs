@@ -15,7 +15,8 @@ pub(crate) const CHUNK_ROWS: usize = 500;
 
 pub(crate) const PERSON_COLUMNS: &str = "citizen_id, name, name_initials, name_pinyin, sex, birth_date, ethnicity, \
      hukou_address, residence_address, phone, life_status, tags, grid, source, batch, recorded_at_us";
-pub(crate) const HOUSEHOLD_COLUMNS: &str = "number, kind, address, members, source, batch, recorded_at_us";
+pub(crate) const HOUSEHOLD_COLUMNS: &str =
+    "number, kind, address, members, source, batch, recorded_at_us";
 pub(crate) const ENTITY_COLUMNS: &str = "credit_code, name, kind, legal_representative, registered_address, status, \
      established_on, source, batch, recorded_at_us";
 pub(crate) const BUILDING_COLUMNS: &str = "id, address_district, address_street, address_community, address_road, \
@@ -24,7 +25,8 @@ pub(crate) const BUILDING_COLUMNS: &str = "id, address_district, address_street,
 pub(crate) const HOUSE_COLUMNS: &str = "id, building_id, address_district, address_street, address_community, \
      address_road, address_number, address_building, address_unit, address_room, longitude, latitude, grid, \
      usage, floor_area_m2, owners, rental, tenants, source, batch, recorded_at_us";
-pub(crate) const AREA_COLUMNS: &str = "code, name, level, parent, boundary, source, batch, recorded_at_us";
+pub(crate) const AREA_COLUMNS: &str =
+    "code, name, level, parent, boundary, source, batch, recorded_at_us";
 
 /// Splits records into chunks of at most `CHUNK_ROWS` in which no key repeats, so a record
 /// that appears twice in one batch is written as an update of its first appearance.
@@ -250,24 +252,40 @@ macro_rules! registry_store {
             (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
         }
 
-        /// Current rows of `table` whose `key` is among `keys`, decoded by `decode`.
+        /// How one versioned table is keyed and decoded.
+        struct VersionedTable<T> {
+            table: &'static str,
+            columns: &'static str,
+            key: &'static str,
+            key_of: fn(&T) -> String,
+            decode: fn(&DatabaseRow) -> StorageResult<Versioned<T>>,
+        }
+
+        /// Current rows of a table whose key is among `keys`.
         async fn current_rows<T>(
             transaction: &mut Transaction<'_>,
-            table: &str,
-            columns: &str,
-            key: &str,
+            spec: &VersionedTable<T>,
             keys: &[&str],
-            decode: fn(&DatabaseRow) -> StorageResult<Versioned<T>>,
-            key_of: fn(&T) -> String,
         ) -> StorageResult<HashMap<String, T>> {
-            let sql = format!("SELECT {columns} FROM {table} WHERE {key} IN ({})", placeholders(1, keys.len()));
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {} IN ({})",
+                spec.columns,
+                spec.table,
+                spec.key,
+                placeholders(1, keys.len())
+            );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
             for key in keys {
                 query = query.bind(*key);
             }
-            let rows = query.fetch_all(&mut **transaction).await.map_err(|e| storage_error(table, e))?;
+            let rows = query
+                .fetch_all(&mut **transaction)
+                .await
+                .map_err(|e| storage_error(spec.table, e))?;
             rows.iter()
-                .map(|row| decode(row).map(|versioned| (key_of(&versioned.record), versioned.record)))
+                .map(|row| {
+                    (spec.decode)(row).map(|versioned| ((spec.key_of)(&versioned.record), versioned.record))
+                })
                 .collect()
         }
 
@@ -307,16 +325,12 @@ macro_rules! registry_store {
         async fn classify<'r, T: PartialEq>(
             transaction: &mut Transaction<'_>,
             chunk: &'r [T],
-            table: &str,
-            columns: &str,
-            key: &str,
-            key_of: fn(&T) -> String,
-            decode: fn(&DatabaseRow) -> StorageResult<Versioned<T>>,
+            spec: &VersionedTable<T>,
             provenance: &Provenance,
         ) -> StorageResult<(Vec<&'r T>, WriteCounts)> {
-            let keys: Vec<String> = chunk.iter().map(key_of).collect();
+            let keys: Vec<String> = chunk.iter().map(spec.key_of).collect();
             let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-            let current = current_rows(transaction, table, columns, key, &key_refs, decode, key_of).await?;
+            let current = current_rows(transaction, spec, &key_refs).await?;
             let mut counts = WriteCounts::default();
             let mut changed = Vec::new();
             let mut to_insert = Vec::new();
@@ -334,7 +348,15 @@ macro_rules! registry_store {
                     }
                 }
             }
-            supersede(transaction, table, columns, key, &changed, provenance.recorded_at).await?;
+            supersede(
+                transaction,
+                spec.table,
+                spec.columns,
+                spec.key,
+                &changed,
+                provenance.recorded_at,
+            )
+            .await?;
             Ok((to_insert, counts))
         }
 
@@ -378,11 +400,13 @@ macro_rules! registry_store {
                     let (to_insert, chunk_counts) = classify(
                         &mut transaction,
                         chunk,
-                        "person",
-                        PERSON_COLUMNS,
-                        "citizen_id",
-                        |person: &Person| person.citizen_id.as_str().to_owned(),
-                        person_from_row,
+                        &VersionedTable {
+                            table: "person",
+                            columns: PERSON_COLUMNS,
+                            key: "citizen_id",
+                            key_of: |person: &Person| person.citizen_id.as_str().to_owned(),
+                            decode: person_from_row,
+                        },
                         provenance,
                     )
                     .await?;
@@ -578,11 +602,13 @@ macro_rules! registry_store {
                     let (to_insert, chunk_counts) = classify(
                         &mut transaction,
                         chunk,
-                        "household",
-                        HOUSEHOLD_COLUMNS,
-                        "number",
-                        |household: &Household| household.number.clone(),
-                        household_from_row,
+                        &VersionedTable {
+                            table: "household",
+                            columns: HOUSEHOLD_COLUMNS,
+                            key: "number",
+                            key_of: |household: &Household| household.number.clone(),
+                            decode: household_from_row,
+                        },
                         provenance,
                     )
                     .await?;
@@ -653,11 +679,13 @@ macro_rules! registry_store {
                     let (to_insert, chunk_counts) = classify(
                         &mut transaction,
                         chunk,
-                        "legal_entity",
-                        ENTITY_COLUMNS,
-                        "credit_code",
-                        |entity: &LegalEntity| entity.credit_code.as_str().to_owned(),
-                        entity_from_row,
+                        &VersionedTable {
+                            table: "legal_entity",
+                            columns: ENTITY_COLUMNS,
+                            key: "credit_code",
+                            key_of: |entity: &LegalEntity| entity.credit_code.as_str().to_owned(),
+                            decode: entity_from_row,
+                        },
                         provenance,
                     )
                     .await?;
@@ -789,11 +817,13 @@ macro_rules! registry_store {
                     let (to_insert, chunk_counts) = classify(
                         &mut transaction,
                         chunk,
-                        "house",
-                        HOUSE_COLUMNS,
-                        "id",
-                        |house: &House| house.id.clone(),
-                        house_from_row,
+                        &VersionedTable {
+                            table: "house",
+                            columns: HOUSE_COLUMNS,
+                            key: "id",
+                            key_of: |house: &House| house.id.clone(),
+                            decode: house_from_row,
+                        },
                         provenance,
                     )
                     .await?;
@@ -1060,7 +1090,10 @@ mod tests {
         let chunks = chunks_without_repeats(&records, |record| record);
         assert_eq!(chunks, vec![&["a", "b"][..], &["a", "c"][..]]);
         let many: Vec<String> = (0..1_001).map(|n| n.to_string()).collect();
-        let sizes: Vec<usize> = chunks_without_repeats(&many, String::as_str).iter().map(|c| c.len()).collect();
+        let sizes: Vec<usize> = chunks_without_repeats(&many, String::as_str)
+            .iter()
+            .map(|c| c.len())
+            .collect();
         assert_eq!(sizes, vec![500, 500, 1]);
     }
 }

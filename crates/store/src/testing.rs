@@ -55,7 +55,11 @@ pub async fn fresh_postgres_database() -> Option<String> {
         }
     });
     let cluster = cluster.as_ref()?;
-    let name = format!("huimin_test_{}_{}", std::process::id(), DATABASE_COUNTER.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "huimin_test_{}_{}",
+        std::process::id(),
+        DATABASE_COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
     let admin_url = cluster.url("postgres");
     use sqlx::Connection;
     let mut admin = sqlx::PgConnection::connect(&admin_url)
@@ -71,11 +75,15 @@ pub async fn fresh_postgres_database() -> Option<String> {
 
 impl TestPostgres {
     fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@localhost/{database}?host={}", self.socket_directory.display())
+        format!(
+            "postgres://postgres@localhost/{database}?host={}",
+            self.socket_directory.display()
+        )
     }
 
     fn start() -> Result<TestPostgres, String> {
-        let binaries = find_binaries().ok_or("no initdb/postgres found on PATH or under /usr/lib/postgresql")?;
+        let binaries = find_binaries()
+            .ok_or("no initdb/postgres found on PATH or under /usr/lib/postgresql")?;
         let directory = tempfile::Builder::new()
             .prefix("huimin-pg-")
             .tempdir()
@@ -85,12 +93,22 @@ impl TestPostgres {
         let initdb = Command::new(&run_as[0])
             .args(&run_as[1..])
             .arg(binaries.join("initdb"))
-            .args(["--auth=trust", "--username=postgres", "--encoding=UTF8", "--locale=C", "--no-sync", "-D"])
+            .args([
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+                "-D",
+            ])
             .arg(&data)
             .output()
             .map_err(|error| format!("running initdb: {error}"))?;
         if !initdb.status.success() {
-            return Err(format!("initdb failed: {}", String::from_utf8_lossy(&initdb.stderr)));
+            return Err(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&initdb.stderr)
+            ));
         }
         let postgres = format!(
             "{} {} -D {} -k {} -c listen_addresses= -c fsync=off -c synchronous_commit=off \
@@ -104,14 +122,22 @@ impl TestPostgres {
         // process is gone, and the server gets SIGQUIT (immediate shutdown).
         let mut supervisor = Command::new("sh")
             .arg("-c")
-            .arg(format!("{postgres} & server=$!; read _ignored; kill -QUIT $server; wait $server"))
+            .arg(format!(
+                "{postgres} & server=$!; read _ignored; kill -QUIT $server; wait $server"
+            ))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|error| format!("starting postgres: {error}"))?;
-        let lifeline = supervisor.stdin.take().ok_or("no stdin pipe to the supervisor")?;
-        let log = supervisor.stderr.take().ok_or("no stderr pipe from postgres")?;
+        let lifeline = supervisor
+            .stdin
+            .take()
+            .ok_or("no stdin pipe to the supervisor")?;
+        let log = supervisor
+            .stderr
+            .take()
+            .ok_or("no stderr pipe from postgres")?;
         let (ready_sender, ready_receiver) = mpsc::channel();
         std::thread::spawn(move || {
             let mut ready_sender = Some(ready_sender);
@@ -147,7 +173,9 @@ impl TestPostgres {
 /// symlinks, since Debian links only some binaries into PATH), else the newest
 /// `/usr/lib/postgresql/<version>/bin`.
 fn find_binaries() -> Option<PathBuf> {
-    let has_both = |directory: &Path| directory.join("initdb").is_file() && directory.join("postgres").is_file();
+    let has_both = |directory: &Path| {
+        directory.join("initdb").is_file() && directory.join("postgres").is_file()
+    };
     if let Some(path) = std::env::var_os("PATH") {
         for directory in std::env::split_paths(&path) {
             let initdb = directory.join("initdb");
@@ -175,11 +203,13 @@ fn find_binaries() -> Option<PathBuf> {
 /// As root, PostgreSQL must run as another user: `setpriv` to the `postgres` account (made
 /// by Debian's package) after handing it the directory. Otherwise run as ourselves.
 fn run_as_prefix(directory: &Path) -> Result<Vec<String>, String> {
-    let effective_uid = std::fs::metadata("/proc/self").map(|meta| std::os::unix::fs::MetadataExt::uid(&meta));
+    let effective_uid =
+        std::fs::metadata("/proc/self").map(|meta| std::os::unix::fs::MetadataExt::uid(&meta));
     if effective_uid.ok() != Some(0) {
         return Ok(vec!["env".to_owned()]);
     }
-    let passwd = std::fs::read_to_string("/etc/passwd").map_err(|error| format!("reading /etc/passwd: {error}"))?;
+    let passwd = std::fs::read_to_string("/etc/passwd")
+        .map_err(|error| format!("reading /etc/passwd: {error}"))?;
     let (uid, gid) = passwd
         .lines()
         .find_map(|line| {

@@ -1,6 +1,8 @@
 //! The storage conformance suite: every storage behaviour, run on SQLite and on
 //! PostgreSQL by the same test bodies (`on_both_backends!`), each on a fresh database.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test should panic
+
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use huimin_domain::area::{Area, AreaLevel};
 use huimin_domain::identifiers::{AreaCode, CitizenId, GridCode, PersonName, Phone};
@@ -50,7 +52,11 @@ fn at(hour: u32) -> DateTime<Utc> {
 }
 
 fn provenance(batch: &str, recorded_at: DateTime<Utc>) -> Provenance {
-    Provenance { source: "公安局".into(), batch: batch.into(), recorded_at }
+    Provenance {
+        source: "公安局".into(),
+        batch: batch.into(),
+        recorded_at,
+    }
 }
 
 fn citizen(area: &str, birth: (i32, u32, u32), sequence: u16) -> CitizenId {
@@ -78,14 +84,34 @@ const GRID_B: &str = "321002001002001";
 async fn person_versions_keep_history_and_read_as_of(store: Arc<dyn RegistryStore>) {
     let id = citizen("321002", (1950, 3, 4), 11);
     let first = person(id.clone(), "张三", GRID_A);
-    let counts = store.put_persons(&[first.clone()], &provenance("b1", at(1))).await.unwrap();
-    assert_eq!(counts, WriteCounts { inserted: 1, updated: 0, unchanged: 0 });
+    let counts = store
+        .put_persons(std::slice::from_ref(&first), &provenance("b1", at(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        WriteCounts {
+            inserted: 1,
+            updated: 0,
+            unchanged: 0
+        }
+    );
 
     let mut second = first.clone();
     second.residence_address = "扬州市广陵区东关街1号".into();
     second.phone = None;
-    let counts = store.put_persons(&[second.clone()], &provenance("b2", at(3))).await.unwrap();
-    assert_eq!(counts, WriteCounts { inserted: 0, updated: 1, unchanged: 0 });
+    let counts = store
+        .put_persons(std::slice::from_ref(&second), &provenance("b2", at(3)))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        WriteCounts {
+            inserted: 0,
+            updated: 1,
+            unchanged: 0
+        }
+    );
 
     let current = store.person(&id, None).await.unwrap().unwrap();
     assert_eq!(current.record, second);
@@ -96,32 +122,86 @@ async fn person_versions_keep_history_and_read_as_of(store: Arc<dyn RegistryStor
     assert_eq!(past.record, first);
     assert_eq!(past.provenance.batch, "b1");
     assert_eq!(past.superseded_at, Some(at(3)));
-    assert_eq!(store.person(&id, Some(at(3))).await.unwrap().unwrap().record, second);
-    assert!(store.person(&id, Some(at(0))).await.unwrap().is_none(), "nothing was known before the first batch");
+    assert_eq!(
+        store
+            .person(&id, Some(at(3)))
+            .await
+            .unwrap()
+            .unwrap()
+            .record,
+        second
+    );
+    assert!(
+        store.person(&id, Some(at(0))).await.unwrap().is_none(),
+        "nothing was known before the first batch"
+    );
 
     let history = store.person_history(&id).await.unwrap();
-    let batches: Vec<&str> = history.iter().map(|version| version.provenance.batch.as_str()).collect();
+    let batches: Vec<&str> = history
+        .iter()
+        .map(|version| version.provenance.batch.as_str())
+        .collect();
     assert_eq!(batches, ["b2", "b1"]);
-    assert!(store.person(&citizen("321002", (1950, 3, 4), 13), None).await.unwrap().is_none());
+    assert!(
+        store
+            .person(&citizen("321002", (1950, 3, 4), 13), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
-async fn identical_writes_are_unchanged_and_repeats_in_a_batch_are_updates(store: Arc<dyn RegistryStore>) {
+async fn identical_writes_are_unchanged_and_repeats_in_a_batch_are_updates(
+    store: Arc<dyn RegistryStore>,
+) {
     let people: Vec<Person> = (0..1_200u16)
-        .map(|n| person(citizen("321002", (1980, 1, 1 + u32::from(n % 28)), n / 28), "李四", GRID_A))
+        .map(|n| {
+            person(
+                citizen("321002", (1980, 1, 1 + u32::from(n % 28)), n / 28),
+                "李四",
+                GRID_A,
+            )
+        })
         .collect();
-    let counts = store.put_persons(&people, &provenance("b1", at(1))).await.unwrap();
+    let counts = store
+        .put_persons(&people, &provenance("b1", at(1)))
+        .await
+        .unwrap();
     assert_eq!(counts.inserted, 1_200);
-    let counts = store.put_persons(&people, &provenance("b1-again", at(2))).await.unwrap();
-    assert_eq!(counts, WriteCounts { inserted: 0, updated: 0, unchanged: 1_200 });
+    let counts = store
+        .put_persons(&people, &provenance("b1-again", at(2)))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        WriteCounts {
+            inserted: 0,
+            updated: 0,
+            unchanged: 1_200
+        }
+    );
     assert_eq!(store.count_persons().await.unwrap(), 1_200);
 
     let id = citizen("321002", (1990, 5, 5), 21);
     let mut renamed = person(id.clone(), "王五", GRID_A);
     let original = renamed.clone();
     renamed.name = PersonName::parse("王伍").unwrap();
-    let counts = store.put_persons(&[original, renamed.clone()], &provenance("b3", at(4))).await.unwrap();
-    assert_eq!(counts, WriteCounts { inserted: 1, updated: 1, unchanged: 0 });
-    assert_eq!(store.person(&id, None).await.unwrap().unwrap().record, renamed);
+    let counts = store
+        .put_persons(&[original, renamed.clone()], &provenance("b3", at(4)))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        WriteCounts {
+            inserted: 1,
+            updated: 1,
+            unchanged: 0
+        }
+    );
+    assert_eq!(
+        store.person(&id, None).await.unwrap().unwrap().record,
+        renamed
+    );
 }
 
 async fn person_search_by_name_initials_and_area_in_pinyin_order(store: Arc<dyn RegistryStore>) {
@@ -129,44 +209,96 @@ async fn person_search_by_name_initials_and_area_in_pinyin_order(store: Arc<dyn 
         person(citizen("321002", (1960, 1, 1), 1), "张三", GRID_A),
         person(citizen("321002", (1961, 1, 1), 1), "张山峰", GRID_B),
         person(citizen("321002", (1962, 1, 1), 1), "赵四", GRID_A),
-        person(citizen("321002", (1963, 1, 1), 1), "阿依古丽·买买提", GRID_B),
+        person(
+            citizen("321002", (1963, 1, 1), 1),
+            "阿依古丽·买买提",
+            GRID_B,
+        ),
         person(citizen("321002", (1964, 1, 1), 1), "张三", GRID_B),
     ];
-    store.put_persons(&people, &provenance("b1", at(1))).await.unwrap();
+    store
+        .put_persons(&people, &provenance("b1", at(1)))
+        .await
+        .unwrap();
     let names = |page: &huimin_domain::storage::Page<huimin_domain::storage::PersonSummary>| {
-        page.items.iter().map(|summary| summary.name.clone()).collect::<Vec<_>>()
+        page.items
+            .iter()
+            .map(|summary| summary.name.clone())
+            .collect::<Vec<_>>()
     };
 
     let by_name = store
-        .search_persons(&PersonQuery { name: Some("张三".into()), ..Default::default() }, PageRequest::new(1, 50))
+        .search_persons(
+            &PersonQuery {
+                name: Some("张三".into()),
+                ..Default::default()
+            },
+            PageRequest::new(1, 50),
+        )
         .await
         .unwrap();
     assert_eq!(by_name.total, 2);
     assert_eq!(names(&by_name), ["张三", "张三"]);
 
     let by_initials = store
-        .search_persons(&PersonQuery { initials: Some("zs".into()), ..Default::default() }, PageRequest::new(1, 50))
+        .search_persons(
+            &PersonQuery {
+                initials: Some("zs".into()),
+                ..Default::default()
+            },
+            PageRequest::new(1, 50),
+        )
         .await
         .unwrap();
-    assert_eq!(names(&by_initials), ["张三", "张三", "张山峰", "赵四"], "zs is a prefix of zs (张三, 赵四) and zsf (张山峰); pinyin order");
+    assert_eq!(
+        names(&by_initials),
+        ["张三", "张三", "张山峰", "赵四"],
+        "zs is a prefix of zs (张三, 赵四) and zsf (张山峰); pinyin order"
+    );
 
-    let everyone = store.search_persons(&PersonQuery::default(), PageRequest::new(1, 50)).await.unwrap();
-    assert_eq!(names(&everyone), ["阿依古丽·买买提", "张三", "张三", "张山峰", "赵四"], "sorted by pinyin");
+    let everyone = store
+        .search_persons(&PersonQuery::default(), PageRequest::new(1, 50))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&everyone),
+        ["阿依古丽·买买提", "张三", "张三", "张山峰", "赵四"],
+        "sorted by pinyin"
+    );
 
-    let second_page = store.search_persons(&PersonQuery::default(), PageRequest::new(2, 2)).await.unwrap();
-    assert_eq!((second_page.total, names(&second_page)), (5, vec!["张三".to_owned(), "张山峰".to_owned()]));
-    let beyond = store.search_persons(&PersonQuery::default(), PageRequest::new(9, 2)).await.unwrap();
+    let second_page = store
+        .search_persons(&PersonQuery::default(), PageRequest::new(2, 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (second_page.total, names(&second_page)),
+        (5, vec!["张三".to_owned(), "张山峰".to_owned()])
+    );
+    let beyond = store
+        .search_persons(&PersonQuery::default(), PageRequest::new(9, 2))
+        .await
+        .unwrap();
     assert!(beyond.items.is_empty());
     assert_eq!(beyond.total, 5);
 
     let in_grid_a = store
-        .search_persons(&PersonQuery { area: Some(GRID_A.into()), ..Default::default() }, PageRequest::new(1, 50))
+        .search_persons(
+            &PersonQuery {
+                area: Some(GRID_A.into()),
+                ..Default::default()
+            },
+            PageRequest::new(1, 50),
+        )
         .await
         .unwrap();
     assert_eq!(names(&in_grid_a), ["张三", "赵四"]);
     let in_community = store
         .search_persons(
-            &PersonQuery { area: Some("321002001002".into()), initials: Some("z".into()), ..Default::default() },
+            &PersonQuery {
+                area: Some("321002001002".into()),
+                initials: Some("z".into()),
+                ..Default::default()
+            },
             PageRequest::new(1, 50),
         )
         .await
@@ -176,10 +308,22 @@ async fn person_search_by_name_initials_and_area_in_pinyin_order(store: Arc<dyn 
 
 async fn areas_round_trip_with_boundaries(store: Arc<dyn RegistryStore>) {
     let square = |x: f64| {
-        geo::MultiPolygon::new(vec![geo::Rect::new(geo::coord! { x: x, y: 32.0 }, geo::coord! { x: x + 0.01, y: 32.01 }).to_polygon()])
+        geo::MultiPolygon::new(vec![
+            geo::Rect::new(
+                geo::coord! { x: x, y: 32.0 },
+                geo::coord! { x: x + 0.01, y: 32.01 },
+            )
+            .to_polygon(),
+        ])
     };
     let areas = vec![
-        Area { code: "321002".into(), name: "广陵区".into(), level: AreaLevel::District, parent: None, boundary: None },
+        Area {
+            code: "321002".into(),
+            name: "广陵区".into(),
+            level: AreaLevel::District,
+            parent: None,
+            boundary: None,
+        },
         Area {
             code: GRID_A.into(),
             name: "第一网格".into(),
@@ -188,10 +332,20 @@ async fn areas_round_trip_with_boundaries(store: Arc<dyn RegistryStore>) {
             boundary: Some(square(119.4)),
         },
     ];
-    let counts = store.put_areas(&areas, &provenance("areas", at(1))).await.unwrap();
+    let counts = store
+        .put_areas(&areas, &provenance("areas", at(1)))
+        .await
+        .unwrap();
     assert_eq!(counts.inserted, 2);
     assert_eq!(store.areas(&[]).await.unwrap(), areas);
-    assert_eq!(store.put_areas(&areas, &provenance("areas", at(2))).await.unwrap().unchanged, 2);
+    assert_eq!(
+        store
+            .put_areas(&areas, &provenance("areas", at(2)))
+            .await
+            .unwrap()
+            .unchanged,
+        2
+    );
     assert_eq!(store.areas(&[AreaLevel::Grid]).await.unwrap(), areas[1..]);
     assert_eq!(store.area(GRID_A).await.unwrap().as_ref(), Some(&areas[1]));
     assert!(store.area("999999").await.unwrap().is_none());
@@ -199,68 +353,187 @@ async fn areas_round_trip_with_boundaries(store: Arc<dyn RegistryStore>) {
 
 async fn generated_city_round_trips_with_links_and_statistics(store: Arc<dyn RegistryStore>) {
     let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-    let city = huimin_city::generate(&huimin_city::CityConfig { seed: 7, people: 2_000 }, today);
+    let city = huimin_city::generate(
+        &huimin_city::CityConfig {
+            seed: 7,
+            people: 2_000,
+        },
+        today,
+    );
     let stamp = provenance("demo", at(1));
     store.put_areas(&city.areas, &stamp).await.unwrap();
-    assert_eq!(store.put_persons(&city.persons, &stamp).await.unwrap().inserted, city.persons.len() as u64);
-    store.put_households(&city.households, &stamp).await.unwrap();
+    assert_eq!(
+        store
+            .put_persons(&city.persons, &stamp)
+            .await
+            .unwrap()
+            .inserted,
+        city.persons.len() as u64
+    );
+    store
+        .put_households(&city.households, &stamp)
+        .await
+        .unwrap();
     store.put_entities(&city.entities, &stamp).await.unwrap();
     store.put_buildings(&city.buildings, &stamp).await.unwrap();
     store.put_houses(&city.houses, &stamp).await.unwrap();
-    assert_eq!(store.count_persons().await.unwrap(), city.persons.len() as u64);
+    assert_eq!(
+        store.count_persons().await.unwrap(),
+        city.persons.len() as u64
+    );
 
     for person in city.persons.iter().step_by(97) {
-        assert_eq!(store.person(&person.citizen_id, None).await.unwrap().unwrap().record, *person);
+        assert_eq!(
+            store
+                .person(&person.citizen_id, None)
+                .await
+                .unwrap()
+                .unwrap()
+                .record,
+            *person
+        );
     }
     for household in city.households.iter().step_by(53) {
-        assert_eq!(store.household(&household.number).await.unwrap().unwrap().record, *household);
+        assert_eq!(
+            store
+                .household(&household.number)
+                .await
+                .unwrap()
+                .unwrap()
+                .record,
+            *household
+        );
         let head = household.head().unwrap();
         let links = store.person_links(&head.citizen_id).await.unwrap();
         assert!(links.households.contains(household));
     }
     for entity in &city.entities {
-        assert_eq!(store.entity(&entity.credit_code).await.unwrap().unwrap().record, *entity);
-        let links = store.person_links(&entity.legal_representative).await.unwrap();
+        assert_eq!(
+            store
+                .entity(&entity.credit_code)
+                .await
+                .unwrap()
+                .unwrap()
+                .record,
+            *entity
+        );
+        let links = store
+            .person_links(&entity.legal_representative)
+            .await
+            .unwrap();
         assert!(links.represented_entities.contains(entity));
     }
     for house in city.houses.iter().step_by(31) {
-        assert_eq!(store.house(&house.id).await.unwrap().unwrap().record, *house);
+        assert_eq!(
+            store.house(&house.id).await.unwrap().unwrap().record,
+            *house
+        );
         for owner in &house.owners {
-            assert!(store.person_links(owner).await.unwrap().owned_houses.contains(house));
+            assert!(
+                store
+                    .person_links(owner)
+                    .await
+                    .unwrap()
+                    .owned_houses
+                    .contains(house)
+            );
         }
         for tenant in house.rental.tenants() {
-            assert!(store.person_links(tenant).await.unwrap().rented_houses.contains(house));
+            assert!(
+                store
+                    .person_links(tenant)
+                    .await
+                    .unwrap()
+                    .rented_houses
+                    .contains(house)
+            );
         }
     }
 
     // Statistics agree with a count over the generated data.
-    let alive: Vec<&Person> = city.persons.iter().filter(|p| p.life_status == LifeStatus::Alive && p.grid.is_some()).collect();
+    let alive: Vec<&Person> = city
+        .persons
+        .iter()
+        .filter(|p| p.life_status == LifeStatus::Alive && p.grid.is_some())
+        .collect();
     let pyramid = store.age_pyramid("321", today).await.unwrap();
     let pyramid_total: u64 = pyramid.iter().map(|band| band.male + band.female).sum();
     assert_eq!(pyramid_total, alive.len() as u64);
-    let elderly = alive.iter().filter(|p| huimin_domain::time::age_on(p.birth_date(), today) >= 60).count() as u64;
+    let elderly = alive
+        .iter()
+        .filter(|p| huimin_domain::time::age_on(p.birth_date(), today) >= 60)
+        .count() as u64;
     let ageing = store.ageing_by_community(today).await.unwrap();
-    assert_eq!(ageing.iter().map(|rate| rate.aged_60_and_over).sum::<u64>(), elderly);
-    assert_eq!(ageing.iter().map(|rate| rate.residents).sum::<u64>(), alive.len() as u64);
-    assert!(ageing.iter().all(|rate| rate.area_name.ends_with("社区")), "community names joined: {ageing:?}");
+    assert_eq!(
+        ageing.iter().map(|rate| rate.aged_60_and_over).sum::<u64>(),
+        elderly
+    );
+    assert_eq!(
+        ageing.iter().map(|rate| rate.residents).sum::<u64>(),
+        alive.len() as u64
+    );
+    assert!(
+        ageing.iter().all(|rate| rate.area_name.ends_with("社区")),
+        "community names joined: {ageing:?}"
+    );
 
     let first_grid = city.houses[0].grid.as_str().to_owned();
-    let houses = store.houses_in_area(&first_grid, PageRequest::new(1, 10)).await.unwrap();
-    assert_eq!(houses.total, city.houses.iter().filter(|h| h.grid.as_str() == first_grid).count() as u64);
+    let houses = store
+        .houses_in_area(&first_grid, PageRequest::new(1, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        houses.total,
+        city.houses
+            .iter()
+            .filter(|h| h.grid.as_str() == first_grid)
+            .count() as u64
+    );
 
     // Writing the same city again changes nothing.
     let again = provenance("demo-again", at(2));
-    assert_eq!(store.put_persons(&city.persons, &again).await.unwrap().unchanged, city.persons.len() as u64);
-    assert_eq!(store.put_households(&city.households, &again).await.unwrap().unchanged, city.households.len() as u64);
-    assert_eq!(store.put_houses(&city.houses, &again).await.unwrap().unchanged, city.houses.len() as u64);
-    assert_eq!(store.put_entities(&city.entities, &again).await.unwrap().unchanged, city.entities.len() as u64);
+    assert_eq!(
+        store
+            .put_persons(&city.persons, &again)
+            .await
+            .unwrap()
+            .unchanged,
+        city.persons.len() as u64
+    );
+    assert_eq!(
+        store
+            .put_households(&city.households, &again)
+            .await
+            .unwrap()
+            .unchanged,
+        city.households.len() as u64
+    );
+    assert_eq!(
+        store
+            .put_houses(&city.houses, &again)
+            .await
+            .unwrap()
+            .unchanged,
+        city.houses.len() as u64
+    );
+    assert_eq!(
+        store
+            .put_entities(&city.entities, &again)
+            .await
+            .unwrap()
+            .unchanged,
+        city.entities.len() as u64
+    );
     let _ = Duration::zero();
 }
 
 async fn reopening_a_database_does_not_reapply_migrations(store: Arc<dyn RegistryStore>) {
     store.ping().await.unwrap();
     let id = citizen("110105", (1949, 12, 31), 2);
-    store.put_persons(&[person(id, "赵六", GRID_A)], &provenance("b", at(1))).await.unwrap();
+    store
+        .put_persons(&[person(id, "赵六", GRID_A)], &provenance("b", at(1)))
+        .await
+        .unwrap();
     assert_eq!(store.count_persons().await.unwrap(), 1);
 }
 
@@ -268,9 +541,15 @@ async fn reopening_a_database_does_not_reapply_migrations(store: Arc<dyn Registr
 #[tokio::test]
 async fn sqlite_and_postgres_schemas_match() {
     let (sqlite_url, _directory) = fresh_sqlite_database().await;
-    let sqlite = huimin_store::SqliteStore::connect(&sqlite_url).await.unwrap();
-    let Some(postgres_url) = fresh_postgres_database().await else { return };
-    let postgres = huimin_store::PostgresStore::connect(&postgres_url).await.unwrap();
+    let sqlite = huimin_store::SqliteStore::connect(&sqlite_url)
+        .await
+        .unwrap();
+    let Some(postgres_url) = fresh_postgres_database().await else {
+        return;
+    };
+    let postgres = huimin_store::PostgresStore::connect(&postgres_url)
+        .await
+        .unwrap();
     let sqlite_columns: Vec<(String, String)> = sqlx::query_as(
         "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid",
@@ -294,7 +573,13 @@ async fn sqlite_and_postgres_schemas_match() {
 async fn sqlite_file_survives_reopening() {
     let (url, _directory) = fresh_sqlite_database().await;
     let store = huimin_store::connect(&url).await.unwrap();
-    store.put_persons(&[person(citizen("321002", (1970, 7, 7), 5), "钱七", GRID_A)], &provenance("b", at(1))).await.unwrap();
+    store
+        .put_persons(
+            &[person(citizen("321002", (1970, 7, 7), 5), "钱七", GRID_A)],
+            &provenance("b", at(1)),
+        )
+        .await
+        .unwrap();
     drop(store);
     let reopened = huimin_store::connect(&url).await.unwrap();
     assert_eq!(reopened.count_persons().await.unwrap(), 1);

@@ -9,7 +9,7 @@
   pyramid.setOption({
     animation: false,
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: (value) => Math.abs(value) },
-    legend: { data: [pyramidElement.dataset.male, pyramidElement.dataset.female] },
+    legend: { top: 0, data: [pyramidElement.dataset.male, pyramidElement.dataset.female] },
     grid: { left: 60, right: 30, top: 40, bottom: 30 },
     xAxis: { type: "value", axisLabel: { formatter: (value) => Math.abs(value) } },
     yAxis: { type: "category", data: bands },

@@ -27,7 +27,10 @@ async fn serve(Path(path): Path<String>) -> Response {
                 _ => "application/octet-stream",
             };
             (
-                [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=86400")],
+                [
+                    (header::CONTENT_TYPE, content_type),
+                    (header::CACHE_CONTROL, "public, max-age=86400"),
+                ],
                 file.data.into_owned(),
             )
                 .into_response()

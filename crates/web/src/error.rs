@@ -72,15 +72,25 @@ impl IntoResponse for ApiError {
                 },
                 details,
             },
-            ApiError::NotFound { what } => {
-                ErrorBody { code: "not_found", message: format!("{what} not found"), details: Vec::new() }
-            }
-            ApiError::BadRequest { code, message } => ErrorBody { code, message, details: Vec::new() },
+            ApiError::NotFound { what } => ErrorBody {
+                code: "not_found",
+                message: format!("{what} not found"),
+                details: Vec::new(),
+            },
+            ApiError::BadRequest { code, message } => ErrorBody {
+                code,
+                message,
+                details: Vec::new(),
+            },
             ApiError::Storage(error) => {
                 tracing::error!(%error, "storage failure while serving a request");
                 internal_error_body()
             }
-            ApiError::Unavailable(message) => ErrorBody { code: "unavailable", message, details: Vec::new() },
+            ApiError::Unavailable(message) => ErrorBody {
+                code: "unavailable",
+                message,
+                details: Vec::new(),
+            },
         };
         let mut response = status.into_response();
         response.extensions_mut().insert(body);
@@ -126,8 +136,12 @@ where
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => {
                 let (status, code) = match &rejection {
-                    JsonRejection::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-                    JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+                    JsonRejection::JsonDataError(_) => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+                    }
+                    JsonRejection::JsonSyntaxError(_) => {
+                        (StatusCode::BAD_REQUEST, "malformed_json")
+                    }
                     JsonRejection::MissingJsonContentType(_) => {
                         (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
                     }

@@ -44,7 +44,10 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .fallback(api::not_found)
         .with_state(state)
         .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(axum::middleware::from_fn(middleware::render_errors))
         .layer(axum::middleware::from_fn(middleware::record_metrics))
@@ -63,5 +66,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

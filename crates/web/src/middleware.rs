@@ -38,7 +38,11 @@ pub(crate) async fn render_errors(request: Request, next: Next) -> Response {
     let body = match response.extensions().get::<ErrorBody>() {
         Some(body) => body.clone(),
         None if is_html => return response,
-        None => ErrorBody { code: code_for_status(status), message: status_message(status), details: Vec::new() },
+        None => ErrorBody {
+            code: code_for_status(status),
+            message: status_message(status),
+            details: Vec::new(),
+        },
     };
     let json = serde_json::json!({
         "error": {
@@ -49,7 +53,10 @@ pub(crate) async fn render_errors(request: Request, next: Next) -> Response {
         }
     });
     let (mut parts, _) = response.into_parts();
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(json.to_string()))
 }
@@ -70,7 +77,9 @@ fn code_for_status(status: StatusCode) -> &'static str {
 
 fn status_message(status: StatusCode) -> String {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this server accepts".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            "the request body is larger than this server accepts".to_owned()
+        }
         StatusCode::REQUEST_TIMEOUT => "the request took longer than this server allows".to_owned(),
         status if status.is_server_error() => crate::error::internal_error_body().message,
         status => status.canonical_reason().unwrap_or("error").to_lowercase(),
@@ -80,7 +89,11 @@ fn status_message(status: StatusCode) -> String {
 /// The tracing span of a request: method, route and request id (never the query string,
 /// which may carry identity numbers).
 pub(crate) fn request_span(request: &Request) -> tracing::Span {
-    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or("unmatched");
     tracing::info_span!("request", method = %request.method(), route, request_id = %request_id_of(request))
 }
 
@@ -111,7 +124,8 @@ pub(crate) async fn record_metrics(request: Request, next: Next) -> Response {
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("huimin_http_requests_total", &labels).increment(1);
-    metrics::histogram!("huimin_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("huimin_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 

@@ -11,23 +11,52 @@ use utoipa_swagger_ui::SwaggerUi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Huimin API", description = "惠民 — shared base registries of the city."),
+    info(
+        title = "Huimin API",
+        description = "惠民 — shared base registries of the city."
+    ),
     paths(
-        api::search_persons, api::get_person, api::person_history, api::person_360, api::put_person,
-        api::get_household, api::search_entities, api::get_entity, api::put_entity, api::houses_in_area,
-        api::get_house, api::area_collection, api::get_area, api::grid_at, api::population,
+        api::search_persons,
+        api::get_person,
+        api::person_history,
+        api::person_360,
+        api::put_person,
+        api::get_household,
+        api::search_entities,
+        api::get_entity,
+        api::put_entity,
+        api::houses_in_area,
+        api::get_house,
+        api::area_collection,
+        api::get_area,
+        api::grid_at,
+        api::population,
     ),
     components(schemas(
-        api::PersonDto, api::PersonSummaryDto, api::PersonInputDto, api::PersonWriteDto, api::Person360Dto,
-        api::HouseholdDto, api::HouseholdMemberDto, api::EntityDto, api::EntityInputDto, api::HouseDto,
-        api::GridAtDto, api::PopulationDto, api::AgeBandDto, api::AgeingDto, api::ProvenanceDto,
+        api::PersonDto,
+        api::PersonSummaryDto,
+        api::PersonInputDto,
+        api::PersonWriteDto,
+        api::Person360Dto,
+        api::HouseholdDto,
+        api::HouseholdMemberDto,
+        api::EntityDto,
+        api::EntityInputDto,
+        api::HouseDto,
+        api::GridAtDto,
+        api::PopulationDto,
+        api::AgeBandDto,
+        api::AgeingDto,
+        api::ProvenanceDto,
     ))
 )]
 pub struct ApiDoc;
 
 /// The OpenAPI document as pretty JSON, as committed in `docs/openapi.json`.
 pub fn document_json() -> String {
-    ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes")
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes")
 }
 
 pub(crate) fn routes() -> Router<AppState> {

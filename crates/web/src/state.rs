@@ -38,7 +38,11 @@ pub struct WebConfig {
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { body_limit_bytes: 2 * 1024 * 1024, request_timeout_seconds: 30, api_source: "api".to_owned() }
+        WebConfig {
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_seconds: 30,
+            api_source: "api".to_owned(),
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! API and page tests against the real application on a real port (`TestApp`), with a
 //! small generated city in a real database, and browser tests in headless Chromium.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test should panic
+
 use chrono::{DateTime, TimeZone, Utc};
 use huimin_domain::provenance::Provenance;
 use huimin_domain::storage::RegistryStore;
@@ -21,7 +23,13 @@ impl Clock for FixedClock {
 fn city() -> &'static huimin_city::City {
     static CITY: OnceLock<huimin_city::City> = OnceLock::new();
     CITY.get_or_init(|| {
-        huimin_city::generate(&huimin_city::CityConfig { seed: 11, people: 2_000 }, FixedClock.today())
+        huimin_city::generate(
+            &huimin_city::CityConfig {
+                seed: 11,
+                people: 2_000,
+            },
+            FixedClock.today(),
+        )
     })
 }
 
@@ -35,13 +43,29 @@ impl TestApp {
     /// The app on SQLite with the small city loaded, on 127.0.0.1 and a free port.
     async fn spawn() -> TestApp {
         let (url, directory) = huimin_store::testing::fresh_sqlite_database().await;
-        TestApp::spawn_on(&url, Some(directory), WebConfig { body_limit_bytes: 64 * 1024, ..WebConfig::default() }).await
+        TestApp::spawn_on(
+            &url,
+            Some(directory),
+            WebConfig {
+                body_limit_bytes: 64 * 1024,
+                ..WebConfig::default()
+            },
+        )
+        .await
     }
 
-    async fn spawn_on(url: &str, directory: Option<tempfile::TempDir>, config: WebConfig) -> TestApp {
-        let store = huimin_store::connect(url).await.expect("open the test database");
+    async fn spawn_on(
+        url: &str,
+        directory: Option<tempfile::TempDir>,
+        config: WebConfig,
+    ) -> TestApp {
+        let store = huimin_store::connect(url)
+            .await
+            .expect("open the test database");
         load_city(store.as_ref()).await;
-        let state = AppState::new(store, Arc::new(FixedClock), config).await.expect("state");
+        let state = AppState::new(store, Arc::new(FixedClock), config)
+            .await
+            .expect("state");
         let probes = axum::Router::new().route(
             "/test/panic",
             axum::routing::get(|| async {
@@ -51,14 +75,24 @@ impl TestApp {
             }),
         );
         let app = huimin_web::router(state, probes);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
         let address = format!("http://{}", listener.local_addr().expect("local address"));
         tokio::spawn(huimin_web::serve(listener, app, std::future::pending()));
-        TestApp { address, client: reqwest::Client::new(), _directory: directory }
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            _directory: directory,
+        }
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.address)).send().await.expect("GET")
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("GET")
     }
 
     async fn get_json(&self, path: &str) -> (StatusCode, Value) {
@@ -68,7 +102,13 @@ impl TestApp {
     }
 
     async fn post_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self.client.post(format!("{}{path}", self.address)).json(body).send().await.expect("POST");
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
         let status = response.status();
         (status, response.json().await.expect("a JSON body"))
     }
@@ -89,20 +129,36 @@ impl TestApp {
 
 async fn load_city(store: &dyn RegistryStore) {
     let city = city();
-    let provenance = Provenance { source: "公安局".into(), batch: "fixture".into(), recorded_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() };
+    let provenance = Provenance {
+        source: "公安局".into(),
+        batch: "fixture".into(),
+        recorded_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+    };
     store.put_areas(&city.areas, &provenance).await.unwrap();
     store.put_persons(&city.persons, &provenance).await.unwrap();
-    store.put_households(&city.households, &provenance).await.unwrap();
-    store.put_buildings(&city.buildings, &provenance).await.unwrap();
+    store
+        .put_households(&city.households, &provenance)
+        .await
+        .unwrap();
+    store
+        .put_buildings(&city.buildings, &provenance)
+        .await
+        .unwrap();
     store.put_houses(&city.houses, &provenance).await.unwrap();
-    store.put_entities(&city.entities, &provenance).await.unwrap();
+    store
+        .put_entities(&city.entities, &provenance)
+        .await
+        .unwrap();
 }
 
 /// A person who owns a house and represents an entity, for a full 360 view.
 fn well_connected_person() -> &'static huimin_domain::registry::Person {
     let city = city();
     let representative = &city.entities[0].legal_representative;
-    city.persons.iter().find(|person| &person.citizen_id == representative).expect("representatives are residents")
+    city.persons
+        .iter()
+        .find(|person| &person.citizen_id == representative)
+        .expect("representatives are residents")
 }
 
 fn error_code(body: &Value) -> &str {
@@ -128,13 +184,23 @@ async fn health_readiness_metrics_and_the_openapi_document() {
 
 #[tokio::test]
 async fn the_committed_openapi_document_is_fresh() {
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json")).unwrap_or_default();
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.json"
+    ))
+    .unwrap_or_default();
     let generated = huimin_web::openapi::document_json();
     if committed.trim() != generated.trim() {
         if std::env::var("HUIMIN_UPDATE_OPENAPI").is_ok() {
-            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json"), format!("{}\n", generated.trim())).unwrap();
+            std::fs::write(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json"),
+                format!("{}\n", generated.trim()),
+            )
+            .unwrap();
         } else {
-            panic!("docs/openapi.json is stale; regenerate with HUIMIN_UPDATE_OPENAPI=1 cargo test -p huimin-web the_committed_openapi");
+            panic!(
+                "docs/openapi.json is stale; regenerate with HUIMIN_UPDATE_OPENAPI=1 cargo test -p huimin-web the_committed_openapi"
+            );
         }
     }
 }
@@ -143,16 +209,39 @@ async fn the_committed_openapi_document_is_fresh() {
 async fn person_360_shows_households_houses_entities_and_history() {
     let app = TestApp::spawn().await;
     let person = well_connected_person();
-    let (status, view) = app.get_json(&format!("/api/v1/persons/{}/360", person.citizen_id.as_str())).await;
+    let (status, view) = app
+        .get_json(&format!(
+            "/api/v1/persons/{}/360",
+            person.citizen_id.as_str()
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["person"]["name"], person.name.as_str());
-    assert_eq!(view["person"]["birth_date"], person.birth_date().to_string());
+    assert_eq!(
+        view["person"]["birth_date"],
+        person.birth_date().to_string()
+    );
     assert_eq!(view["person"]["provenance"]["source"], "公安局");
-    assert_eq!(view["person"]["provenance"]["recorded_at"], "2026-11-01T08:00:00+08:00");
-    assert!(view["represented_entities"].as_array().unwrap().iter().any(|e| e["credit_code"] == city().entities[0].credit_code.as_str()));
+    assert_eq!(
+        view["person"]["provenance"]["recorded_at"],
+        "2026-11-01T08:00:00+08:00"
+    );
+    assert!(
+        view["represented_entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["credit_code"] == city().entities[0].credit_code.as_str())
+    );
     assert_eq!(view["history"].as_array().unwrap().len(), 1);
     let households = view["households"].as_array().unwrap();
-    assert!(households.iter().all(|h| h["members"].as_array().unwrap().iter().any(|m| m["citizen_id"] == person.citizen_id.as_str())));
+    assert!(households.iter().all(|h| {
+        h["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["citizen_id"] == person.citizen_id.as_str())
+    }));
 }
 
 #[tokio::test]
@@ -160,17 +249,35 @@ async fn search_by_initials_and_area_is_paginated_and_sorted() {
     let app = TestApp::spawn().await;
     let person = &city().persons[0];
     let initials = huimin_domain::search::pinyin_initials(person.name.as_str());
-    let (status, page) = app.get_json(&format!("/api/v1/persons?initials={}&per_page=5", initials.to_uppercase())).await;
+    let (status, page) = app
+        .get_json(&format!(
+            "/api/v1/persons?initials={}&per_page=5",
+            initials.to_uppercase()
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let expected = city().persons.iter().filter(|p| huimin_domain::search::pinyin_initials(p.name.as_str()).starts_with(&initials)).count();
+    let expected = city()
+        .persons
+        .iter()
+        .filter(|p| huimin_domain::search::pinyin_initials(p.name.as_str()).starts_with(&initials))
+        .count();
     assert_eq!(page["total"], expected as u64);
     assert!(page["items"].as_array().unwrap().len() <= 5);
     let grid = person.grid.as_ref().unwrap().as_str();
-    let (_, in_grid) = app.get_json(&format!("/api/v1/persons?area={grid}&per_page=200")).await;
-    let expected_in_grid = city().persons.iter().filter(|p| p.grid.as_ref().map(|g| g.as_str()) == Some(grid)).count();
+    let (_, in_grid) = app
+        .get_json(&format!("/api/v1/persons?area={grid}&per_page=200"))
+        .await;
+    let expected_in_grid = city()
+        .persons
+        .iter()
+        .filter(|p| p.grid.as_ref().map(|g| g.as_str()) == Some(grid))
+        .count();
     assert_eq!(in_grid["total"], expected_in_grid as u64);
     let (status, body) = app.get_json("/api/v1/persons?area=32x").await;
-    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
     assert_eq!(body["error"]["details"][0]["field"], "area");
 }
 
@@ -190,66 +297,141 @@ async fn create_update_history_and_as_of_through_the_api() {
     let (status, created) = app.post_json("/api/v1/persons", &body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["outcome"], "inserted");
-    assert_eq!(created["person"]["citizen_id"], "11010519491231002X", "lower-case x is normalised");
+    assert_eq!(
+        created["person"]["citizen_id"], "11010519491231002X",
+        "lower-case x is normalised"
+    );
     assert_eq!(created["person"]["phone"], "13812345678");
     assert_eq!(created["person"]["age"], 76);
     let (status, again) = app.post_json("/api/v1/persons", &body).await;
-    assert_eq!((status, again["outcome"].as_str()), (StatusCode::OK, Some("unchanged")));
+    assert_eq!(
+        (status, again["outcome"].as_str()),
+        (StatusCode::OK, Some("unchanged"))
+    );
     let mut moved = body.clone();
     moved["residence_address"] = json!("扬州市广陵区东关街1号");
     let (status, updated) = app.post_json("/api/v1/persons", &moved).await;
-    assert_eq!((status, updated["outcome"].as_str()), (StatusCode::OK, Some("updated")));
-    let (_, history) = app.get_json("/api/v1/persons/11010519491231002X/history").await;
+    assert_eq!(
+        (status, updated["outcome"].as_str()),
+        (StatusCode::OK, Some("updated"))
+    );
+    let (_, history) = app
+        .get_json("/api/v1/persons/11010519491231002X/history")
+        .await;
     assert_eq!(history.as_array().unwrap().len(), 2);
-    let (_, past) = app.get_json("/api/v1/persons/11010519491231002X?as_of=2026-11-22T10:00:00%2B08:00").await;
-    assert_eq!(past["residence_address"], "扬州市广陵区东关街1号", "both writes share the fixed clock's instant");
-    let (status, body) = app.get_json("/api/v1/persons/11010519491231002X?as_of=yesterday").await;
-    assert_eq!((status, body["error"]["details"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_timestamp")));
+    let (_, past) = app
+        .get_json("/api/v1/persons/11010519491231002X?as_of=2026-11-22T10:00:00%2B08:00")
+        .await;
+    assert_eq!(
+        past["residence_address"], "扬州市广陵区东关街1号",
+        "both writes share the fixed clock's instant"
+    );
+    let (status, body) = app
+        .get_json("/api/v1/persons/11010519491231002X?as_of=yesterday")
+        .await;
+    assert_eq!(
+        (status, body["error"]["details"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_timestamp"))
+    );
 }
 
 #[tokio::test]
 async fn invalid_identifiers_get_precise_422s_and_unknown_objects_404() {
     let app = TestApp::spawn().await;
     let (status, body) = app
-        .post_json("/api/v1/persons", &json!({"citizen_id": "110105194912310021", "name": "王秀英", "sex": "男"}))
+        .post_json(
+            "/api/v1/persons",
+            &json!({"citizen_id": "110105194912310021", "name": "王秀英", "sex": "男"}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(&body), "validation_failed");
     let detail = &body["error"]["details"][0];
     assert_eq!(detail["field"], "citizen_id");
     assert_eq!(detail["code"], "citizen_id_check_character");
-    assert!(detail["message"].as_str().unwrap().contains("18"), "{detail}");
-    assert!(!body["error"]["request_id"].as_str().unwrap().is_empty(), "errors carry the request id");
+    assert!(
+        detail["message"].as_str().unwrap().contains("18"),
+        "{detail}"
+    );
+    assert!(
+        !body["error"]["request_id"].as_str().unwrap().is_empty(),
+        "errors carry the request id"
+    );
 
-    let (status, body) = app.post_json("/api/v1/persons", &json!({"citizen_id": "11010519491231002X", "name": "王秀英", "sex": "男"})).await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/persons",
+            &json!({"citizen_id": "11010519491231002X", "name": "王秀英", "sex": "男"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["error"]["details"][0]["code"], "sex_disagrees_with_citizen_id");
+    assert_eq!(
+        body["error"]["details"][0]["code"],
+        "sex_disagrees_with_citizen_id"
+    );
 
     let (status, body) = app.get_json("/api/v1/persons/110105194912310021").await;
-    assert_eq!((status, body["error"]["details"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("citizen_id_check_character")));
+    assert_eq!(
+        (status, body["error"]["details"][0]["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("citizen_id_check_character")
+        )
+    );
     let (status, body) = app.get_json("/api/v1/persons/11010519491231002X").await;
-    assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
     let (status, body) = app.get_json("/api/v1/entities/91350100M000100Y4Z").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, _) = app.get_json("/api/v1/entities/91350100M000100Y43").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = app.get_json("/api/v1/no-such-thing").await;
-    assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
 }
 
 #[tokio::test]
 async fn malformed_wrongly_shaped_and_oversized_bodies() {
     let app = TestApp::spawn().await;
-    let (status, body) = app.post_raw("/api/v1/persons", b"{\"citizen_id\": ".to_vec()).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "malformed_json"));
-    let (status, body) = app.post_raw("/api/v1/persons", b"{\"citizen_id\": 12}".to_vec()).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"));
-    let (status, body) = app.post_raw("/api/v1/persons", b"{\"citizen_idd\": \"x\"}".to_vec()).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"), "unknown fields are refused");
+    let (status, body) = app
+        .post_raw("/api/v1/persons", b"{\"citizen_id\": ".to_vec())
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "malformed_json")
+    );
+    let (status, body) = app
+        .post_raw("/api/v1/persons", b"{\"citizen_id\": 12}".to_vec())
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+    );
+    let (status, body) = app
+        .post_raw("/api/v1/persons", b"{\"citizen_idd\": \"x\"}".to_vec())
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        "unknown fields are refused"
+    );
     let huge = format!("{{\"name\": \"{}\"}}", "张".repeat(40_000));
     let (status, body) = app.post_raw("/api/v1/persons", huge.into_bytes()).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
-    let response = app.client.post(format!("{}/api/v1/persons", app.address)).body("{}").send().await.unwrap();
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    let response = app
+        .client
+        .post(format!("{}/api/v1/persons", app.address))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
@@ -259,7 +441,10 @@ async fn a_panicking_handler_becomes_an_opaque_500_and_the_server_lives_on() {
     let (status, body) = app.get_json("/test/panic").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(error_code(&body), "internal_error");
-    assert!(!body.to_string().contains("index out of bounds"), "the panic message stays in the log: {body}");
+    assert!(
+        !body.to_string().contains("index out of bounds"),
+        "the panic message stays in the log: {body}"
+    );
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
 }
 
@@ -269,24 +454,45 @@ async fn areas_as_geojson_grid_lookup_and_statistics() {
     let (status, grids) = app.get_json("/api/v1/areas?level=grid").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(grids["type"], "FeatureCollection");
-    let grid_count = city().areas.iter().filter(|a| a.level == huimin_domain::area::AreaLevel::Grid).count();
+    let grid_count = city()
+        .areas
+        .iter()
+        .filter(|a| a.level == huimin_domain::area::AreaLevel::Grid)
+        .count();
     assert_eq!(grids["features"].as_array().unwrap().len(), grid_count);
     assert_eq!(grids["features"][0]["geometry"]["type"], "MultiPolygon");
     let (status, body) = app.get_json("/api/v1/areas?level=planet").await;
-    assert_eq!((status, body["error"]["details"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("not_one_of")));
+    assert_eq!(
+        (status, body["error"]["details"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("not_one_of"))
+    );
 
     let house = &city().houses[0];
     let point = house.address.point.unwrap();
-    let (status, found) = app.get_json(&format!("/api/v1/grid-at?longitude={}&latitude={}", point.longitude, point.latitude)).await;
-    assert_eq!((status, found["grid"].as_str()), (StatusCode::OK, Some(house.grid.as_str())));
+    let (status, found) = app
+        .get_json(&format!(
+            "/api/v1/grid-at?longitude={}&latitude={}",
+            point.longitude, point.latitude
+        ))
+        .await;
+    assert_eq!(
+        (status, found["grid"].as_str()),
+        (StatusCode::OK, Some(house.grid.as_str()))
+    );
     let (status, _) = app.get_json("/api/v1/grid-at?longitude=0&latitude=0").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.get_json("/api/v1/grid-at?longitude=500&latitude=0").await;
+    let (status, _) = app
+        .get_json("/api/v1/grid-at?longitude=500&latitude=0")
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let (status, population) = app.get_json("/api/v1/statistics/population").await;
     assert_eq!(status, StatusCode::OK);
-    let alive = city().persons.iter().filter(|p| p.life_status == huimin_domain::registry::LifeStatus::Alive && p.grid.is_some()).count();
+    let alive = city()
+        .persons
+        .iter()
+        .filter(|p| p.life_status == huimin_domain::registry::LifeStatus::Alive && p.grid.is_some())
+        .count();
     assert_eq!(population["residents"], alive as u64);
     assert!(population["ageing_rate"].as_f64().unwrap() >= 0.2);
 }
@@ -295,22 +501,59 @@ async fn areas_as_geojson_grid_lookup_and_statistics() {
 async fn console_pages_in_chinese_and_english() {
     let app = TestApp::spawn().await;
     let person = well_connected_person();
-    let page = app.get(&format!("/console/persons/{}", person.citizen_id.as_str())).await;
+    let page = app
+        .get(&format!("/console/persons/{}", person.citizen_id.as_str()))
+        .await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains(person.name.as_str()) && html.contains("人员全景") && html.contains("公民身份号码"));
-    let english = app.get(&format!("/console/persons/{}?lang=en", person.citizen_id.as_str())).await.text().await.unwrap();
+    assert!(
+        html.contains(person.name.as_str())
+            && html.contains("人员全景")
+            && html.contains("公民身份号码")
+    );
+    let english = app
+        .get(&format!(
+            "/console/persons/{}?lang=en",
+            person.citizen_id.as_str()
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(english.contains("Person 360") && english.contains("Citizen identity number"));
-    let switch = app.client.get(format!("{}/console/lang/en?back=/console/map", app.address)).send().await.unwrap();
+    let switch = app
+        .client
+        .get(format!("{}/console/lang/en?back=/console/map", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(switch.url().path(), "/console/map");
     let missing = app.get("/console/persons/11010519491231002X").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(missing.text().await.unwrap().contains("未找到"));
-    let search = app.get(&format!("/console/persons?q={}", huimin_domain::search::pinyin_initials(person.name.as_str()))).await.text().await.unwrap();
+    let search = app
+        .get(&format!(
+            "/console/persons?q={}",
+            huimin_domain::search::pinyin_initials(person.name.as_str())
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(search.contains(person.name.as_str()));
-    let empty = app.get("/console/persons?q=不存在的名字").await.text().await.unwrap();
+    let empty = app
+        .get("/console/persons?q=不存在的名字")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(empty.contains("没有符合条件的记录"));
-    for asset in ["/assets/vendor/leaflet/leaflet.js", "/assets/vendor/echarts/echarts.min.js", "/assets/app.css", "/assets/map.js"] {
+    for asset in [
+        "/assets/vendor/leaflet/leaflet.js",
+        "/assets/vendor/echarts/echarts.min.js",
+        "/assets/app.css",
+        "/assets/map.js",
+    ] {
         assert_eq!(app.get(asset).await.status(), StatusCode::OK, "{asset}");
     }
 }
@@ -318,12 +561,24 @@ async fn console_pages_in_chinese_and_english() {
 /// The same API on PostgreSQL: the 360 view and a write.
 #[tokio::test]
 async fn the_api_works_on_postgres_too() {
-    let Some(url) = huimin_store::testing::fresh_postgres_database().await else { return };
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
     let app = TestApp::spawn_on(&url, None, WebConfig::default()).await;
     let person = well_connected_person();
-    let (status, view) = app.get_json(&format!("/api/v1/persons/{}/360", person.citizen_id.as_str())).await;
+    let (status, view) = app
+        .get_json(&format!(
+            "/api/v1/persons/{}/360",
+            person.citizen_id.as_str()
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view["person"]["name"], person.name.as_str());
-    let (status, _) = app.post_json("/api/v1/persons", &json!({"citizen_id": "11010519491231002X", "name": "王秀英"})).await;
+    let (status, _) = app
+        .post_json(
+            "/api/v1/persons",
+            &json!({"citizen_id": "11010519491231002X", "name": "王秀英"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
 }

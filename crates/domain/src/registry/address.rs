@@ -18,7 +18,10 @@ impl GeoPoint {
             && latitude.is_finite()
             && (-180.0..=180.0).contains(&longitude)
             && (-90.0..=90.0).contains(&latitude);
-        valid.then_some(GeoPoint { longitude, latitude })
+        valid.then_some(GeoPoint {
+            longitude,
+            latitude,
+        })
     }
 }
 
@@ -77,7 +80,10 @@ mod tests {
             room: Some("501".into()),
             point: None,
         };
-        assert_eq!(address.line(), "广陵区文昌街道文昌社区文昌中路18号3幢2单元501室");
+        assert_eq!(
+            address.line(),
+            "广陵区文昌街道文昌社区文昌中路18号3幢2单元501室"
+        );
     }
 
     #[test]

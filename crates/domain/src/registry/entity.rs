@@ -31,8 +31,12 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
-    pub const CODES: &'static [&'static str] =
-        &["enterprise", "individual_business", "institution", "social_organisation"];
+    pub const CODES: &'static [&'static str] = &[
+        "enterprise",
+        "individual_business",
+        "institution",
+        "social_organisation",
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -94,9 +98,13 @@ impl EntityStatus {
     }
 
     pub fn parse(text: &str) -> Option<EntityStatus> {
-        [EntityStatus::Active, EntityStatus::Revoked, EntityStatus::Deregistered]
-            .into_iter()
-            .find(|status| status.code() == text || status.label_zh() == text)
+        [
+            EntityStatus::Active,
+            EntityStatus::Revoked,
+            EntityStatus::Deregistered,
+        ]
+        .into_iter()
+        .find(|status| status.code() == text || status.label_zh() == text)
     }
 }
 
@@ -117,7 +125,13 @@ impl EntityDraft {
     pub fn validate(&self) -> Result<LegalEntity, Vec<FieldError>> {
         let mut errors = Vec::new();
         let credit_code = CreditCode::parse(&self.credit_code)
-            .map_err(|error| errors.push(FieldError::identifier("credit_code", &self.credit_code, &error)))
+            .map_err(|error| {
+                errors.push(FieldError::identifier(
+                    "credit_code",
+                    &self.credit_code,
+                    &error,
+                ))
+            })
             .ok();
         let name = self.name.trim();
         if name.is_empty() {
@@ -131,24 +145,41 @@ impl EntityDraft {
                 "名称超过100个字符",
             ));
         }
-        let kind = EntityKind::parse(self.kind.trim())
-            .or_else(|| {
-                errors.push(FieldError::not_one_of("kind", &self.kind, EntityKind::CODES));
-                None
-            });
+        let kind = EntityKind::parse(self.kind.trim()).or_else(|| {
+            errors.push(FieldError::not_one_of(
+                "kind",
+                &self.kind,
+                EntityKind::CODES,
+            ));
+            None
+        });
         let legal_representative = CitizenId::parse(&self.legal_representative)
             .map_err(|error| {
-                errors.push(FieldError::identifier("legal_representative", &self.legal_representative, &error))
+                errors.push(FieldError::identifier(
+                    "legal_representative",
+                    &self.legal_representative,
+                    &error,
+                ))
             })
             .ok();
-        let status = match self.status.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+        let status = match self
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+        {
             None => Some(EntityStatus::Active),
             Some(text) => EntityStatus::parse(text).or_else(|| {
                 errors.push(FieldError::not_one_of("status", text, EntityStatus::CODES));
                 None
             }),
         };
-        let established_on = match self.established_on.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let established_on = match self
+            .established_on
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             None => None,
             Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
                 .map_err(|_| {
@@ -163,7 +194,9 @@ impl EntityDraft {
                 .ok(),
         };
         match (credit_code, kind, legal_representative, status) {
-            (Some(credit_code), Some(kind), Some(legal_representative), Some(status)) if errors.is_empty() => {
+            (Some(credit_code), Some(kind), Some(legal_representative), Some(status))
+                if errors.is_empty() =>
+            {
                 Ok(LegalEntity {
                     credit_code,
                     name: name.to_owned(),

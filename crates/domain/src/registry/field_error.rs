@@ -37,7 +37,13 @@ impl FieldError {
 
     /// A field whose identifier failed to parse.
     pub fn identifier(field: &'static str, value: &str, error: &IdentifierError) -> Self {
-        FieldError::new(field, value, error.code(), error.to_string(), error.message_zh())
+        FieldError::new(
+            field,
+            value,
+            error.code(),
+            error.to_string(),
+            error.message_zh(),
+        )
     }
 
     /// A required field that was empty.

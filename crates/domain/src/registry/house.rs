@@ -57,9 +57,14 @@ impl HouseUse {
     }
 
     pub fn parse(text: &str) -> Option<HouseUse> {
-        [HouseUse::Residential, HouseUse::Commercial, HouseUse::Office, HouseUse::Garage]
-            .into_iter()
-            .find(|usage| usage.code() == text || usage.label_zh() == text)
+        [
+            HouseUse::Residential,
+            HouseUse::Commercial,
+            HouseUse::Office,
+            HouseUse::Garage,
+        ]
+        .into_iter()
+        .find(|usage| usage.code() == text || usage.label_zh() == text)
     }
 }
 
@@ -147,11 +152,14 @@ impl HouseDraft {
         let grid = GridCode::parse(&self.grid)
             .map_err(|error| errors.push(FieldError::identifier("grid", &self.grid, &error)))
             .ok();
-        let usage = HouseUse::parse(self.usage.trim())
-            .or_else(|| {
-                errors.push(FieldError::not_one_of("usage", &self.usage, HouseUse::CODES));
-                None
-            });
+        let usage = HouseUse::parse(self.usage.trim()).or_else(|| {
+            errors.push(FieldError::not_one_of(
+                "usage",
+                &self.usage,
+                HouseUse::CODES,
+            ));
+            None
+        });
         let floor_area_m2 = match self.floor_area_m2.trim().parse::<f64>() {
             Ok(area) if area.is_finite() && area > 0.0 && area < 100_000.0 => Some(area),
             _ => {
@@ -165,23 +173,32 @@ impl HouseDraft {
                 None
             }
         };
-        let ids = |field: &'static str, text: &str, errors: &mut Vec<FieldError>| -> Vec<CitizenId> {
-            text.split([';', ',', '、', ' ', '\t'])
-                .map(str::trim)
-                .filter(|id| !id.is_empty())
-                .filter_map(|id| {
-                    CitizenId::parse(id).map_err(|error| errors.push(FieldError::identifier(field, id, &error))).ok()
-                })
-                .collect()
-        };
+        let ids =
+            |field: &'static str, text: &str, errors: &mut Vec<FieldError>| -> Vec<CitizenId> {
+                text.split([';', ',', '、', ' ', '\t'])
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .filter_map(|id| {
+                        CitizenId::parse(id)
+                            .map_err(|error| errors.push(FieldError::identifier(field, id, &error)))
+                            .ok()
+                    })
+                    .collect()
+            };
         let owners = ids("owners", &self.owners, &mut errors);
         let tenants = ids("tenants", &self.tenants, &mut errors);
         let rental = match self.rental.trim() {
             "owner_occupied" | "自住" => Some(RentalState::OwnerOccupied),
             "vacant" | "空置" => Some(RentalState::Vacant),
-            "rented" | "出租" => Some(RentalState::Rented { tenants: tenants.clone() }),
+            "rented" | "出租" => Some(RentalState::Rented {
+                tenants: tenants.clone(),
+            }),
             other => {
-                errors.push(FieldError::not_one_of("rental", other, &["owner_occupied", "vacant", "rented"]));
+                errors.push(FieldError::not_one_of(
+                    "rental",
+                    other,
+                    &["owner_occupied", "vacant", "rented"],
+                ));
                 None
             }
         };
@@ -194,10 +211,17 @@ impl HouseDraft {
                 "登记了承租人，但房屋状态不是出租",
             ));
         }
-        let coordinate = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::parse::<f64>);
+        let coordinate = |text: &Option<String>| {
+            text.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::parse::<f64>)
+        };
         let point = match (coordinate(&self.longitude), coordinate(&self.latitude)) {
             (None, None) => None,
-            (Some(Ok(longitude)), Some(Ok(latitude))) if GeoPoint::new(longitude, latitude).is_some() => {
+            (Some(Ok(longitude)), Some(Ok(latitude)))
+                if GeoPoint::new(longitude, latitude).is_some() =>
+            {
                 GeoPoint::new(longitude, latitude)
             }
             _ => {
@@ -211,28 +235,35 @@ impl HouseDraft {
                 None
             }
         };
-        let optional = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        let optional = |text: &Option<String>| {
+            text.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
         match (grid, usage, floor_area_m2, rental) {
-            (Some(grid), Some(usage), Some(floor_area_m2), Some(rental)) if errors.is_empty() => Ok(House {
-                id,
-                building_id,
-                address: Address {
-                    district: self.district.trim().to_owned(),
-                    street: self.street.trim().to_owned(),
-                    community: self.community.trim().to_owned(),
-                    road: self.road.trim().to_owned(),
-                    number: self.number.trim().to_owned(),
-                    building: optional(&self.building),
-                    unit: optional(&self.unit),
-                    room: optional(&self.room),
-                    point,
-                },
-                grid,
-                usage,
-                floor_area_m2,
-                owners,
-                rental,
-            }),
+            (Some(grid), Some(usage), Some(floor_area_m2), Some(rental)) if errors.is_empty() => {
+                Ok(House {
+                    id,
+                    building_id,
+                    address: Address {
+                        district: self.district.trim().to_owned(),
+                        street: self.street.trim().to_owned(),
+                        community: self.community.trim().to_owned(),
+                        road: self.road.trim().to_owned(),
+                        number: self.number.trim().to_owned(),
+                        building: optional(&self.building),
+                        unit: optional(&self.unit),
+                        room: optional(&self.room),
+                        point,
+                    },
+                    grid,
+                    usage,
+                    floor_area_m2,
+                    owners,
+                    rental,
+                })
+            }
             _ => Err(errors),
         }
     }

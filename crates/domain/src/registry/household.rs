@@ -137,7 +137,10 @@ impl Household {
     ) -> Result<Household, Vec<FieldError>> {
         let mut errors = Vec::new();
         let number = number.trim();
-        if number.is_empty() || number.len() > 32 || !number.chars().all(|c| c.is_ascii_alphanumeric()) {
+        if number.is_empty()
+            || number.len() > 32
+            || !number.chars().all(|c| c.is_ascii_alphanumeric())
+        {
             errors.push(FieldError::new(
                 "number",
                 number,
@@ -146,7 +149,10 @@ impl Household {
                 "户号应为1至32位字母或数字",
             ));
         }
-        let heads = members.iter().filter(|member| member.relationship == Relationship::Head).count();
+        let heads = members
+            .iter()
+            .filter(|member| member.relationship == Relationship::Head)
+            .count();
         if heads != 1 {
             errors.push(FieldError::new(
                 "members",
@@ -169,13 +175,20 @@ impl Household {
             }
         }
         if errors.is_empty() {
-            Ok(Household { number: number.to_owned(), kind, address: address.trim().to_owned(), members })
+            Ok(Household {
+                number: number.to_owned(),
+                kind,
+                address: address.trim().to_owned(),
+                members,
+            })
         } else {
             Err(errors)
         }
     }
 
     pub fn head(&self) -> Option<&HouseholdMember> {
-        self.members.iter().find(|member| member.relationship == Relationship::Head)
+        self.members
+            .iter()
+            .find(|member| member.relationship == Relationship::Head)
     }
 }

@@ -67,7 +67,11 @@ impl PersonDraft {
         let citizen_id = match CitizenId::parse_as_of(&self.citizen_id, today) {
             Ok(id) => Some(id),
             Err(error) => {
-                errors.push(FieldError::identifier("citizen_id", &self.citizen_id, &error));
+                errors.push(FieldError::identifier(
+                    "citizen_id",
+                    &self.citizen_id,
+                    &error,
+                ));
                 None
             }
         };
@@ -81,10 +85,20 @@ impl PersonDraft {
                     "sex",
                     sex,
                     "sex_disagrees_with_citizen_id",
-                    format!("sex '{sex}' disagrees with the identity number, which says {}", sex_en(id.sex())),
-                    format!("性别“{sex}”与公民身份号码不符（号码显示为{}）", sex_zh(id.sex())),
+                    format!(
+                        "sex '{sex}' disagrees with the identity number, which says {}",
+                        sex_en(id.sex())
+                    ),
+                    format!(
+                        "性别“{sex}”与公民身份号码不符（号码显示为{}）",
+                        sex_zh(id.sex())
+                    ),
                 )),
-                None => errors.push(FieldError::not_one_of("sex", sex, &["male", "female", "男", "女"])),
+                None => errors.push(FieldError::not_one_of(
+                    "sex",
+                    sex,
+                    &["male", "female", "男", "女"],
+                )),
             }
         }
         if let (Some(id), Some(text)) = (&citizen_id, non_empty(&self.birth_date)) {
@@ -94,8 +108,14 @@ impl PersonDraft {
                     "birth_date",
                     text,
                     "birth_date_disagrees_with_citizen_id",
-                    format!("birth date {text} disagrees with the identity number, which says {}", id.birth_date()),
-                    format!("出生日期{text}与公民身份号码不符（号码显示为{}）", id.birth_date()),
+                    format!(
+                        "birth date {text} disagrees with the identity number, which says {}",
+                        id.birth_date()
+                    ),
+                    format!(
+                        "出生日期{text}与公民身份号码不符（号码显示为{}）",
+                        id.birth_date()
+                    ),
                 )),
                 Err(_) => errors.push(FieldError::new(
                     "birth_date",
@@ -132,12 +152,21 @@ impl PersonDraft {
         let life_status = match non_empty(&self.life_status) {
             None => Some(LifeStatus::Alive),
             Some(text) => LifeStatus::parse(text).or_else(|| {
-                errors.push(FieldError::not_one_of("life_status", text, LifeStatus::CODES));
+                errors.push(FieldError::not_one_of(
+                    "life_status",
+                    text,
+                    LifeStatus::CODES,
+                ));
                 None
             }),
         };
         let mut tags = BTreeSet::new();
-        for text in self.tags.iter().map(|tag| tag.trim()).filter(|tag| !tag.is_empty()) {
+        for text in self
+            .tags
+            .iter()
+            .map(|tag| tag.trim())
+            .filter(|tag| !tag.is_empty())
+        {
             match PersonTag::parse(text) {
                 Some(tag) => {
                     tags.insert(tag);
@@ -170,7 +199,9 @@ impl PersonDraft {
             }
         }
         match (citizen_id, name, ethnicity, life_status) {
-            (Some(citizen_id), Some(name), Some(ethnicity), Some(life_status)) if errors.is_empty() => {
+            (Some(citizen_id), Some(name), Some(ethnicity), Some(life_status))
+                if errors.is_empty() =>
+            {
                 Ok(Person {
                     citizen_id,
                     name,
@@ -200,14 +231,21 @@ impl From<&Person> for PersonDraft {
             residence_address: person.residence_address.clone(),
             phone: person.phone.as_ref().map(|phone| phone.as_str().to_owned()),
             life_status: Some(person.life_status.code().to_owned()),
-            tags: person.tags.iter().map(|tag| tag.code().to_owned()).collect(),
+            tags: person
+                .tags
+                .iter()
+                .map(|tag| tag.code().to_owned())
+                .collect(),
             grid: person.grid.as_ref().map(|grid| grid.as_str().to_owned()),
         }
     }
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|text| !text.is_empty())
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
 }
 
 fn parse_sex(text: &str) -> Option<Sex> {
@@ -333,11 +371,62 @@ pub struct Ethnicity(u8);
 
 /// GB 3304 names in code order: index + 1 is the code.
 const ETHNIC_GROUPS: [&str; 56] = [
-    "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白",
-    "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西",
-    "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌",
-    "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔",
-    "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
+    "汉",
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
 ];
 
 impl Ethnicity {
@@ -352,8 +441,12 @@ impl Ethnicity {
             return Ethnicity::from_code(code);
         }
         match text {
-            "其他" | "未识别民族" | "其他未识别民族" => return Some(Ethnicity(Self::UNRECOGNISED)),
-            "外国血统" | "外国血统中国籍人士" => return Some(Ethnicity(Self::FOREIGN_ORIGIN)),
+            "其他" | "未识别民族" | "其他未识别民族" => {
+                return Some(Ethnicity(Self::UNRECOGNISED));
+            }
+            "外国血统" | "外国血统中国籍人士" => {
+                return Some(Ethnicity(Self::FOREIGN_ORIGIN));
+            }
             _ => {}
         }
         let bare = text.strip_suffix('族').unwrap_or(text);
@@ -365,7 +458,8 @@ impl Ethnicity {
     }
 
     pub fn from_code(code: u8) -> Option<Ethnicity> {
-        let known = (1..=56).contains(&code) || code == Self::UNRECOGNISED || code == Self::FOREIGN_ORIGIN;
+        let known =
+            (1..=56).contains(&code) || code == Self::UNRECOGNISED || code == Self::FOREIGN_ORIGIN;
         known.then_some(Ethnicity(code))
     }
 
@@ -376,12 +470,61 @@ impl Ethnicity {
     /// The full name, e.g. `蒙古族`.
     pub fn name(self) -> &'static str {
         const FULL_NAMES: [&str; 56] = [
-            "汉族", "蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族",
-            "满族", "侗族", "瑶族", "白族", "土家族", "哈尼族", "哈萨克族", "傣族", "黎族", "傈僳族",
-            "佤族", "畲族", "高山族", "拉祜族", "水族", "东乡族", "纳西族", "景颇族", "柯尔克孜族",
-            "土族", "达斡尔族", "仫佬族", "羌族", "布朗族", "撒拉族", "毛南族", "仡佬族", "锡伯族",
-            "阿昌族", "普米族", "塔吉克族", "怒族", "乌孜别克族", "俄罗斯族", "鄂温克族", "德昂族",
-            "保安族", "裕固族", "京族", "塔塔尔族", "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族",
+            "汉族",
+            "蒙古族",
+            "回族",
+            "藏族",
+            "维吾尔族",
+            "苗族",
+            "彝族",
+            "壮族",
+            "布依族",
+            "朝鲜族",
+            "满族",
+            "侗族",
+            "瑶族",
+            "白族",
+            "土家族",
+            "哈尼族",
+            "哈萨克族",
+            "傣族",
+            "黎族",
+            "傈僳族",
+            "佤族",
+            "畲族",
+            "高山族",
+            "拉祜族",
+            "水族",
+            "东乡族",
+            "纳西族",
+            "景颇族",
+            "柯尔克孜族",
+            "土族",
+            "达斡尔族",
+            "仫佬族",
+            "羌族",
+            "布朗族",
+            "撒拉族",
+            "毛南族",
+            "仡佬族",
+            "锡伯族",
+            "阿昌族",
+            "普米族",
+            "塔吉克族",
+            "怒族",
+            "乌孜别克族",
+            "俄罗斯族",
+            "鄂温克族",
+            "德昂族",
+            "保安族",
+            "裕固族",
+            "京族",
+            "塔塔尔族",
+            "独龙族",
+            "鄂伦春族",
+            "赫哲族",
+            "门巴族",
+            "珞巴族",
             "基诺族",
         ];
         match self.0 {
@@ -403,9 +546,15 @@ mod tests {
     fn ethnicity_accepts_names_codes_and_bare_names() {
         assert_eq!(Ethnicity::parse("汉族"), Some(Ethnicity::HAN));
         assert_eq!(Ethnicity::parse("01"), Some(Ethnicity::HAN));
-        assert_eq!(Ethnicity::parse("蒙古").map(Ethnicity::name), Some("蒙古族"));
+        assert_eq!(
+            Ethnicity::parse("蒙古").map(Ethnicity::name),
+            Some("蒙古族")
+        );
         assert_eq!(Ethnicity::parse("56").map(Ethnicity::name), Some("基诺族"));
-        assert_eq!(Ethnicity::parse("98").map(Ethnicity::name), Some("外国血统中国籍人士"));
+        assert_eq!(
+            Ethnicity::parse("98").map(Ethnicity::name),
+            Some("外国血统中国籍人士")
+        );
         assert_eq!(Ethnicity::parse("57"), None);
         assert_eq!(Ethnicity::parse("火星族"), None);
     }

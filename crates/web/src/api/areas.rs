@@ -38,9 +38,20 @@ pub async fn area_collection(
     Query(params): Query<AreaParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let mut levels = Vec::new();
-    for text in params.level.as_deref().unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty()) {
+    for text in params
+        .level
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         levels.push(AreaLevel::parse(text).ok_or_else(|| {
-            ApiError::field(FieldError::not_one_of("level", text, &["city", "district", "street", "community", "grid"]))
+            ApiError::field(FieldError::not_one_of(
+                "level",
+                text,
+                &["city", "district", "street", "community", "grid"],
+            ))
         })?);
     }
     let areas = state.store.areas(&levels).await?;
@@ -53,8 +64,15 @@ pub async fn area_collection(
 /// One area as a GeoJSON Feature.
 #[utoipa::path(get, path = "/api/v1/areas/{code}", params(("code" = String, Path)),
     responses((status = 200, description = "GeoJSON Feature"), (status = 404)))]
-pub async fn get_area(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    let area = state.store.area(&code).await?.ok_or_else(|| ApiError::not_found("area"))?;
+pub async fn get_area(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let area = state
+        .store
+        .area(&code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("area"))?;
     Ok(Json(feature(&area)))
 }
 
@@ -75,7 +93,10 @@ pub struct GridAtDto {
 /// The unit grid containing a WGS84 point.
 #[utoipa::path(get, path = "/api/v1/grid-at", params(PointParams),
     responses((status = 200, body = GridAtDto), (status = 404, description = "no grid contains the point")))]
-pub async fn grid_at(State(state): State<AppState>, Query(params): Query<PointParams>) -> Result<Json<GridAtDto>, ApiError> {
+pub async fn grid_at(
+    State(state): State<AppState>,
+    Query(params): Query<PointParams>,
+) -> Result<Json<GridAtDto>, ApiError> {
     let point = GeoPoint::new(params.longitude, params.latitude).ok_or_else(|| {
         ApiError::field(FieldError::new(
             "longitude",
@@ -86,6 +107,10 @@ pub async fn grid_at(State(state): State<AppState>, Query(params): Query<PointPa
         ))
     })?;
     let index = state.grid_index();
-    let grid = index.grid_at(point).ok_or_else(|| ApiError::not_found("a grid containing this point"))?;
-    Ok(Json(GridAtDto { grid: grid.to_owned() }))
+    let grid = index
+        .grid_at(point)
+        .ok_or_else(|| ApiError::not_found("a grid containing this point"))?;
+    Ok(Json(GridAtDto {
+        grid: grid.to_owned(),
+    }))
 }

@@ -34,7 +34,11 @@ impl From<&LegalEntity> for EntityDto {
             name: entity.name.clone(),
             kind: entity.kind.code().to_owned(),
             kind_zh: entity.kind.label_zh().to_owned(),
-            registration_authority: entity.credit_code.registration_authority().name_zh().to_owned(),
+            registration_authority: entity
+                .credit_code
+                .registration_authority()
+                .name_zh()
+                .to_owned(),
             legal_representative: entity.legal_representative.as_str().to_owned(),
             registered_address: entity.registered_address.clone(),
             status: entity.status.code().to_owned(),
@@ -71,8 +75,13 @@ pub async fn search_entities(
     Query(params): Query<EntitySearchParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<EntityDto>>, ApiError> {
-    let page = state.store.search_entities(params.name.as_deref().unwrap_or(""), page.request()).await?;
-    Ok(Json(PageDto::from_page(page, |entity| EntityDto::from(&entity))))
+    let page = state
+        .store
+        .search_entities(params.name.as_deref().unwrap_or(""), page.request())
+        .await?;
+    Ok(Json(PageDto::from_page(page, |entity| {
+        EntityDto::from(&entity)
+    })))
 }
 
 /// A legal entity by its unified social credit code.
@@ -83,7 +92,11 @@ pub async fn get_entity(
     Path(credit_code): Path<String>,
 ) -> Result<Json<EntityDto>, ApiError> {
     let code = parse_path("credit_code", &credit_code, CreditCode::parse)?;
-    let entity = state.store.entity(&code).await?.ok_or_else(|| ApiError::not_found("legal entity"))?;
+    let entity = state
+        .store
+        .entity(&code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("legal entity"))?;
     Ok(Json(EntityDto::from(&entity.record)))
 }
 
@@ -110,7 +123,14 @@ pub async fn put_entity(
         batch: request_batch(&headers),
         recorded_at: state.clock.now(),
     };
-    let counts = state.store.put_entities(std::slice::from_ref(&entity), &provenance).await?;
-    let status = if counts.inserted == 1 { StatusCode::CREATED } else { StatusCode::OK };
+    let counts = state
+        .store
+        .put_entities(std::slice::from_ref(&entity), &provenance)
+        .await?;
+    let status = if counts.inserted == 1 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(EntityDto::from(&entity))))
 }

@@ -39,10 +39,19 @@ impl From<&House> for HouseDto {
             usage: house.usage.code().to_owned(),
             usage_zh: house.usage.label_zh().to_owned(),
             floor_area_m2: house.floor_area_m2,
-            owners: house.owners.iter().map(|owner| owner.as_str().to_owned()).collect(),
+            owners: house
+                .owners
+                .iter()
+                .map(|owner| owner.as_str().to_owned())
+                .collect(),
             rental: house.rental.code().to_owned(),
             rental_zh: house.rental.label_zh().to_owned(),
-            tenants: house.rental.tenants().iter().map(|tenant| tenant.as_str().to_owned()).collect(),
+            tenants: house
+                .rental
+                .tenants()
+                .iter()
+                .map(|tenant| tenant.as_str().to_owned())
+                .collect(),
         }
     }
 }
@@ -68,16 +77,27 @@ pub async fn houses_in_area(
         area: params.area.clone(),
     })?;
     let Some(area) = query.area else {
-        return Err(ApiError::field(huimin_domain::registry::FieldError::missing("area")));
+        return Err(ApiError::field(
+            huimin_domain::registry::FieldError::missing("area"),
+        ));
     };
     let page = state.store.houses_in_area(&area, page.request()).await?;
-    Ok(Json(PageDto::from_page(page, |house| HouseDto::from(&house))))
+    Ok(Json(PageDto::from_page(page, |house| {
+        HouseDto::from(&house)
+    })))
 }
 
 /// A house by id.
 #[utoipa::path(get, path = "/api/v1/houses/{id}", params(("id" = String, Path)),
     responses((status = 200, body = HouseDto), (status = 404)))]
-pub async fn get_house(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<HouseDto>, ApiError> {
-    let house = state.store.house(&id).await?.ok_or_else(|| ApiError::not_found("house"))?;
+pub async fn get_house(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<HouseDto>, ApiError> {
+    let house = state
+        .store
+        .house(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("house"))?;
     Ok(Json(HouseDto::from(&house.record)))
 }

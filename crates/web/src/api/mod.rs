@@ -25,12 +25,21 @@ use utoipa::{IntoParams, ToSchema};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/persons", get(persons::search_persons).post(persons::put_person))
+        .route(
+            "/persons",
+            get(persons::search_persons).post(persons::put_person),
+        )
         .route("/persons/{citizen_id}", get(persons::get_person))
-        .route("/persons/{citizen_id}/history", get(persons::person_history))
+        .route(
+            "/persons/{citizen_id}/history",
+            get(persons::person_history),
+        )
         .route("/persons/{citizen_id}/360", get(persons::person_360))
         .route("/households/{number}", get(persons::get_household))
-        .route("/entities", get(entities::search_entities).post(entities::put_entity))
+        .route(
+            "/entities",
+            get(entities::search_entities).post(entities::put_entity),
+        )
         .route("/entities/{credit_code}", get(entities::get_entity))
         .route("/houses", get(houses::houses_in_area))
         .route("/houses/{id}", get(houses::get_house))
@@ -83,7 +92,12 @@ pub struct PageDto<T> {
 
 impl<T> PageDto<T> {
     pub fn from_page<S>(page: Page<S>, convert: impl Fn(S) -> T) -> PageDto<T> {
-        PageDto { items: page.items.into_iter().map(convert).collect(), total: page.total, page: page.page, per_page: page.per_page }
+        PageDto {
+            items: page.items.into_iter().map(convert).collect(),
+            total: page.total,
+            page: page.page,
+            per_page: page.per_page,
+        }
     }
 }
 
@@ -101,7 +115,10 @@ impl From<&Provenance> for ProvenanceDto {
         ProvenanceDto {
             source: provenance.source.clone(),
             batch: provenance.batch.clone(),
-            recorded_at: provenance.recorded_at.with_timezone(&huimin_domain::time::SHANGHAI).to_rfc3339(),
+            recorded_at: provenance
+                .recorded_at
+                .with_timezone(&huimin_domain::time::SHANGHAI)
+                .to_rfc3339(),
         }
     }
 }
@@ -116,6 +133,10 @@ where
     E: Into<huimin_domain::identifiers::IdentifierError>,
 {
     parse(value).map_err(|error| {
-        ApiError::field(huimin_domain::registry::FieldError::identifier(field, value, &error.into()))
+        ApiError::field(huimin_domain::registry::FieldError::identifier(
+            field,
+            value,
+            &error.into(),
+        ))
     })
 }

@@ -54,12 +54,18 @@ impl PersonDto {
             residence_address: person.residence_address.clone(),
             phone: person.phone.as_ref().map(|phone| phone.as_str().to_owned()),
             life_status: person.life_status.code().to_owned(),
-            tags: person.tags.iter().map(|tag| tag.code().to_owned()).collect(),
+            tags: person
+                .tags
+                .iter()
+                .map(|tag| tag.code().to_owned())
+                .collect(),
             grid: person.grid.as_ref().map(|grid| grid.as_str().to_owned()),
             provenance: ProvenanceDto::from(&versioned.provenance),
-            superseded_at: versioned
-                .superseded_at
-                .map(|instant| instant.with_timezone(&huimin_domain::time::SHANGHAI).to_rfc3339()),
+            superseded_at: versioned.superseded_at.map(|instant| {
+                instant
+                    .with_timezone(&huimin_domain::time::SHANGHAI)
+                    .to_rfc3339()
+            }),
         }
     }
 }
@@ -195,9 +201,16 @@ pub(crate) fn parse_citizen_id(value: &str) -> Result<CitizenId, ApiError> {
 }
 
 pub(crate) fn person_query(params: &PersonSearchParams) -> Result<PersonQuery, ApiError> {
-    let area = match params.area.as_deref().map(str::trim).filter(|area| !area.is_empty()) {
+    let area = match params
+        .area
+        .as_deref()
+        .map(str::trim)
+        .filter(|area| !area.is_empty())
+    {
         None => None,
-        Some(area) if area.len() <= 15 && area.chars().all(|c| c.is_ascii_digit()) => Some(area.to_owned()),
+        Some(area) if area.len() <= 15 && area.chars().all(|c| c.is_ascii_digit()) => {
+            Some(area.to_owned())
+        }
         Some(area) => {
             return Err(ApiError::field(FieldError::new(
                 "area",
@@ -209,7 +222,12 @@ pub(crate) fn person_query(params: &PersonSearchParams) -> Result<PersonQuery, A
         }
     };
     Ok(PersonQuery {
-        name: params.name.as_deref().map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned),
+        name: params
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned),
         initials: params.initials.as_deref().and_then(normalise_initials),
         area,
     })
@@ -239,18 +257,29 @@ pub async fn get_person(
     let id = parse_citizen_id(&citizen_id)?;
     let as_of = match params.as_of.as_deref() {
         None => None,
-        Some(text) => Some(DateTime::parse_from_rfc3339(text).map(|t| t.to_utc()).map_err(|_| {
-            ApiError::field(FieldError::new(
-                "as_of",
-                text,
-                "invalid_timestamp",
-                "as_of must be an RFC 3339 timestamp such as 2026-11-01T08:00:00+08:00",
-                "as_of 应为 RFC 3339 时间，例如 2026-11-01T08:00:00+08:00",
-            ))
-        })?),
+        Some(text) => Some(
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.to_utc())
+                .map_err(|_| {
+                    ApiError::field(FieldError::new(
+                        "as_of",
+                        text,
+                        "invalid_timestamp",
+                        "as_of must be an RFC 3339 timestamp such as 2026-11-01T08:00:00+08:00",
+                        "as_of 应为 RFC 3339 时间，例如 2026-11-01T08:00:00+08:00",
+                    ))
+                })?,
+        ),
     };
-    let versioned = state.store.person(&id, as_of).await?.ok_or_else(|| ApiError::not_found("person"))?;
-    Ok(Json(PersonDto::from_versioned(&versioned, state.clock.today())))
+    let versioned = state
+        .store
+        .person(&id, as_of)
+        .await?
+        .ok_or_else(|| ApiError::not_found("person"))?;
+    Ok(Json(PersonDto::from_versioned(
+        &versioned,
+        state.clock.today(),
+    )))
 }
 
 /// Every version of a person, newest first.
@@ -266,7 +295,12 @@ pub async fn person_history(
         return Err(ApiError::not_found("person"));
     }
     let today = state.clock.today();
-    Ok(Json(history.iter().map(|version| PersonDto::from_versioned(version, today)).collect()))
+    Ok(Json(
+        history
+            .iter()
+            .map(|version| PersonDto::from_versioned(version, today))
+            .collect(),
+    ))
 }
 
 /// The person 360 view: the person with households, houses, represented entities, history.
@@ -280,7 +314,10 @@ pub async fn person_360(
     Ok(Json(load_person_360(&state, &id).await?))
 }
 
-pub(crate) async fn load_person_360(state: &AppState, id: &CitizenId) -> Result<Person360Dto, ApiError> {
+pub(crate) async fn load_person_360(
+    state: &AppState,
+    id: &CitizenId,
+) -> Result<Person360Dto, ApiError> {
     let history = state.store.person_history(id).await?;
     let Some(current) = history.first() else {
         return Err(ApiError::not_found("person"));
@@ -292,8 +329,15 @@ pub(crate) async fn load_person_360(state: &AppState, id: &CitizenId) -> Result<
         households: links.households.iter().map(HouseholdDto::from).collect(),
         owned_houses: links.owned_houses.iter().map(HouseDto::from).collect(),
         rented_houses: links.rented_houses.iter().map(HouseDto::from).collect(),
-        represented_entities: links.represented_entities.iter().map(EntityDto::from).collect(),
-        history: history.iter().map(|version| PersonDto::from_versioned(version, today)).collect(),
+        represented_entities: links
+            .represented_entities
+            .iter()
+            .map(EntityDto::from)
+            .collect(),
+        history: history
+            .iter()
+            .map(|version| PersonDto::from_versioned(version, today))
+            .collect(),
     })
 }
 
@@ -310,8 +354,15 @@ pub async fn put_person(
     let person = PersonDraft::from(input)
         .validate(huimin_domain::time::shanghai_date(now))
         .map_err(ApiError::Validation)?;
-    let provenance = Provenance { source: state.config.api_source.clone(), batch: request_batch(&headers), recorded_at: now };
-    let counts = state.store.put_persons(std::slice::from_ref(&person), &provenance).await?;
+    let provenance = Provenance {
+        source: state.config.api_source.clone(),
+        batch: request_batch(&headers),
+        recorded_at: now,
+    };
+    let counts = state
+        .store
+        .put_persons(std::slice::from_ref(&person), &provenance)
+        .await?;
     let (status, outcome) = if counts.inserted == 1 {
         (StatusCode::CREATED, "inserted")
     } else if counts.updated == 1 {
@@ -323,13 +374,24 @@ pub async fn put_person(
         .store
         .person(&person.citizen_id, None)
         .await?
-        .ok_or_else(|| ApiError::Unavailable("the person was written but cannot be read back".to_owned()))?;
-    Ok((status, Json(PersonWriteDto { outcome: outcome.to_owned(), person: PersonDto::from_versioned(&stored, state.clock.today()) })))
+        .ok_or_else(|| {
+            ApiError::Unavailable("the person was written but cannot be read back".to_owned())
+        })?;
+    Ok((
+        status,
+        Json(PersonWriteDto {
+            outcome: outcome.to_owned(),
+            person: PersonDto::from_versioned(&stored, state.clock.today()),
+        }),
+    ))
 }
 
 /// The batch name of facts written by one API request: its request id.
 pub(crate) fn request_batch(headers: &HeaderMap) -> String {
-    let id = headers.get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("unknown");
+    let id = headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("unknown");
     format!("api:{id}")
 }
 
@@ -340,6 +402,10 @@ pub async fn get_household(
     State(state): State<AppState>,
     Path(number): Path<String>,
 ) -> Result<Json<HouseholdDto>, ApiError> {
-    let household = state.store.household(&number).await?.ok_or_else(|| ApiError::not_found("household"))?;
+    let household = state
+        .store
+        .household(&number)
+        .await?
+        .ok_or_else(|| ApiError::not_found("household"))?;
     Ok(Json(HouseholdDto::from(&household.record)))
 }

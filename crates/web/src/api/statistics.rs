@@ -42,10 +42,17 @@ pub struct PopulationDto {
 }
 
 fn rate(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
-pub(crate) async fn load_population(state: &AppState, area: &str) -> Result<PopulationDto, ApiError> {
+pub(crate) async fn load_population(
+    state: &AppState,
+    area: &str,
+) -> Result<PopulationDto, ApiError> {
     let today = state.clock.today();
     let pyramid = state.store.age_pyramid(area, today).await?;
     let communities: Vec<AgeingDto> = state
@@ -53,7 +60,9 @@ pub(crate) async fn load_population(state: &AppState, area: &str) -> Result<Popu
         .ageing_by_community(today)
         .await?
         .into_iter()
-        .filter(|community| community.area_code.starts_with(area) || area.starts_with(&community.area_code))
+        .filter(|community| {
+            community.area_code.starts_with(area) || area.starts_with(&community.area_code)
+        })
         .map(|community| AgeingDto {
             ageing_rate: rate(community.aged_60_and_over, community.residents),
             community_code: community.area_code,
@@ -63,7 +72,11 @@ pub(crate) async fn load_population(state: &AppState, area: &str) -> Result<Popu
         })
         .collect();
     let residents: u64 = pyramid.iter().map(|band| band.male + band.female).sum();
-    let aged: u64 = pyramid.iter().filter(|band| band.from_age >= 60).map(|band| band.male + band.female).sum();
+    let aged: u64 = pyramid
+        .iter()
+        .filter(|band| band.from_age >= 60)
+        .map(|band| band.male + band.female)
+        .sum();
     Ok(PopulationDto {
         residents,
         aged_60_and_over: aged,
@@ -71,7 +84,11 @@ pub(crate) async fn load_population(state: &AppState, area: &str) -> Result<Popu
         age_pyramid: pyramid
             .into_iter()
             .map(|band| AgeBandDto {
-                band: if band.from_age >= 100 { "100+".to_owned() } else { format!("{}-{}", band.from_age, band.from_age + 4) },
+                band: if band.from_age >= 100 {
+                    "100+".to_owned()
+                } else {
+                    format!("{}-{}", band.from_age, band.from_age + 4)
+                },
                 male: band.male,
                 female: band.female,
             })

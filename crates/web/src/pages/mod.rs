@@ -46,7 +46,12 @@ struct Chrome {
 impl Chrome {
     fn new(headers: &HeaderMap, query: &LangQuery, active: &'static str, path: &str) -> Chrome {
         let lang = Lang::from_request(headers, query.lang.as_deref());
-        Chrome { lang, t: lang.texts(), active, path: path.to_owned() }
+        Chrome {
+            lang,
+            t: lang.texts(),
+            active,
+            path: path.to_owned(),
+        }
     }
 }
 
@@ -59,13 +64,34 @@ struct HomePage {
     grids: usize,
 }
 
-async fn home(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<LangQuery>) -> Result<Response, PageError> {
+async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LangQuery>,
+) -> Result<Response, PageError> {
     let chrome = Chrome::new(&headers, &query, "home", "/console");
-    let residents = state.store.count_persons().await.map_err(|e| PageError::new(&chrome, e.into()))?;
-    let areas = state.store.areas(&[AreaLevel::Community, AreaLevel::Grid]).await.map_err(|e| PageError::new(&chrome, e.into()))?;
-    let communities = areas.iter().filter(|area| area.level == AreaLevel::Community).count();
+    let residents = state
+        .store
+        .count_persons()
+        .await
+        .map_err(|e| PageError::new(&chrome, e.into()))?;
+    let areas = state
+        .store
+        .areas(&[AreaLevel::Community, AreaLevel::Grid])
+        .await
+        .map_err(|e| PageError::new(&chrome, e.into()))?;
+    let communities = areas
+        .iter()
+        .filter(|area| area.level == AreaLevel::Community)
+        .count();
     let grids = areas.len() - communities;
-    Ok(HomePage { chrome, residents, communities, grids }.into_response())
+    Ok(HomePage {
+        chrome,
+        residents,
+        communities,
+        grids,
+    }
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,8 +116,19 @@ struct PersonsPage {
     next_link: Option<String>,
 }
 
-async fn persons(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<PersonsQuery>) -> Result<Response, PageError> {
-    let chrome = Chrome::new(&headers, &LangQuery { lang: query.lang.clone() }, "persons", "/console/persons");
+async fn persons(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PersonsQuery>,
+) -> Result<Response, PageError> {
+    let chrome = Chrome::new(
+        &headers,
+        &LangQuery {
+            lang: query.lang.clone(),
+        },
+        "persons",
+        "/console/persons",
+    );
     let q = query.q.clone().unwrap_or_default().trim().to_owned();
     if let Ok(id) = CitizenId::parse(&q) {
         return Ok(Redirect::to(&format!("/console/persons/{}", id.as_str())).into_response());
@@ -99,16 +136,32 @@ async fn persons(State(state): State<AppState>, headers: HeaderMap, Query(query)
     let is_initials = !q.is_empty() && q.chars().all(|c| c.is_ascii_alphabetic());
     let params = PersonSearchParams {
         name: (!is_initials && !q.is_empty()).then(|| q.clone()),
-        initials: if is_initials { normalise_initials(&q) } else { None },
+        initials: if is_initials {
+            normalise_initials(&q)
+        } else {
+            None
+        },
         area: query.area.clone(),
     };
     let search = api::person_query(&params).map_err(|e| PageError::new(&chrome, e))?;
-    let request = api::PageParams { page: query.page, per_page: Some(20) }.request();
-    let page = state.store.search_persons(&search, request).await.map_err(|e| PageError::new(&chrome, e.into()))?;
+    let request = api::PageParams {
+        page: query.page,
+        per_page: Some(20),
+    }
+    .request();
+    let page = state
+        .store
+        .search_persons(&search, request)
+        .await
+        .map_err(|e| PageError::new(&chrome, e.into()))?;
     let pages = page.total.div_ceil(u64::from(request.per_page)).max(1);
     let area = query.area.clone().unwrap_or_default();
     let link = |page_number: u32| {
-        format!("/console/persons?q={}&area={}&page={page_number}", url_encode(&q), url_encode(&area))
+        format!(
+            "/console/persons?q={}&area={}&page={page_number}",
+            url_encode(&q),
+            url_encode(&area)
+        )
     };
     Ok(PersonsPage {
         previous_link: (request.page > 1).then(|| link(request.page - 1)),
@@ -133,7 +186,11 @@ struct PersonPage {
 
 impl PersonPage {
     fn sex_label(&self) -> &'static str {
-        if self.view.person.sex == "male" { self.chrome.t.male } else { self.chrome.t.female }
+        if self.view.person.sex == "male" {
+            self.chrome.t.male
+        } else {
+            self.chrome.t.female
+        }
     }
 
     fn tag_labels(&self) -> String {
@@ -143,9 +200,19 @@ impl PersonPage {
             .tags
             .iter()
             .filter_map(|code| huimin_domain::registry::PersonTag::parse(code))
-            .map(|tag| if self.chrome.lang == Lang::Zh { tag.label_zh() } else { tag.code() })
+            .map(|tag| {
+                if self.chrome.lang == Lang::Zh {
+                    tag.label_zh()
+                } else {
+                    tag.code()
+                }
+            })
             .collect();
-        if labels.is_empty() { self.chrome.t.none.to_owned() } else { labels.join("、") }
+        if labels.is_empty() {
+            self.chrome.t.none.to_owned()
+        } else {
+            labels.join("、")
+        }
     }
 
     fn status_label(&self) -> &'static str {
@@ -163,9 +230,16 @@ async fn person(
     Path(citizen_id): Path<String>,
     Query(query): Query<LangQuery>,
 ) -> Result<Response, PageError> {
-    let chrome = Chrome::new(&headers, &query, "persons", &format!("/console/persons/{citizen_id}"));
+    let chrome = Chrome::new(
+        &headers,
+        &query,
+        "persons",
+        &format!("/console/persons/{citizen_id}"),
+    );
     let id = crate::api::parse_citizen_id(&citizen_id).map_err(|e| PageError::new(&chrome, e))?;
-    let view = api::load_person_360(&state, &id).await.map_err(|e| PageError::new(&chrome, e))?;
+    let view = api::load_person_360(&state, &id)
+        .await
+        .map_err(|e| PageError::new(&chrome, e))?;
     Ok(PersonPage { chrome, view }.into_response())
 }
 
@@ -176,7 +250,10 @@ struct MapPage {
 }
 
 async fn map(headers: HeaderMap, Query(query): Query<LangQuery>) -> Response {
-    MapPage { chrome: Chrome::new(&headers, &query, "map", "/console/map") }.into_response()
+    MapPage {
+        chrome: Chrome::new(&headers, &query, "map", "/console/map"),
+    }
+    .into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -193,15 +270,29 @@ impl StatisticsPage {
     }
 }
 
-async fn statistics(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<LangQuery>) -> Result<Response, PageError> {
+async fn statistics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LangQuery>,
+) -> Result<Response, PageError> {
     let chrome = Chrome::new(&headers, &query, "statistics", "/console/statistics");
-    let population = api::load_population(&state, "").await.map_err(|e| PageError::new(&chrome, e))?;
+    let population = api::load_population(&state, "")
+        .await
+        .map_err(|e| PageError::new(&chrome, e))?;
     let population_json = serde_json::to_string(&population).map_err(|e| {
-        PageError::new(&chrome, ApiError::Unavailable(format!("statistics could not be encoded: {e}")))
+        PageError::new(
+            &chrome,
+            ApiError::Unavailable(format!("statistics could not be encoded: {e}")),
+        )
     })?;
     // Safe inside <script type="application/json">: no "<" can close the element.
     let population_json = population_json.replace('<', "\\u003c");
-    Ok(StatisticsPage { chrome, population, population_json }.into_response())
+    Ok(StatisticsPage {
+        chrome,
+        population,
+        population_json,
+    }
+    .into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -211,7 +302,10 @@ struct SignInPage {
 }
 
 async fn sign_in(headers: HeaderMap, Query(query): Query<LangQuery>) -> Response {
-    SignInPage { chrome: Chrome::new(&headers, &query, "sign-in", "/console/sign-in") }.into_response()
+    SignInPage {
+        chrome: Chrome::new(&headers, &query, "sign-in", "/console/sign-in"),
+    }
+    .into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,9 +317,15 @@ struct BackQuery {
 /// console paths, so the switch cannot be used as an open redirect).
 async fn switch_language(Path(lang): Path<String>, Query(query): Query<BackQuery>) -> Response {
     let lang = if lang == "en" { "en" } else { "zh" };
-    let back = query.back.filter(|back| back.starts_with("/console") && !back.starts_with("//")).unwrap_or_else(|| "/console".to_owned());
+    let back = query
+        .back
+        .filter(|back| back.starts_with("/console") && !back.starts_with("//"))
+        .unwrap_or_else(|| "/console".to_owned());
     (
-        [(header::SET_COOKIE, format!("lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly"))],
+        [(
+            header::SET_COOKIE,
+            format!("lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly"),
+        )],
         Redirect::to(&back),
     )
         .into_response()
@@ -267,19 +367,33 @@ impl PageError {
                 t.invalid_input_title,
                 details
                     .iter()
-                    .map(|detail| if chrome.lang == Lang::Zh { detail.message_zh.clone() } else { detail.message.clone() })
+                    .map(|detail| {
+                        if chrome.lang == Lang::Zh {
+                            detail.message_zh.clone()
+                        } else {
+                            detail.message.clone()
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
             other => {
                 tracing::error!(error = %other, "page failed");
-                ("500", "an internal error occurred; it has been logged".to_owned())
+                (
+                    "500",
+                    "an internal error occurred; it has been logged".to_owned(),
+                )
             }
         };
         PageError {
             status,
             page: ErrorPage {
-                chrome: Chrome { lang: chrome.lang, t: chrome.t, active: chrome.active, path: chrome.path.clone() },
+                chrome: Chrome {
+                    lang: chrome.lang,
+                    t: chrome.t,
+                    active: chrome.active,
+                    path: chrome.path.clone(),
+                },
                 title,
                 message,
             },

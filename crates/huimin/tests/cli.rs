@@ -1,0 +1,649 @@
+//! End-to-end tests of the `huimin` binary and its import: real files, a real database,
+//! the real server on a free port, and the pages in headless Chromium.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test should panic
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use huimin::import::{
+    ImportError, ImportOptions, InputFormat, RecordKind, TextEncoding, import_bytes,
+};
+use huimin_domain::identifiers::CitizenId;
+use huimin_domain::storage::RegistryStore;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+}
+
+fn options(kind: RecordKind, format: InputFormat) -> ImportOptions {
+    ImportOptions {
+        kind,
+        format,
+        encoding: TextEncoding::Auto,
+        atomic: false,
+        source: "公安局".into(),
+        batch_rows: 2,
+    }
+}
+
+async fn sqlite_store() -> (Arc<dyn RegistryStore>, tempfile::TempDir) {
+    let (url, directory) = huimin_store::testing::fresh_sqlite_database().await;
+    (huimin_store::connect(&url).await.unwrap(), directory)
+}
+
+/// Runs an import and returns the summary and the report's lines as JSON values.
+async fn import(
+    store: &dyn RegistryStore,
+    bytes: &[u8],
+    options: &ImportOptions,
+) -> (
+    Result<huimin::import::ImportSummary, ImportError>,
+    Vec<serde_json::Value>,
+) {
+    let mut report = Vec::new();
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
+    let result = import_bytes(
+        store,
+        bytes,
+        options,
+        today(),
+        now,
+        &mut report,
+        &mut |_, _| {},
+    )
+    .await;
+    let lines = String::from_utf8(report)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    (result, lines)
+}
+
+const PERSONS_CSV: &str = "公民身份号码,姓名,性别,出生日期,民族,居住地址,联系电话,标签,血型\n\
+11010519491231002X,王秀英,女,1949-12-31,汉族,扬州市广陵区文昌中路18号,13812345678,独居老人,A\n\
+110105194912310021,李四,男,1949-12-31,汉族,扬州市,13812345678,,B\n\
+440524188001010014,张三,男,1880-01-01,回,扬州市,,,O\n\
+320102199001011234,赵六,男,1990-13-01,汉族,扬州市,12345,火星标签,AB\n";
+
+#[tokio::test]
+async fn good_rows_are_kept_bad_rows_reported_and_a_second_import_changes_nothing() {
+    let (store, _directory) = sqlite_store().await;
+    let (summary, report) = import(
+        store.as_ref(),
+        PERSONS_CSV.as_bytes(),
+        &options(RecordKind::Persons, InputFormat::Csv),
+    )
+    .await;
+    let summary = summary.unwrap();
+    assert_eq!(
+        (summary.rows, summary.rejected_rows, summary.counts.inserted),
+        (4, 2, 2)
+    );
+    assert_eq!(summary.encoding, "utf-8");
+    assert_eq!(summary.ignored_columns, ["血型"]);
+    let rows_and_codes: Vec<(u64, &str, &str)> = report
+        .iter()
+        .map(|line| {
+            (
+                line["row"].as_u64().unwrap(),
+                line["column"].as_str().unwrap(),
+                line["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        rows_and_codes.contains(&(3, "citizen_id", "citizen_id_check_character")),
+        "{rows_and_codes:?}"
+    );
+    assert!(
+        rows_and_codes
+            .iter()
+            .any(|(row, column, _)| *row == 5 && *column == "citizen_id"),
+        "{rows_and_codes:?}"
+    );
+    assert!(
+        rows_and_codes
+            .iter()
+            .any(|(row, column, _)| *row == 5 && *column == "phone"),
+        "every error of a row is reported"
+    );
+    assert!(
+        rows_and_codes
+            .iter()
+            .any(|(row, column, _)| *row == 5 && *column == "tags")
+    );
+    assert!(
+        report
+            .iter()
+            .all(|line| !line["message"].as_str().unwrap().is_empty()
+                && !line["message_zh"].as_str().unwrap().is_empty())
+    );
+
+    let stored = store
+        .person(&CitizenId::parse("11010519491231002X").unwrap(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.provenance.source, "公安局");
+    assert!(stored.provenance.batch.starts_with("import:persons:"));
+
+    let (again, _) = import(
+        store.as_ref(),
+        PERSONS_CSV.as_bytes(),
+        &options(RecordKind::Persons, InputFormat::Csv),
+    )
+    .await;
+    let again = again.unwrap();
+    assert_eq!(
+        (
+            again.counts.inserted,
+            again.counts.updated,
+            again.counts.unchanged
+        ),
+        (0, 0, 2)
+    );
+    assert_eq!(
+        store
+            .person_history(&stored.record.citizen_id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn gbk_files_are_detected_and_broken_bytes_are_reported_per_row() {
+    let (store, _directory) = sqlite_store().await;
+    let (gbk, _, _) = encoding_rs::GBK
+        .encode("身份证号,姓名\n11010519491231002X,王秀英\n440524188001010014,张三\n");
+    let (summary, _) = import(
+        store.as_ref(),
+        &gbk,
+        &options(RecordKind::Persons, InputFormat::Csv),
+    )
+    .await;
+    let summary = summary.unwrap();
+    assert_eq!((summary.encoding, summary.counts.inserted), ("gb18030", 2));
+    assert_eq!(
+        store
+            .person(&CitizenId::parse("440524188001010014").unwrap(), None)
+            .await
+            .unwrap()
+            .unwrap()
+            .record
+            .name
+            .as_str(),
+        "张三"
+    );
+
+    let mut broken = b"citizen_id,name\n11010519491231002X,\xff\xfe\n".to_vec();
+    broken.extend_from_slice("440524188001010014,张三\n".as_bytes());
+    let mut utf8 = options(RecordKind::Persons, InputFormat::Csv);
+    utf8.encoding = TextEncoding::Utf8;
+    let (summary, report) = import(store.as_ref(), &broken, &utf8).await;
+    assert_eq!(summary.unwrap().rejected_rows, 1);
+    assert_eq!(report[0]["code"], "invalid_encoding");
+    assert_eq!(report[0]["row"], 2);
+}
+
+#[tokio::test]
+async fn missing_headers_ragged_rows_and_malformed_ndjson() {
+    let (store, _directory) = sqlite_store().await;
+    let (result, _) = import(
+        store.as_ref(),
+        "姓名,电话\n张三,1\n".as_bytes(),
+        &options(RecordKind::Persons, InputFormat::Csv),
+    )
+    .await;
+    match result {
+        Err(ImportError::MissingColumns(columns)) => assert_eq!(columns, "citizen_id"),
+        other => panic!("expected missing columns, got {other:?}"),
+    }
+    assert_eq!(store.count_persons().await.unwrap(), 0);
+
+    let ragged = "citizen_id,name\n11010519491231002X,王秀英,extra\n440524188001010014\n";
+    let (summary, report) = import(
+        store.as_ref(),
+        ragged.as_bytes(),
+        &options(RecordKind::Persons, InputFormat::Csv),
+    )
+    .await;
+    assert_eq!(summary.unwrap().rejected_rows, 2);
+    assert_eq!(
+        report
+            .iter()
+            .filter(|line| line["code"] == "ragged_row")
+            .count(),
+        2
+    );
+
+    let ndjson = "{\"citizen_id\":\"11010519491231002X\",\"name\":\"王秀英\",\"tags\":[\"独居老人\",\"残疾人\"]}\n\
+                  {\"citizen_id\": \n\
+                  [1,2]\n\
+                  {\"name\":\"张三\"}\n\n";
+    let (summary, report) = import(
+        store.as_ref(),
+        ndjson.as_bytes(),
+        &options(RecordKind::Persons, InputFormat::Ndjson),
+    )
+    .await;
+    let summary = summary.unwrap();
+    assert_eq!(
+        (summary.rows, summary.counts.inserted, summary.rejected_rows),
+        (4, 1, 3)
+    );
+    let codes: Vec<&str> = report
+        .iter()
+        .map(|line| line["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["malformed_json", "not_an_object", "missing_field"]);
+    let stored = store
+        .person(&CitizenId::parse("11010519491231002X").unwrap(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.record.tags.len(), 2);
+}
+
+#[tokio::test]
+async fn atomic_imports_write_everything_or_nothing() {
+    let (store, _directory) = sqlite_store().await;
+    let mut atomic = options(RecordKind::Persons, InputFormat::Csv);
+    atomic.atomic = true;
+    let (summary, _) = import(store.as_ref(), PERSONS_CSV.as_bytes(), &atomic).await;
+    let summary = summary.unwrap();
+    assert!(summary.aborted);
+    assert_eq!(store.count_persons().await.unwrap(), 0);
+    let good = "citizen_id,name\n11010519491231002X,王秀英\n440524188001010014,张三\n11010519491231002X,王秀英\n";
+    let (summary, _) = import(store.as_ref(), good.as_bytes(), &atomic).await;
+    let summary = summary.unwrap();
+    assert!(!summary.aborted);
+    assert_eq!((summary.counts.inserted, summary.counts.unchanged), (2, 1));
+}
+
+#[tokio::test]
+async fn entities_and_houses_import_with_their_own_rules() {
+    let (store, _directory) = sqlite_store().await;
+    let entities = "统一社会信用代码,名称,类型,法定代表人,注册地址,成立日期\n\
+                    91350100M000100Y43,扬州市恒达贸易有限公司,企业,11010519491231002X,扬州市广陵区,2015-06-01\n\
+                    91350100M000100Y4Z,坏代码公司,企业,11010519491231002X,扬州市,2015-06-01\n";
+    let (summary, report) = import(
+        store.as_ref(),
+        entities.as_bytes(),
+        &options(RecordKind::Entities, InputFormat::Csv),
+    )
+    .await;
+    assert_eq!((summary.unwrap().counts.inserted, report.len()), (1, 1));
+    assert_eq!(report[0]["column"], "credit_code");
+
+    let houses = "id,building_id,grid,usage,floor_area_m2,owners,rental,tenants,district,road,number,longitude,latitude\n\
+                  H1,B1,321002001001001,residential,89.5,11010519491231002X,rented,440524188001010014,广陵区,文昌中路,18号,119.42,32.39\n\
+                  H2,B1,321002001001001,residential,-3,,vacant,440524188001010014,广陵区,文昌中路,18号,,\n";
+    let (summary, report) = import(
+        store.as_ref(),
+        houses.as_bytes(),
+        &options(RecordKind::Houses, InputFormat::Csv),
+    )
+    .await;
+    assert_eq!(summary.unwrap().counts.inserted, 1);
+    let columns: Vec<&str> = report
+        .iter()
+        .map(|line| line["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["floor_area_m2", "tenants"]);
+    let tenant = CitizenId::parse("440524188001010014").unwrap();
+    assert_eq!(
+        store
+            .person_links(&tenant)
+            .await
+            .unwrap()
+            .rented_houses
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn imports_are_idempotent_on_postgres_too() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    let store = huimin_store::connect(&url).await.unwrap();
+    let (first, _) = import(
+        store.as_ref(),
+        PERSONS_CSV.as_bytes(),
+        &options(RecordKind::Persons, InputFormat::Csv),
+    )
+    .await;
+    let (second, _) = import(
+        store.as_ref(),
+        PERSONS_CSV.as_bytes(),
+        &options(RecordKind::Persons, InputFormat::Csv),
+    )
+    .await;
+    assert_eq!(first.unwrap().counts.inserted, 2);
+    assert_eq!(second.unwrap().counts.unchanged, 2);
+}
+
+fn huimin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_huimin"));
+    command
+        .env_remove("HUIMIN__DATABASE__URL")
+        .env("HUIMIN__LOG__FILTER", "warn");
+    command
+}
+
+#[test]
+fn the_import_command_summarises_and_writes_a_report_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("persons.csv");
+    std::fs::write(&file, PERSONS_CSV).unwrap();
+    let database = format!("sqlite:{}", directory.path().join("cli.db").display());
+    let output = huimin()
+        .args(["import", "persons"])
+        .arg(&file)
+        .args(["--database", &database])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("4 rows read (utf-8): 2 inserted, 0 updated, 0 unchanged, 2 rejected."),
+        "{stdout}"
+    );
+    let report =
+        std::fs::read_to_string(directory.path().join("persons.csv.report.jsonl")).unwrap();
+    assert!(report.lines().count() >= 2);
+
+    let output = huimin()
+        .args(["import", "persons"])
+        .arg(&file)
+        .args(["--database", &database, "--atomic"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "--atomic with bad rows must fail");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing was written"));
+
+    let output = huimin()
+        .args([
+            "import",
+            "persons",
+            "/no/such/file.csv",
+            "--database",
+            &database,
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/file.csv"));
+}
+
+#[test]
+fn the_config_command_prints_the_effective_configuration_without_secrets() {
+    let output = huimin()
+        .arg("config")
+        .env(
+            "HUIMIN__DATABASE__URL",
+            "postgres://huimin:hunter2@db/huimin",
+        )
+        .current_dir(tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(
+        stdout.contains("postgres://huimin:***@db/huimin") && !stdout.contains("hunter2"),
+        "{stdout}"
+    );
+    let output = huimin()
+        .arg("config")
+        .env("HUIMIN__SERVER__NO_SUCH_KEY", "1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no_such_key"));
+}
+
+/// A running `huimin demo`, stopped with SIGTERM when dropped.
+struct Demo {
+    child: Child,
+    address: String,
+    _directory: tempfile::TempDir,
+}
+
+impl Demo {
+    fn start(people: u32) -> Demo {
+        let directory = tempfile::tempdir().unwrap();
+        let database = format!("sqlite:{}", directory.path().join("demo.db").display());
+        let mut child = huimin()
+            .args([
+                "demo",
+                "--people",
+                &people.to_string(),
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                &database,
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut address = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("Open ").nth(1) {
+                address = Some(rest.trim().trim_end_matches("/console").to_owned());
+                break;
+            }
+        }
+        let address = address.expect("the demo prints the address to open");
+        Demo {
+            child,
+            address,
+            _directory: directory,
+        }
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Demo {
+    /// A test that fails half-way must not leave a server running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_demo_serves_the_city_and_stops_gracefully_on_sigterm() {
+    let demo = Demo::start(1_000);
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("{}/readyz", demo.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), reqwest::StatusCode::OK);
+    let page: serde_json::Value = client
+        .get(format!("{}/api/v1/persons?per_page=1", demo.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(page["total"].as_u64().unwrap() >= 900, "{page}");
+    let status = demo.stop();
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
+}
+
+/// Headless Chromium: the person 360 page, the grid map and the statistics page, as a
+/// person would see them, with screenshots kept in target/browser-screenshots.
+#[tokio::test]
+async fn browser_shows_the_person_360_page_the_grid_map_and_the_charts() {
+    let Some(chromium) = find_chromium() else {
+        assert!(
+            std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "HUIMIN_REQUIRE_BROWSER=1 but no chromium was found"
+        );
+        eprintln!(
+            "\n!!! Browser tests SKIPPED: no chromium on PATH (Debian: apt-get install chromium).\n"
+        );
+        return;
+    };
+    let demo = Demo::start(2_000);
+    let client = reqwest::Client::new();
+    let page: serde_json::Value = client
+        .get(format!(
+            "{}/api/v1/persons?initials=w&per_page=1",
+            demo.address
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let person = &page["items"][0];
+    let screenshots =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
+    std::fs::create_dir_all(&screenshots).unwrap();
+
+    let person_url = format!(
+        "{}/console/persons/{}",
+        demo.address,
+        person["citizen_id"].as_str().unwrap()
+    );
+    let dom = render(&chromium, &person_url, &screenshots.join("person-360.png"));
+    assert!(
+        dom.contains(person["name"].as_str().unwrap()),
+        "the person's name is on the page"
+    );
+    for heading in ["人员全景", "公民身份号码", "家庭户", "名下房屋", "历史版本"]
+    {
+        assert!(dom.contains(heading), "{heading} is shown");
+    }
+
+    let dom = render(
+        &chromium,
+        &format!("{}/console/map", demo.address),
+        &screenshots.join("grid-map.png"),
+    );
+    let drawn = dom
+        .split("data-grids-drawn=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("0");
+    assert!(
+        drawn.parse::<u32>().unwrap_or(0) > 0,
+        "grids were drawn: {drawn}"
+    );
+    assert!(
+        dom.matches("leaflet-interactive").count() > 3,
+        "polygons are on the map"
+    );
+
+    let dom = render(
+        &chromium,
+        &format!("{}/console/statistics", demo.address),
+        &screenshots.join("statistics.png"),
+    );
+    assert!(
+        dom.contains("年龄金字塔") && dom.contains("data-drawn=\"true\""),
+        "the pyramid was drawn"
+    );
+    assert!(
+        dom.matches("<path").count() > 20,
+        "the charts are SVG with bars"
+    );
+    assert!(dom.contains("社区"), "communities label the ageing chart");
+    for file in ["person-360.png", "grid-map.png", "statistics.png"] {
+        assert!(
+            std::fs::metadata(screenshots.join(file)).unwrap().len() > 5_000,
+            "{file} is a real screenshot"
+        );
+    }
+    demo.stop();
+}
+
+fn find_chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH")?
+                .to_str()?
+                .split(':')
+                .map(|dir| Path::new(dir).join(name))
+                .find(|path| path.is_file())
+        })
+}
+
+/// Loads a page in headless Chromium, lets its scripts run, saves a screenshot and
+/// returns the DOM as the scripts left it.
+fn render(chromium: &Path, url: &str, screenshot: &Path) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let common = |command: &mut Command| {
+        command
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--hide-scrollbars",
+                "--virtual-time-budget=15000",
+                "--window-size=1280,1000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()));
+    };
+    let mut dump = Command::new(chromium);
+    common(&mut dump);
+    let output = dump
+        .arg("--dump-dom")
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut shot = Command::new(chromium);
+    common(&mut shot);
+    let status = shot
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(
+        status.status.success(),
+        "chromium screenshot failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
