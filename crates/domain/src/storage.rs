@@ -236,4 +236,14 @@ pub trait RegistryStore: Send + Sync {
 
     /// How many current people the registry holds.
     async fn count_persons(&self) -> StorageResult<u64>;
+
+    /// The current names of the given people (those not registered are left out).
+    async fn person_names(
+        &self,
+        citizen_ids: &[CitizenId],
+    ) -> StorageResult<Vec<(CitizenId, String)>>;
+
+    /// Refreshes the query planner's statistics after a bulk load (PostgreSQL `ANALYZE`,
+    /// SQLite `ANALYZE`), so the first queries after an import use the right indexes.
+    async fn refresh_statistics(&self) -> StorageResult<()>;
 }

@@ -36,14 +36,26 @@ pub async fn load_demo_city(
         .iter()
         .filter(|area| area.level == huimin_domain::area::AreaLevel::Grid)
         .count() as u64;
+    let batch = format!("demo-seed-{seed}-people-{people}");
     let existing = store.count_persons().await.context("counting people")?;
+    // Loaded already when the store holds as many people as this city and its first person
+    // came from this very seed and size (another city of the same size is not skipped).
+    let already_loaded = existing == city.persons.len() as u64
+        && match city.persons.first() {
+            Some(first) => store
+                .person(&first.citizen_id, None)
+                .await
+                .context("reading the demo city's first person")?
+                .is_some_and(|stored| stored.provenance.batch == batch),
+            None => true,
+        };
     let mut load = DemoLoad {
         people: city.persons.len() as u64,
         households: city.households.len() as u64,
         houses: city.houses.len() as u64,
         entities: city.entities.len() as u64,
         grids,
-        skipped: existing == city.persons.len() as u64,
+        skipped: already_loaded,
     };
     if load.skipped {
         tracing::info!(people = existing, "the demo city is already loaded");
@@ -55,7 +67,7 @@ pub async fn load_demo_city(
     );
     let provenance = Provenance {
         source: "demo-generator".to_owned(),
-        batch: format!("demo-seed-{seed}-people-{people}"),
+        batch,
         recorded_at,
     };
     store
@@ -82,6 +94,10 @@ pub async fn load_demo_city(
         .put_entities(&city.entities, &provenance)
         .await
         .context("writing legal entities")?;
+    store
+        .refresh_statistics()
+        .await
+        .context("refreshing planner statistics")?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "loaded the demo city"

@@ -505,47 +505,42 @@ async fn write_records(
     records: Vec<Record>,
     provenance: &Provenance,
 ) -> Result<WriteCounts, StorageError> {
+    /// The records of one variant (a batch holds one kind only, so nothing is dropped).
+    fn only<T>(records: Vec<Record>, pick: fn(Record) -> Option<T>) -> Vec<T> {
+        records.into_iter().filter_map(pick).collect()
+    }
     if records.is_empty() {
         return Ok(WriteCounts::default());
     }
     match kind {
         RecordKind::Persons => {
-            let persons: Vec<_> = records
-                .into_iter()
-                .filter_map(|r| {
-                    if let Record::Person(p) = r {
-                        Some(p)
-                    } else {
-                        None
-                    }
-                })
-                .collect();
+            let persons = only(records, |record| {
+                if let Record::Person(person) = record {
+                    Some(person)
+                } else {
+                    None
+                }
+            });
             store.put_persons(&persons, provenance).await
         }
         RecordKind::Entities => {
-            let entities: Vec<_> = records
-                .into_iter()
-                .filter_map(|r| {
-                    if let Record::Entity(e) = r {
-                        Some(e)
-                    } else {
-                        None
-                    }
-                })
-                .collect();
+            let entities = only(records, |record| {
+                if let Record::Entity(entity) = record {
+                    Some(entity)
+                } else {
+                    None
+                }
+            });
             store.put_entities(&entities, provenance).await
         }
         RecordKind::Houses => {
-            let houses: Vec<_> = records
-                .into_iter()
-                .filter_map(|r| {
-                    if let Record::House(h) = r {
-                        Some(h)
-                    } else {
-                        None
-                    }
-                })
-                .collect();
+            let houses = only(records, |record| {
+                if let Record::House(house) = record {
+                    Some(house)
+                } else {
+                    None
+                }
+            });
             store.put_houses(&houses, provenance).await
         }
     }
@@ -637,6 +632,9 @@ pub async fn import_bytes(
         summary
             .counts
             .add(write_records(store, options.kind, pending, &provenance).await?);
+    }
+    if summary.counts.inserted + summary.counts.updated > 0 {
+        store.refresh_statistics().await?;
     }
     progress(summary.rows, total);
     report.flush()?;

@@ -647,3 +647,52 @@ fn render(chromium: &Path, url: &str, screenshot: &Path) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+mod untrusted_files {
+    //! The import parses files departments send: no input may panic it, and every row is
+    //! either counted as written or reported.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn runtime() -> &'static tokio::runtime::Runtime {
+        static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+        RUNTIME.get_or_init(|| tokio::runtime::Runtime::new().unwrap())
+    }
+
+    fn check(bytes: &[u8], format: InputFormat) -> Result<(), TestCaseError> {
+        runtime().block_on(async {
+            let (store, _directory) = sqlite_store().await;
+            let (result, report) =
+                import(store.as_ref(), bytes, &options(RecordKind::Persons, format)).await;
+            match result {
+                Ok(summary) => {
+                    let written =
+                        summary.counts.inserted + summary.counts.updated + summary.counts.unchanged;
+                    prop_assert_eq!(written + summary.rejected_rows, summary.rows);
+                    prop_assert!(report.len() as u64 >= summary.rejected_rows);
+                }
+                Err(ImportError::MissingColumns(_) | ImportError::Unreadable { .. }) => {
+                    prop_assert_eq!(store.count_persons().await.unwrap(), 0);
+                }
+                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+            }
+            Ok(())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_import(bytes in proptest::collection::vec(any::<u8>(), 0..600), ndjson in any::<bool>()) {
+            check(&bytes, if ndjson { InputFormat::Ndjson } else { InputFormat::Csv })?;
+        }
+
+        #[test]
+        fn csv_shaped_noise_never_panics_the_import(body in "[0-9Xx,;\"\\n 张三王秀英男女-]{0,400}") {
+            let file = format!("citizen_id,name,sex,birth_date,phone\n{body}");
+            check(file.as_bytes(), InputFormat::Csv)?;
+        }
+    }
+}

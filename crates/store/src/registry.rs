@@ -222,29 +222,44 @@ macro_rules! registry_store {
             })
         }
 
-        fn building_from_row(row: &DatabaseRow) -> StorageResult<Building> {
+        fn building_from_row(row: &DatabaseRow) -> StorageResult<Versioned<Building>> {
             let floors: i32 = row.try_get("floors").map_err(|e| storage_error("floors", e))?;
-            Ok(Building {
+            let (provenance, superseded_at) = provenance_of(row)?;
+            let building = Building {
                 id: text(row, "id")?,
                 address: address_from_row(row)?,
                 grid: grid_of(row)?,
                 floors: u16::try_from(floors).map_err(|e| corrupt("floors", &floors.to_string(), e))?,
-            })
+            };
+            Ok(Versioned { record: building, provenance, superseded_at })
         }
 
-        fn area_from_row(row: &DatabaseRow) -> StorageResult<Area> {
+        fn area_from_row(row: &DatabaseRow) -> StorageResult<Versioned<Area>> {
+            let (provenance, superseded_at) = provenance_of(row)?;
             let level = text(row, "level")?;
             let boundary = match optional_text(row, "boundary")? {
                 None => None,
                 Some(json) => Some(huimin_domain::area::boundary_from_geojson(&json).map_err(|e| corrupt("boundary", &json, e))?),
             };
-            Ok(Area {
+            let area = Area {
                 code: text(row, "code")?,
                 name: text(row, "name")?,
                 level: AreaLevel::parse(&level).ok_or_else(|| corrupt("level", &level, "unknown level"))?,
                 parent: optional_text(row, "parent")?,
                 boundary,
-            })
+            };
+            Ok(Versioned { record: area, provenance, superseded_at })
+        }
+
+        /// `ON CONFLICT (key) DO UPDATE SET …` for every column but the key, for tables
+        /// without history.
+        fn overwrite_clause(key: &str, columns: &str) -> String {
+            let assignments: Vec<String> = columns
+                .split(", ")
+                .filter(|column| *column != key)
+                .map(|column| format!("{column} = excluded.{column}"))
+                .collect();
+            format!(" ON CONFLICT ({key}) DO UPDATE SET {}", assignments.join(", "))
         }
 
         /// `$first, $first+1, …` placeholders for an `IN (…)` list.
@@ -254,6 +269,8 @@ macro_rules! registry_store {
 
         /// How one versioned table is keyed and decoded.
         struct VersionedTable<T> {
+            /// Whether a changed row moves to `<table>_history` (else it is overwritten).
+            history: bool,
             table: &'static str,
             columns: &'static str,
             key: &'static str,
@@ -348,6 +365,9 @@ macro_rules! registry_store {
                     }
                 }
             }
+            if !spec.history {
+                return Ok((to_insert, counts));
+            }
             supersede(
                 transaction,
                 spec.table,
@@ -401,6 +421,7 @@ macro_rules! registry_store {
                         &mut transaction,
                         chunk,
                         &VersionedTable {
+                            history: true,
                             table: "person",
                             columns: PERSON_COLUMNS,
                             key: "citizen_id",
@@ -603,6 +624,7 @@ macro_rules! registry_store {
                         &mut transaction,
                         chunk,
                         &VersionedTable {
+                            history: true,
                             table: "household",
                             columns: HOUSEHOLD_COLUMNS,
                             key: "number",
@@ -680,6 +702,7 @@ macro_rules! registry_store {
                         &mut transaction,
                         chunk,
                         &VersionedTable {
+                            history: true,
                             table: "legal_entity",
                             columns: ENTITY_COLUMNS,
                             key: "credit_code",
@@ -753,33 +776,21 @@ macro_rules! registry_store {
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
                 for chunk in chunks_without_repeats(buildings, |building| building.id.as_str()) {
-                    let keys: Vec<&str> = chunk.iter().map(|building| building.id.as_str()).collect();
-                    let sql = format!("SELECT {BUILDING_COLUMNS} FROM building WHERE id IN ({})", placeholders(1, keys.len()));
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-                    for key in &keys {
-                        query = query.bind(*key);
-                    }
-                    let current: HashMap<String, Building> = query
-                        .fetch_all(&mut *transaction)
-                        .await
-                        .map_err(|e| storage_error("building", e))?
-                        .iter()
-                        .map(|row| building_from_row(row).map(|building| (building.id.clone(), building)))
-                        .collect::<StorageResult<_>>()?;
-                    let mut to_write = Vec::new();
-                    for building in chunk {
-                        match current.get(&building.id) {
-                            Some(existing) if existing == building => counts.unchanged += 1,
-                            Some(_) => {
-                                counts.updated += 1;
-                                to_write.push(building);
-                            }
-                            None => {
-                                counts.inserted += 1;
-                                to_write.push(building);
-                            }
-                        }
-                    }
+                    let (to_write, chunk_counts) = classify(
+                        &mut transaction,
+                        chunk,
+                        &VersionedTable {
+                            history: false,
+                            table: "building",
+                            columns: BUILDING_COLUMNS,
+                            key: "id",
+                            key_of: |building: &Building| building.id.clone(),
+                            decode: building_from_row,
+                        },
+                        provenance,
+                    )
+                    .await?;
+                    counts.add(chunk_counts);
                     if to_write.is_empty() {
                         continue;
                     }
@@ -794,15 +805,7 @@ macro_rules! registry_store {
                             .push_bind(provenance.batch.as_str())
                             .push_bind(recorded);
                     });
-                    builder.push(format!(
-                        " ON CONFLICT (id) DO UPDATE SET {}",
-                        BUILDING_COLUMNS
-                            .split(", ")
-                            .skip(1)
-                            .map(|column| format!("{column} = excluded.{column}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
+                    builder.push(overwrite_clause("id", BUILDING_COLUMNS));
                     builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert building", e))?;
                 }
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
@@ -818,6 +821,7 @@ macro_rules! registry_store {
                         &mut transaction,
                         chunk,
                         &VersionedTable {
+                            history: true,
                             table: "house",
                             columns: HOUSE_COLUMNS,
                             key: "id",
@@ -922,33 +926,21 @@ macro_rules! registry_store {
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
                 for chunk in chunks_without_repeats(areas, |area| area.code.as_str()) {
-                    let keys: Vec<&str> = chunk.iter().map(|area| area.code.as_str()).collect();
-                    let sql = format!("SELECT {AREA_COLUMNS} FROM area WHERE code IN ({})", placeholders(1, keys.len()));
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-                    for key in &keys {
-                        query = query.bind(*key);
-                    }
-                    let current: HashMap<String, Area> = query
-                        .fetch_all(&mut *transaction)
-                        .await
-                        .map_err(|e| storage_error("area", e))?
-                        .iter()
-                        .map(|row| area_from_row(row).map(|area| (area.code.clone(), area)))
-                        .collect::<StorageResult<_>>()?;
-                    let mut to_write = Vec::new();
-                    for area in chunk {
-                        match current.get(&area.code) {
-                            Some(existing) if existing == area => counts.unchanged += 1,
-                            Some(_) => {
-                                counts.updated += 1;
-                                to_write.push(area);
-                            }
-                            None => {
-                                counts.inserted += 1;
-                                to_write.push(area);
-                            }
-                        }
-                    }
+                    let (to_write, chunk_counts) = classify(
+                        &mut transaction,
+                        chunk,
+                        &VersionedTable {
+                            history: false,
+                            table: "area",
+                            columns: AREA_COLUMNS,
+                            key: "code",
+                            key_of: |area: &Area| area.code.clone(),
+                            decode: area_from_row,
+                        },
+                        provenance,
+                    )
+                    .await?;
+                    counts.add(chunk_counts);
                     if to_write.is_empty() {
                         continue;
                     }
@@ -968,11 +960,7 @@ macro_rules! registry_store {
                             .push_bind(provenance.batch.as_str())
                             .push_bind(recorded);
                     });
-                    builder.push(
-                        " ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
-                         parent = excluded.parent, boundary = excluded.boundary, source = excluded.source, \
-                         batch = excluded.batch, recorded_at_us = excluded.recorded_at_us",
-                    );
+                    builder.push(overwrite_clause("code", AREA_COLUMNS));
                     builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert area", e))?;
                 }
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
@@ -996,7 +984,7 @@ macro_rules! registry_store {
                     query.fetch_all(&self.pool).await
                 }
                 .map_err(|e| storage_error("areas", e))?;
-                rows.iter().map(area_from_row).collect()
+                rows.iter().map(|row| area_from_row(row).map(|versioned| versioned.record)).collect()
             }
 
             async fn area(&self, code: &str) -> StorageResult<Option<Area>> {
@@ -1006,7 +994,7 @@ macro_rules! registry_store {
                     .await
                     .map_err(|e| storage_error("area", e))?
                     .as_ref()
-                    .map(area_from_row)
+                    .map(|row| area_from_row(row).map(|versioned| versioned.record))
                     .transpose()
             }
 
@@ -1066,6 +1054,33 @@ macro_rules! registry_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn person_names(&self, citizen_ids: &[CitizenId]) -> StorageResult<Vec<(CitizenId, String)>> {
+                if citizen_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut names = Vec::with_capacity(citizen_ids.len());
+                for chunk in citizen_ids.chunks(crate::registry::CHUNK_ROWS) {
+                    let sql = format!(
+                        "SELECT citizen_id, name FROM person WHERE citizen_id IN ({}) ORDER BY citizen_id",
+                        placeholders(1, chunk.len())
+                    );
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                    for id in chunk {
+                        query = query.bind(id.as_str());
+                    }
+                    for row in query.fetch_all(&self.pool).await.map_err(|e| storage_error("person names", e))? {
+                        let id = text(&row, "citizen_id")?;
+                        names.push((CitizenId::parse(&id).map_err(|e| corrupt("citizen_id", &id, e))?, text(&row, "name")?));
+                    }
+                }
+                Ok(names)
+            }
+
+            async fn refresh_statistics(&self) -> StorageResult<()> {
+                sqlx::query("ANALYZE").execute(&self.pool).await.map_err(|e| storage_error("analyze", e))?;
+                Ok(())
             }
 
             async fn count_persons(&self) -> StorageResult<u64> {

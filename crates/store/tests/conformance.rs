@@ -45,6 +45,7 @@ on_both_backends!(
     areas_round_trip_with_boundaries,
     generated_city_round_trips_with_links_and_statistics,
     reopening_a_database_does_not_reapply_migrations,
+    names_are_read_in_one_call_and_statistics_refresh,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -583,4 +584,31 @@ async fn sqlite_file_survives_reopening() {
     drop(store);
     let reopened = huimin_store::connect(&url).await.unwrap();
     assert_eq!(reopened.count_persons().await.unwrap(), 1);
+}
+
+async fn names_are_read_in_one_call_and_statistics_refresh(store: Arc<dyn RegistryStore>) {
+    let people: Vec<Person> = (0..600u16)
+        .map(|n| {
+            person(
+                citizen("321002", (1985, 2, 1 + u32::from(n % 28)), n / 28),
+                "孙八",
+                GRID_A,
+            )
+        })
+        .collect();
+    store
+        .put_persons(&people, &provenance("b", at(1)))
+        .await
+        .unwrap();
+    let mut wanted: Vec<CitizenId> = people.iter().map(|p| p.citizen_id.clone()).collect();
+    wanted.push(citizen("110105", (1949, 12, 31), 2));
+    let names = store.person_names(&wanted).await.unwrap();
+    assert_eq!(
+        names.len(),
+        600,
+        "the unregistered person is left out; chunks of 500 are joined"
+    );
+    assert!(names.iter().all(|(_, name)| name == "孙八"));
+    assert!(store.person_names(&[]).await.unwrap().is_empty());
+    store.refresh_statistics().await.unwrap();
 }

@@ -173,6 +173,8 @@ pub struct HouseholdDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HouseholdMemberDto {
     pub citizen_id: String,
+    /// The member's name from the population registry (absent when not registered).
+    pub name: Option<String>,
     pub relationship: String,
     pub relationship_zh: String,
 }
@@ -188,6 +190,7 @@ impl From<&Household> for HouseholdDto {
                 .iter()
                 .map(|member| HouseholdMemberDto {
                     citizen_id: member.citizen_id.as_str().to_owned(),
+                    name: None,
                     relationship: member.relationship.code().to_owned(),
                     relationship_zh: member.relationship.label_zh().to_owned(),
                 })
@@ -324,9 +327,29 @@ pub(crate) async fn load_person_360(
     };
     let links = state.store.person_links(id).await?;
     let today = state.clock.today();
+    let mut households: Vec<HouseholdDto> =
+        links.households.iter().map(HouseholdDto::from).collect();
+    let member_ids: Vec<CitizenId> = links
+        .households
+        .iter()
+        .flat_map(|household| household.members.iter().map(|m| m.citizen_id.clone()))
+        .collect();
+    let names: std::collections::HashMap<String, String> = state
+        .store
+        .person_names(&member_ids)
+        .await?
+        .into_iter()
+        .map(|(id, name)| (id.as_str().to_owned(), name))
+        .collect();
+    for member in households
+        .iter_mut()
+        .flat_map(|household| household.members.iter_mut())
+    {
+        member.name = names.get(&member.citizen_id).cloned();
+    }
     Ok(Person360Dto {
         person: PersonDto::from_versioned(current, today),
-        households: links.households.iter().map(HouseholdDto::from).collect(),
+        households,
         owned_houses: links.owned_houses.iter().map(HouseDto::from).collect(),
         rented_houses: links.rented_houses.iter().map(HouseDto::from).collect(),
         represented_entities: links
