@@ -276,6 +276,17 @@ fn mib(kib: u64) -> String {
     format!("{} MiB", kib / 1024)
 }
 
+/// `huimin import persons CSV --database URL`, quiet.
+fn import_command(binary: &Path, csv: &Path, database: &str) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .args(["import", "persons"])
+        .arg(csv)
+        .args(["--database", database, "--source", "bench"])
+        .env("HUIMIN__LOG__FILTER", "warn");
+    command
+}
+
 fn import_sqlite(binary: &Path, out: &Path, csv: &Path, people: u32) -> anyhow::Result<Vec<Row>> {
     let huimin_db = out.join("import.db");
     let plain_db = out.join("plain.db");
@@ -294,25 +305,13 @@ fn import_sqlite(binary: &Path, out: &Path, csv: &Path, people: u32) -> anyhow::
     )?;
     println!("huimin import (SQLite) …");
     let database = format!("sqlite:{}", huimin_db.display());
-    let (seconds, kib, stdout) = timed(
-        Command::new(binary)
-            .args(["import", "persons"])
-            .arg(csv)
-            .args(["--database", &database, "--source", "bench"])
-            .env("HUIMIN__LOG__FILTER", "warn"),
-    )?;
+    let (seconds, kib, stdout) = timed(&mut import_command(binary, csv, &database))?;
     ensure!(
         stdout.contains(&format!("{people} inserted")),
         "unexpected import result: {stdout}"
     );
     println!("huimin import again (idempotent) …");
-    let (again_seconds, _, again) = timed(
-        Command::new(binary)
-            .args(["import", "persons"])
-            .arg(csv)
-            .args(["--database", &database, "--source", "bench"])
-            .env("HUIMIN__LOG__FILTER", "warn"),
-    )?;
+    let (again_seconds, _, again) = timed(&mut import_command(binary, csv, &database))?;
     ensure!(
         again.contains(&format!("{people} unchanged")),
         "the second import changed something: {again}"
@@ -366,13 +365,7 @@ fn import_postgres(binary: &Path, url: &str, csv: &Path, people: u32) -> anyhow:
         ),
     ]))?;
     println!("huimin import (PostgreSQL) …");
-    let (seconds, kib, stdout) = timed(
-        Command::new(binary)
-            .args(["import", "persons"])
-            .arg(csv)
-            .args(["--database", url, "--source", "bench"])
-            .env("HUIMIN__LOG__FILTER", "warn"),
-    )?;
+    let (seconds, kib, stdout) = timed(&mut import_command(binary, csv, url))?;
     ensure!(
         stdout.contains(&format!("{people} inserted")),
         "unexpected import result: {stdout}"

@@ -29,6 +29,11 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// Nothing to adjust after `ANALYZE` on PostgreSQL.
+    pub(crate) async fn after_analyze(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -81,9 +81,11 @@ macro_rules! registry_store {
         type Transaction<'a> = sqlx::Transaction<'a, $database>;
 
         fn provenance_of(row: &DatabaseRow) -> StorageResult<(Provenance, Option<DateTime<Utc>>)> {
-            let superseded = match row.try_get::<i64, _>("superseded_at_us") {
-                Ok(value) => Some(from_micros(value)?),
-                Err(_) => None,
+            // Absent (current-table queries) and NULL (the current row of a history union)
+            // both mean "still current".
+            let superseded = match row.try_get::<Option<i64>, _>("superseded_at_us") {
+                Ok(Some(value)) => Some(from_micros(value)?),
+                Ok(None) | Err(_) => None,
             };
             Ok((
                 Provenance {
@@ -499,22 +501,19 @@ macro_rules! registry_store {
             }
 
             async fn person_history(&self, citizen_id: &CitizenId) -> StorageResult<Vec<Versioned<Person>>> {
-                let mut versions: Vec<Versioned<Person>> = Vec::new();
-                if let Some(current) = self.person(citizen_id, None).await? {
-                    versions.push(current);
-                }
+                // One round trip for the current version and the past ones (the 360 view
+                // reads this on every request). The current row's `superseded_at_us` is NULL.
                 let rows = sqlx::query(sql!(
-                    "SELECT {PERSON_COLUMNS}, superseded_at_us FROM person_history WHERE citizen_id = $1 \
+                    "SELECT {PERSON_COLUMNS}, NULL AS superseded_at_us FROM person WHERE citizen_id = $1 \
+                     UNION ALL \
+                     SELECT {PERSON_COLUMNS}, superseded_at_us FROM person_history WHERE citizen_id = $1 \
                      ORDER BY recorded_at_us DESC"
                 ))
                 .bind(citizen_id.as_str())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(|e| storage_error("person history", e))?;
-                for row in &rows {
-                    versions.push(person_from_row(row)?);
-                }
-                Ok(versions)
+                rows.iter().map(person_from_row).collect()
             }
 
             async fn search_persons(&self, query: &PersonQuery, page: PageRequest) -> StorageResult<Page<PersonSummary>> {
@@ -1080,7 +1079,7 @@ macro_rules! registry_store {
 
             async fn refresh_statistics(&self) -> StorageResult<()> {
                 sqlx::query("ANALYZE").execute(&self.pool).await.map_err(|e| storage_error("analyze", e))?;
-                Ok(())
+                self.after_analyze().await
             }
 
             async fn count_persons(&self) -> StorageResult<u64> {
