@@ -20,15 +20,17 @@ pub fn pinyin_initials(text: &str) -> String {
 
 /// Full pinyin without tones, lower-case, no separators: `张三` → `zhangsan`.
 pub fn pinyin_full(text: &str) -> String {
-    text.chars()
-        .filter_map(|character| match character.to_pinyin() {
-            Some(reading) => Some(reading.plain().to_owned()),
+    let mut pinyin = String::with_capacity(text.len() * 2);
+    for character in text.chars() {
+        match character.to_pinyin() {
+            Some(reading) => pinyin.push_str(reading.plain()),
             None if character.is_ascii_alphanumeric() => {
-                Some(character.to_ascii_lowercase().to_string())
+                pinyin.push(character.to_ascii_lowercase());
             }
-            None => None,
-        })
-        .collect()
+            None => {}
+        }
+    }
+    pinyin
 }
 
 /// Normalises what a user typed as initials: lower-case ASCII letters only, or `None` when

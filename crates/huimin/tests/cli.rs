@@ -52,7 +52,7 @@ async fn import(
         today(),
         now,
         &mut report,
-        &mut |_, _| {},
+        &mut |_, _, _| {},
     )
     .await;
     let lines = String::from_utf8(report)

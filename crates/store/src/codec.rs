@@ -109,6 +109,59 @@ pub(crate) fn like_escape(text: &str) -> String {
     escaped
 }
 
+/// The values of one `person` row before its provenance, in `PERSON_COLUMNS` order: the
+/// derived columns (pinyin, sex, birth date) computed once for whichever writer sends it.
+pub(crate) struct PersonRow<'a> {
+    pub citizen_id: &'a str,
+    pub name: &'a str,
+    pub name_initials: String,
+    pub name_pinyin: String,
+    pub sex: &'static str,
+    pub birth_date: chrono::NaiveDate,
+    pub ethnicity: i32,
+    pub hukou_address: &'a str,
+    pub residence_address: &'a str,
+    pub phone: Option<&'a str>,
+    pub life_status: &'static str,
+    pub tags: String,
+    pub grid: Option<&'a str>,
+}
+
+impl<'a> PersonRow<'a> {
+    /// The birth date as `YYYY-MM-DD`, the text both databases store and parse.
+    pub fn birth_date_text(&self) -> String {
+        use chrono::Datelike;
+        format!(
+            "{:04}-{:02}-{:02}",
+            self.birth_date.year(),
+            self.birth_date.month(),
+            self.birth_date.day()
+        )
+    }
+
+    pub fn new(person: &'a huimin_domain::registry::Person) -> PersonRow<'a> {
+        let name = person.name.as_str();
+        PersonRow {
+            citizen_id: person.citizen_id.as_str(),
+            name,
+            name_initials: huimin_domain::search::pinyin_initials(name),
+            name_pinyin: huimin_domain::search::pinyin_full(name),
+            sex: match person.sex() {
+                huimin_domain::identifiers::Sex::Male => "male",
+                huimin_domain::identifiers::Sex::Female => "female",
+            },
+            birth_date: person.birth_date(),
+            ethnicity: i32::from(person.ethnicity.code()),
+            hukou_address: &person.hukou_address,
+            residence_address: &person.residence_address,
+            phone: person.phone.as_ref().map(|phone| phone.as_str()),
+            life_status: person.life_status.code(),
+            tags: encode_tags(&person.tags),
+            grid: person.grid.as_ref().map(|grid| grid.as_str()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

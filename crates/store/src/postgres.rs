@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: the production store. Portable PostgreSQL only (no extensions),
 //! so read replicas and PostgreSQL-compatible distributed engines stay an option.
 
+use crate::codec::PersonRow;
 use crate::migrate::apply_migrations;
 use huimin_domain::storage::StorageError;
 use sqlx::PgPool;
@@ -37,6 +38,134 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// Bytes of COPY data sent per message.
+const COPY_BUFFER_BYTES: usize = 1 << 20;
+
+/// Appends one field in `COPY … FROM STDIN` text format: `\N` for NULL, and backslash,
+/// tab, newline and carriage return escaped.
+fn copy_field(buffer: &mut Vec<u8>, value: Option<&str>, last: bool) {
+    match value {
+        None => buffer.extend_from_slice(b"\\N"),
+        Some(text) => {
+            for byte in text.bytes() {
+                match byte {
+                    b'\\' => buffer.extend_from_slice(b"\\\\"),
+                    b'\t' => buffer.extend_from_slice(b"\\t"),
+                    b'\n' => buffer.extend_from_slice(b"\\n"),
+                    b'\r' => buffer.extend_from_slice(b"\\r"),
+                    other => buffer.push(other),
+                }
+            }
+        }
+    }
+    buffer.push(if last { b'\n' } else { b'\t' });
+}
+
+/// Inserts person rows with `COPY … FROM STDIN`, PostgreSQL's bulk path, inside the
+/// caller's transaction.
+async fn insert_person_rows(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    persons: &[&huimin_domain::registry::Person],
+    provenance: &huimin_domain::provenance::Provenance,
+) -> Result<(), StorageError> {
+    if persons.is_empty() {
+        return Ok(());
+    }
+    let recorded = crate::codec::micros(provenance.recorded_at).to_string();
+    let mut copy = transaction
+        .copy_in_raw(&format!(
+            "COPY person ({}) FROM STDIN",
+            crate::registry::PERSON_COLUMNS
+        ))
+        .await
+        .map_err(|error| crate::storage_error("copy person", error))?;
+    let mut buffer = Vec::with_capacity(COPY_BUFFER_BYTES + 4096);
+    let mut sent = Ok(());
+    for person in persons {
+        let row = PersonRow::new(person);
+        let birth_date = row.birth_date_text();
+        let ethnicity = row.ethnicity.to_string();
+        for (value, last) in [
+            (Some(row.citizen_id), false),
+            (Some(row.name), false),
+            (Some(row.name_initials.as_str()), false),
+            (Some(row.name_pinyin.as_str()), false),
+            (Some(row.sex), false),
+            (Some(birth_date.as_str()), false),
+            (Some(ethnicity.as_str()), false),
+            (Some(row.hukou_address), false),
+            (Some(row.residence_address), false),
+            (row.phone, false),
+            (Some(row.life_status), false),
+            (Some(row.tags.as_str()), false),
+            (row.grid, false),
+            (Some(provenance.source.as_str()), false),
+            (Some(provenance.batch.as_str()), false),
+            (Some(recorded.as_str()), true),
+        ] {
+            copy_field(&mut buffer, value, last);
+        }
+        if buffer.len() >= COPY_BUFFER_BYTES {
+            sent = copy.send(std::mem::take(&mut buffer)).await.map(|_| ());
+            if sent.is_err() {
+                break;
+            }
+            buffer.reserve(COPY_BUFFER_BYTES + 4096);
+        }
+    }
+    if sent.is_ok() && !buffer.is_empty() {
+        sent = copy.send(buffer).await.map(|_| ());
+    }
+    match sent {
+        Ok(()) => copy
+            .finish()
+            .await
+            .map(|_| ())
+            .map_err(|error| crate::storage_error("copy person", error)),
+        Err(error) => {
+            // The connection must leave COPY mode before the transaction rolls back.
+            let _ = copy.abort("huimin: sending rows failed").await;
+            Err(crate::storage_error("copy person", error))
+        }
+    }
+}
+
+/// Builds indexes after a bulk load, with more sort memory than the default 64 MB.
+async fn build_indexes(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    definitions: &[String],
+) -> Result<(), StorageError> {
+    sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+        .execute(&mut **transaction)
+        .await
+        .map_err(|error| crate::storage_error("setting maintenance_work_mem", error))?;
+    for definition in definitions {
+        sqlx::query(sqlx::AssertSqlSafe(definition.as_str()))
+            .execute(&mut **transaction)
+            .await
+            .map_err(|error| crate::storage_error("building an index", error))?;
+    }
+    Ok(())
+}
+
+/// Names and definitions of a table's indexes that enforce nothing (not the primary key,
+/// not unique), which a bulk load may drop and rebuild.
+async fn secondary_indexes(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    table: &str,
+) -> Result<Vec<(String, String)>, StorageError> {
+    sqlx::query_as(
+        "SELECT index_class.relname::text, pg_get_indexdef(i.indexrelid) \
+         FROM pg_index i JOIN pg_class index_class ON index_class.oid = i.indexrelid \
+         WHERE i.indrelid = $1::text::regclass AND NOT i.indisprimary AND NOT i.indisunique \
+         ORDER BY 1",
+    )
+    .bind(table)
+    .fetch_all(&mut **transaction)
+    .await
+    .map_err(|error| crate::storage_error("listing indexes", error))
 }
 
 crate::registry::registry_store!(PostgresStore, sqlx::Postgres);

@@ -13,6 +13,9 @@
 /// PostgreSQL's limits on bound parameters.
 pub(crate) const CHUNK_ROWS: usize = 500;
 
+/// Batches at least this large, into an empty table, take the bulk-load path.
+pub(crate) const BULK_LOAD_MIN_ROWS: usize = 10_000;
+
 pub(crate) const PERSON_COLUMNS: &str = "citizen_id, name, name_initials, name_pinyin, sex, birth_date, ethnicity, \
      hukou_address, residence_address, phone, life_status, tags, grid, source, batch, recorded_at_us";
 pub(crate) const HOUSEHOLD_COLUMNS: &str =
@@ -52,12 +55,12 @@ pub(crate) fn chunks_without_repeats<T>(records: &[T], key: impl Fn(&T) -> &str)
 macro_rules! registry_store {
     ($store:ty, $database:ty) => {
         use crate::codec::{
-            corrupt, decode_ids, decode_members, decode_tags, encode_ids, encode_members, encode_tags, from_micros,
+            corrupt, decode_ids, decode_members, decode_tags, encode_ids, encode_members, from_micros,
             like_escape, micros, prefix_range,
         };
         use crate::registry::{
             AREA_COLUMNS, BUILDING_COLUMNS, ENTITY_COLUMNS, HOUSEHOLD_COLUMNS, HOUSE_COLUMNS,
-            PERSON_COLUMNS, chunks_without_repeats,
+            PERSON_COLUMNS, BULK_LOAD_MIN_ROWS, chunks_without_repeats,
         };
         use crate::storage_error;
         use async_trait::async_trait;
@@ -69,7 +72,6 @@ macro_rules! registry_store {
             Address, Building, EntityKind, EntityStatus, Ethnicity, GeoPoint, House, HouseUse, Household,
             HouseholdKind, LegalEntity, LifeStatus, Person, RentalState,
         };
-        use huimin_domain::search::{pinyin_full, pinyin_initials};
         use huimin_domain::storage::{
             AgeBand, AgeingRate, Page, PageRequest, PersonLinks, PersonQuery, PersonSummary, RegistryStore,
             StorageResult, Versioned, WriteCounts,
@@ -382,6 +384,44 @@ macro_rules! registry_store {
             Ok((to_insert, counts))
         }
 
+        /// The fast path for a large first load: when the person table is empty and the
+        /// batch repeats no key, the rows go in key order (appending to the primary key)
+        /// with the secondary indexes dropped, and the indexes are built once at the end
+        /// from sorted data, all inside the caller's transaction. Returns `None` when the
+        /// path does not apply and the ordinary compare-and-version path must run.
+        async fn bulk_load_persons(
+            transaction: &mut Transaction<'_>,
+            persons: &[Person],
+            provenance: &Provenance,
+        ) -> StorageResult<Option<WriteCounts>> {
+            if persons.len() < BULK_LOAD_MIN_ROWS {
+                return Ok(None);
+            }
+            let mut sorted: Vec<&Person> = persons.iter().collect();
+            sorted.sort_unstable_by(|a, b| a.citizen_id.as_str().cmp(b.citizen_id.as_str()));
+            if sorted.windows(2).any(|pair| pair[0].citizen_id == pair[1].citizen_id) {
+                return Ok(None);
+            }
+            let occupied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM person LIMIT 1) AS any_row")
+                .fetch_one(&mut **transaction)
+                .await
+                .map_err(|e| storage_error("probe person", e))?;
+            if occupied > 0 {
+                return Ok(None);
+            }
+            let indexes = secondary_indexes(transaction, "person").await?;
+            for (name, _) in &indexes {
+                sqlx::query(sql!("DROP INDEX {name}"))
+                    .execute(&mut **transaction)
+                    .await
+                    .map_err(|e| storage_error("drop index", e))?;
+            }
+            insert_person_rows(transaction, &sorted, provenance).await?;
+            let definitions: Vec<String> = indexes.into_iter().map(|(_, definition)| definition).collect();
+            build_indexes(transaction, &definitions).await?;
+            Ok(Some(WriteCounts { inserted: persons.len() as u64, ..WriteCounts::default() }))
+        }
+
         fn push_address(
             separated: &mut sqlx::query_builder::Separated<'_, $database, &'static str>,
             address: &Address,
@@ -416,53 +456,31 @@ macro_rules! registry_store {
 
             async fn put_persons(&self, persons: &[Person], provenance: &Provenance) -> StorageResult<WriteCounts> {
                 let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                let mut counts = WriteCounts::default();
-                let recorded = micros(provenance.recorded_at);
-                for chunk in chunks_without_repeats(persons, |person| person.citizen_id.as_str()) {
-                    let (to_insert, chunk_counts) = classify(
-                        &mut transaction,
-                        chunk,
-                        &VersionedTable {
-                            history: true,
-                            table: "person",
-                            columns: PERSON_COLUMNS,
-                            key: "citizen_id",
-                            key_of: |person: &Person| person.citizen_id.as_str().to_owned(),
-                            decode: person_from_row,
-                        },
-                        provenance,
-                    )
-                    .await?;
-                    counts.add(chunk_counts);
-                    if to_insert.is_empty() {
-                        continue;
+                let counts = match bulk_load_persons(&mut transaction, persons, provenance).await? {
+                    Some(counts) => counts,
+                    None => {
+                        let mut counts = WriteCounts::default();
+                        for chunk in chunks_without_repeats(persons, |person| person.citizen_id.as_str()) {
+                            let (to_insert, chunk_counts) = classify(
+                                &mut transaction,
+                                chunk,
+                                &VersionedTable {
+                                    history: true,
+                                    table: "person",
+                                    columns: PERSON_COLUMNS,
+                                    key: "citizen_id",
+                                    key_of: |person: &Person| person.citizen_id.as_str().to_owned(),
+                                    decode: person_from_row,
+                                },
+                                provenance,
+                            )
+                            .await?;
+                            counts.add(chunk_counts);
+                            insert_person_rows(&mut transaction, &to_insert, provenance).await?;
+                        }
+                        counts
                     }
-                    let mut builder: QueryBuilder<$database> =
-                        QueryBuilder::new(format!("INSERT INTO person ({PERSON_COLUMNS}) "));
-                    builder.push_values(to_insert, |mut row, person| {
-                        let name = person.name.as_str();
-                        row.push_bind(person.citizen_id.as_str())
-                            .push_bind(name)
-                            .push_bind(pinyin_initials(name))
-                            .push_bind(pinyin_full(name))
-                            .push_bind(match person.sex() {
-                                huimin_domain::identifiers::Sex::Male => "male",
-                                huimin_domain::identifiers::Sex::Female => "female",
-                            })
-                            .push_bind(person.birth_date())
-                            .push_bind(i32::from(person.ethnicity.code()))
-                            .push_bind(person.hukou_address.as_str())
-                            .push_bind(person.residence_address.as_str())
-                            .push_bind(person.phone.as_ref().map(|phone| phone.as_str()))
-                            .push_bind(person.life_status.code())
-                            .push_bind(encode_tags(&person.tags))
-                            .push_bind(person.grid.as_ref().map(|grid| grid.as_str()))
-                            .push_bind(provenance.source.as_str())
-                            .push_bind(provenance.batch.as_str())
-                            .push_bind(recorded);
-                    });
-                    builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert person", e))?;
-                }
+                };
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                 Ok(counts)
             }

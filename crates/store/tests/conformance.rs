@@ -46,6 +46,8 @@ on_both_backends!(
     generated_city_round_trips_with_links_and_statistics,
     reopening_a_database_does_not_reapply_migrations,
     names_are_read_in_one_call_and_statistics_refresh,
+    a_large_first_load_is_bulk_loaded_with_the_same_results,
+    a_large_first_load_that_repeats_a_key_versions_the_repeat,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -649,4 +651,156 @@ async fn sqlite_statistics_keep_summaries_but_no_value_samples() {
             .unwrap();
         assert_eq!(samples, 0);
     }
+}
+
+/// `n` distinct people, 1,000 to a birth day.
+fn many_people(n: u32, name: &str) -> Vec<Person> {
+    (0..n)
+        .map(|index| {
+            let birth = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()
+                + chrono::Days::new(u64::from(index / 1_000));
+            let id = CitizenId::from_parts(
+                &AreaCode::parse("321002").unwrap(),
+                birth,
+                u16::try_from(index % 1_000).unwrap(),
+            )
+            .unwrap();
+            person(id, name, GRID_A)
+        })
+        .collect()
+}
+
+/// A first load of more than `BULK_LOAD_MIN_ROWS` records takes the bulk path (rows in key
+/// order, indexes rebuilt, COPY on PostgreSQL); what is stored and counted must be what the
+/// ordinary path stores, including text that COPY has to escape.
+async fn a_large_first_load_is_bulk_loaded_with_the_same_results(store: Arc<dyn RegistryStore>) {
+    let mut people = many_people(12_000, "郑十");
+    // Reverse key order, so the store must sort.
+    people.reverse();
+    people[0].hukou_address = "tab\there, back\\slash, line\nbreak, carriage\rreturn, \\N".into();
+    people[1].phone = None;
+    people[1].grid = None;
+    people[1].tags.clear();
+    people[2].name = PersonName::parse("阿依古丽·买买提").unwrap();
+    let counts = store
+        .put_persons(&people, &provenance("bulk", at(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        WriteCounts {
+            inserted: 12_000,
+            updated: 0,
+            unchanged: 0
+        }
+    );
+    assert_eq!(store.count_persons().await.unwrap(), 12_000);
+    for expected in &people[..3] {
+        let stored = store
+            .person(&expected.citizen_id, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&stored.record, expected);
+        assert_eq!(stored.provenance, provenance("bulk", at(1)));
+    }
+    // The rebuilt indexes answer searches.
+    let page = PageRequest::new(1, 20);
+    let by_name = store
+        .search_persons(
+            &PersonQuery {
+                name: Some("郑十".into()),
+                ..PersonQuery::default()
+            },
+            page,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_name.total, 11_999);
+    let by_initials = store
+        .search_persons(
+            &PersonQuery {
+                initials: Some("ayglmmt".into()),
+                ..PersonQuery::default()
+            },
+            page,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_initials.total, 1);
+    // The table is no longer empty: the same batch again is compared, not bulk loaded.
+    let counts = store
+        .put_persons(&people, &provenance("bulk-again", at(2)))
+        .await
+        .unwrap();
+    assert_eq!(counts.unchanged, 12_000);
+}
+
+/// A large batch that repeats a key, into an empty table, takes the ordinary path, where a
+/// repeat is an update of the first appearance.
+async fn a_large_first_load_that_repeats_a_key_versions_the_repeat(other: Arc<dyn RegistryStore>) {
+    let mut repeating = many_people(11_000, "郑十");
+    let mut renamed = repeating[5].clone();
+    renamed.name = PersonName::parse("郑拾").unwrap();
+    repeating.push(renamed.clone());
+    let counts = other
+        .put_persons(&repeating, &provenance("repeats", at(3)))
+        .await
+        .unwrap();
+    assert_eq!((counts.inserted, counts.updated), (11_000, 1));
+    assert_eq!(
+        other
+            .person(&renamed.citizen_id, None)
+            .await
+            .unwrap()
+            .unwrap()
+            .record,
+        renamed
+    );
+}
+
+/// After a bulk load, each backend has the person table's indexes back.
+#[tokio::test]
+async fn a_bulk_load_rebuilds_every_index() {
+    let people = many_people(10_500, "冯一");
+    let (url, _directory) = fresh_sqlite_database().await;
+    let sqlite = huimin_store::SqliteStore::connect(&url).await.unwrap();
+    let query = "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'person'";
+    let before: i64 = sqlx::query_scalar(query)
+        .fetch_one(sqlite.pool())
+        .await
+        .unwrap();
+    sqlite
+        .put_persons(&people, &provenance("bulk", at(1)))
+        .await
+        .unwrap();
+    let after: i64 = sqlx::query_scalar(query)
+        .fetch_one(sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!((before, after), (4, 4));
+    let cache_size: i64 = sqlx::query_scalar("PRAGMA cache_size")
+        .fetch_one(sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!(cache_size, -65536, "the bulk load restores the page cache");
+
+    let Some(url) = fresh_postgres_database().await else {
+        return;
+    };
+    let postgres = huimin_store::PostgresStore::connect(&url).await.unwrap();
+    let query = "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'person'";
+    let before: i64 = sqlx::query_scalar(query)
+        .fetch_one(postgres.pool())
+        .await
+        .unwrap();
+    postgres
+        .put_persons(&people, &provenance("bulk", at(1)))
+        .await
+        .unwrap();
+    let after: i64 = sqlx::query_scalar(query)
+        .fetch_one(postgres.pool())
+        .await
+        .unwrap();
+    assert_eq!((before, after), (4, 4));
 }
