@@ -136,6 +136,16 @@ pub struct PersonLinks {
     pub represented_entities: Vec<LegalEntity>,
 }
 
+/// Everything the person 360 view shows, read together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonView {
+    /// Every version, newest (the current one) first.
+    pub history: Vec<Versioned<Person>>,
+    pub links: PersonLinks,
+    /// The current names of the members of the person's households, by identity number.
+    pub member_names: Vec<(CitizenId, String)>,
+}
+
 #[async_trait]
 pub trait RegistryStore: Send + Sync {
     /// Whether the database answers.
@@ -165,6 +175,11 @@ pub trait RegistryStore: Send + Sync {
         query: &PersonQuery,
         page: PageRequest,
     ) -> StorageResult<Page<PersonSummary>>;
+
+    /// The person 360 view in one call: what `person_history`, `person_links` and the names
+    /// of household members give, or `None` for an unknown person. One call, so a backend
+    /// can read it in one round trip.
+    async fn person_view(&self, citizen_id: &CitizenId) -> StorageResult<Option<PersonView>>;
 
     /// Households, houses and entities linked to a person.
     async fn person_links(&self, citizen_id: &CitizenId) -> StorageResult<PersonLinks>;

@@ -162,6 +162,20 @@ impl<'a> PersonRow<'a> {
     }
 }
 
+/// A result row's columns by name, whichever driver read it (sqlx for both backends,
+/// rusqlite for SQLite's read path): the registry's decoders are written once against it.
+pub(crate) trait Columns {
+    fn text(&self, column: &str) -> Result<String, StorageError>;
+    fn optional_text(&self, column: &str) -> Result<Option<String>, StorageError>;
+    fn int32(&self, column: &str) -> Result<i32, StorageError>;
+    fn int64(&self, column: &str) -> Result<i64, StorageError>;
+    /// The value, or `None` when it is NULL or the row has no such column.
+    fn int64_if_present(&self, column: &str) -> Option<i64>;
+    fn real(&self, column: &str) -> Result<f64, StorageError>;
+    fn optional_real(&self, column: &str) -> Result<Option<f64>, StorageError>;
+    fn optional_date(&self, column: &str) -> Result<Option<chrono::NaiveDate>, StorageError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,14 @@ impl PostgresStore {
     }
 }
 
+/// The 360 view: the ordinary queries, one round trip each.
+async fn read_person_view(
+    store: &PostgresStore,
+    citizen_id: &huimin_domain::identifiers::CitizenId,
+) -> Result<Option<huimin_domain::storage::PersonView>, StorageError> {
+    person_view_by_queries(store, citizen_id).await
+}
+
 /// Bytes of COPY data sent per message.
 const COPY_BUFFER_BYTES: usize = 1 << 20;
 
@@ -168,4 +176,4 @@ async fn secondary_indexes(
     .map_err(|error| crate::storage_error("listing indexes", error))
 }
 
-crate::registry::registry_store!(PostgresStore, sqlx::Postgres);
+crate::registry::registry_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);

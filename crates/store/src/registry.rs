@@ -31,6 +31,46 @@ pub(crate) const HOUSE_COLUMNS: &str = "id, building_id, address_district, addre
 pub(crate) const AREA_COLUMNS: &str =
     "code, name, level, parent, boundary, source, batch, recorded_at_us";
 
+/// A person's current version and past ones, newest first (the current row's
+/// `superseded_at_us` is NULL). `$1` is the identity number in every query of the view.
+pub(crate) fn person_versions_sql() -> String {
+    format!(
+        "SELECT {PERSON_COLUMNS}, NULL AS superseded_at_us FROM person WHERE citizen_id = $1 \
+         UNION ALL \
+         SELECT {PERSON_COLUMNS}, superseded_at_us FROM person_history WHERE citizen_id = $1 \
+         ORDER BY recorded_at_us DESC"
+    )
+}
+
+pub(crate) fn households_of_person_sql() -> String {
+    format!(
+        "SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE number IN \
+         (SELECT household_number FROM household_member WHERE citizen_id = $1) ORDER BY number"
+    )
+}
+
+/// A person's houses, each with the person's role (`party_role`: owner or tenant).
+pub(crate) fn houses_of_person_sql() -> String {
+    format!(
+        "SELECT {HOUSE_COLUMNS}, house_party.role AS party_role FROM house \
+         JOIN house_party ON house_party.house_id = house.id WHERE house_party.citizen_id = $1 \
+         ORDER BY house.id"
+    )
+}
+
+pub(crate) fn entities_of_person_sql() -> String {
+    format!(
+        "SELECT {ENTITY_COLUMNS} FROM legal_entity WHERE legal_representative = $1 ORDER BY credit_code"
+    )
+}
+
+/// The current names of everyone in the person's households (the person included).
+pub(crate) const HOUSEHOLD_MEMBER_NAMES_SQL: &str = "SELECT DISTINCT member.citizen_id, person.name \
+     FROM household_member AS mine \
+     JOIN household_member AS member ON member.household_number = mine.household_number \
+     JOIN person ON person.citizen_id = member.citizen_id \
+     WHERE mine.citizen_id = $1 ORDER BY member.citizen_id";
+
 /// Splits records into chunks of at most `CHUNK_ROWS` in which no key repeats, so a record
 /// that appears twice in one batch is written as an update of its first appearance.
 pub(crate) fn chunks_without_repeats<T>(records: &[T], key: impl Fn(&T) -> &str) -> Vec<&[T]> {
@@ -53,7 +93,7 @@ pub(crate) fn chunks_without_repeats<T>(records: &[T], key: impl Fn(&T) -> &str)
 
 /// Expands to the whole `RegistryStore` implementation for `$store` over `$database`.
 macro_rules! registry_store {
-    ($store:ty, $database:ty) => {
+    ($store:ty, $database:ty, $row:ty) => {
         use crate::codec::{
             corrupt, decode_ids, decode_members, decode_tags, encode_ids, encode_members, from_micros,
             like_escape, micros, prefix_range,
@@ -62,6 +102,7 @@ macro_rules! registry_store {
             AREA_COLUMNS, BUILDING_COLUMNS, ENTITY_COLUMNS, HOUSEHOLD_COLUMNS, HOUSE_COLUMNS,
             PERSON_COLUMNS, BULK_LOAD_MIN_ROWS, chunks_without_repeats,
         };
+        use crate::codec::Columns;
         use crate::storage_error;
         use async_trait::async_trait;
         use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -73,44 +114,71 @@ macro_rules! registry_store {
             HouseholdKind, LegalEntity, LifeStatus, Person, RentalState,
         };
         use huimin_domain::storage::{
-            AgeBand, AgeingRate, Page, PageRequest, PersonLinks, PersonQuery, PersonSummary, RegistryStore,
+            AgeBand, AgeingRate, Page, PageRequest, PersonLinks, PersonQuery, PersonSummary, PersonView, RegistryStore,
             StorageResult, Versioned, WriteCounts,
         };
         use sqlx::{QueryBuilder, Row};
         use std::collections::HashMap;
 
-        type DatabaseRow = <$database as sqlx::Database>::Row;
+        type DatabaseRow = $row;
         type Transaction<'a> = sqlx::Transaction<'a, $database>;
 
-        fn provenance_of(row: &DatabaseRow) -> StorageResult<(Provenance, Option<DateTime<Utc>>)> {
+        impl crate::codec::Columns for DatabaseRow {
+            fn text(&self, column: &str) -> StorageResult<String> {
+                self.try_get(column).map_err(|error| storage_error(column, error))
+            }
+            fn optional_text(&self, column: &str) -> StorageResult<Option<String>> {
+                self.try_get(column).map_err(|error| storage_error(column, error))
+            }
+            fn int32(&self, column: &str) -> StorageResult<i32> {
+                self.try_get(column).map_err(|error| storage_error(column, error))
+            }
+            fn int64(&self, column: &str) -> StorageResult<i64> {
+                self.try_get(column).map_err(|error| storage_error(column, error))
+            }
+            fn int64_if_present(&self, column: &str) -> Option<i64> {
+                self.try_get::<Option<i64>, _>(column).ok().flatten()
+            }
+            fn real(&self, column: &str) -> StorageResult<f64> {
+                self.try_get(column).map_err(|error| storage_error(column, error))
+            }
+            fn optional_real(&self, column: &str) -> StorageResult<Option<f64>> {
+                self.try_get(column).map_err(|error| storage_error(column, error))
+            }
+            fn optional_date(&self, column: &str) -> StorageResult<Option<NaiveDate>> {
+                self.try_get(column).map_err(|error| storage_error(column, error))
+            }
+        }
+
+        fn provenance_of(row: &impl Columns) -> StorageResult<(Provenance, Option<DateTime<Utc>>)> {
             // Absent (current-table queries) and NULL (the current row of a history union)
             // both mean "still current".
-            let superseded = match row.try_get::<Option<i64>, _>("superseded_at_us") {
-                Ok(Some(value)) => Some(from_micros(value)?),
-                Ok(None) | Err(_) => None,
+            let superseded = match row.int64_if_present("superseded_at_us") {
+                Some(value) => Some(from_micros(value)?),
+                None => None,
             };
             Ok((
                 Provenance {
-                    source: row.try_get("source").map_err(|e| storage_error("source", e))?,
-                    batch: row.try_get("batch").map_err(|e| storage_error("batch", e))?,
-                    recorded_at: from_micros(row.try_get("recorded_at_us").map_err(|e| storage_error("recorded_at", e))?)?,
+                    source: row.text("source")?,
+                    batch: row.text("batch")?,
+                    recorded_at: from_micros(row.int64("recorded_at_us")?)?,
                 },
                 superseded,
             ))
         }
 
-        fn text(row: &DatabaseRow, column: &str) -> StorageResult<String> {
-            row.try_get::<String, _>(column).map_err(|error| storage_error(column, error))
+        fn text(row: &impl Columns, column: &str) -> StorageResult<String> {
+            row.text(column)
         }
 
-        fn optional_text(row: &DatabaseRow, column: &str) -> StorageResult<Option<String>> {
-            row.try_get::<Option<String>, _>(column).map_err(|error| storage_error(column, error))
+        fn optional_text(row: &impl Columns, column: &str) -> StorageResult<Option<String>> {
+            row.optional_text(column)
         }
 
-        fn person_from_row(row: &DatabaseRow) -> StorageResult<Versioned<Person>> {
+        fn person_from_row(row: &impl Columns) -> StorageResult<Versioned<Person>> {
             let citizen_id = text(row, "citizen_id")?;
             let name = text(row, "name")?;
-            let ethnicity: i32 = row.try_get("ethnicity").map_err(|e| storage_error("ethnicity", e))?;
+            let ethnicity = row.int32("ethnicity")?;
             let life_status = text(row, "life_status")?;
             let (provenance, superseded_at) = provenance_of(row)?;
             let person = Person {
@@ -137,7 +205,7 @@ macro_rules! registry_store {
             Ok(Versioned { record: person, provenance, superseded_at })
         }
 
-        fn household_from_row(row: &DatabaseRow) -> StorageResult<Versioned<Household>> {
+        fn household_from_row(row: &impl Columns) -> StorageResult<Versioned<Household>> {
             let kind = text(row, "kind")?;
             let (provenance, superseded_at) = provenance_of(row)?;
             Ok(Versioned {
@@ -152,7 +220,7 @@ macro_rules! registry_store {
             })
         }
 
-        fn entity_from_row(row: &DatabaseRow) -> StorageResult<Versioned<LegalEntity>> {
+        fn entity_from_row(row: &impl Columns) -> StorageResult<Versioned<LegalEntity>> {
             let credit_code = text(row, "credit_code")?;
             let kind = text(row, "kind")?;
             let status = text(row, "status")?;
@@ -167,18 +235,16 @@ macro_rules! registry_store {
                         .map_err(|e| corrupt("legal_representative", &representative, e))?,
                     registered_address: text(row, "registered_address")?,
                     status: EntityStatus::parse(&status).ok_or_else(|| corrupt("status", &status, "unknown status"))?,
-                    established_on: row
-                        .try_get::<Option<NaiveDate>, _>("established_on")
-                        .map_err(|e| storage_error("established_on", e))?,
+                    established_on: row.optional_date("established_on")?,
                 },
                 provenance,
                 superseded_at,
             })
         }
 
-        fn address_from_row(row: &DatabaseRow) -> StorageResult<Address> {
-            let longitude: Option<f64> = row.try_get("longitude").map_err(|e| storage_error("longitude", e))?;
-            let latitude: Option<f64> = row.try_get("latitude").map_err(|e| storage_error("latitude", e))?;
+        fn address_from_row(row: &impl Columns) -> StorageResult<Address> {
+            let longitude = row.optional_real("longitude")?;
+            let latitude = row.optional_real("latitude")?;
             Ok(Address {
                 district: text(row, "address_district")?,
                 street: text(row, "address_street")?,
@@ -195,12 +261,12 @@ macro_rules! registry_store {
             })
         }
 
-        fn grid_of(row: &DatabaseRow) -> StorageResult<GridCode> {
+        fn grid_of(row: &impl Columns) -> StorageResult<GridCode> {
             let grid = text(row, "grid")?;
             GridCode::parse(&grid).map_err(|e| corrupt("grid", &grid, e))
         }
 
-        fn house_from_row(row: &DatabaseRow) -> StorageResult<Versioned<House>> {
+        fn house_from_row(row: &impl Columns) -> StorageResult<Versioned<House>> {
             let usage = text(row, "usage")?;
             let rental = text(row, "rental")?;
             let tenants = decode_ids("tenants", &text(row, "tenants")?)?;
@@ -212,7 +278,7 @@ macro_rules! registry_store {
                     address: address_from_row(row)?,
                     grid: grid_of(row)?,
                     usage: HouseUse::parse(&usage).ok_or_else(|| corrupt("usage", &usage, "unknown use"))?,
-                    floor_area_m2: row.try_get("floor_area_m2").map_err(|e| storage_error("floor_area_m2", e))?,
+                    floor_area_m2: row.real("floor_area_m2")?,
                     owners: decode_ids("owners", &text(row, "owners")?)?,
                     rental: match rental.as_str() {
                         "owner_occupied" => RentalState::OwnerOccupied,
@@ -226,8 +292,8 @@ macro_rules! registry_store {
             })
         }
 
-        fn building_from_row(row: &DatabaseRow) -> StorageResult<Versioned<Building>> {
-            let floors: i32 = row.try_get("floors").map_err(|e| storage_error("floors", e))?;
+        fn building_from_row(row: &impl Columns) -> StorageResult<Versioned<Building>> {
+            let floors = row.int32("floors")?;
             let (provenance, superseded_at) = provenance_of(row)?;
             let building = Building {
                 id: text(row, "id")?,
@@ -238,7 +304,7 @@ macro_rules! registry_store {
             Ok(Versioned { record: building, provenance, superseded_at })
         }
 
-        fn area_from_row(row: &DatabaseRow) -> StorageResult<Versioned<Area>> {
+        fn area_from_row(row: &impl Columns) -> StorageResult<Versioned<Area>> {
             let (provenance, superseded_at) = provenance_of(row)?;
             let level = text(row, "level")?;
             let boundary = match optional_text(row, "boundary")? {
@@ -253,6 +319,46 @@ macro_rules! registry_store {
                 boundary,
             };
             Ok(Versioned { record: area, provenance, superseded_at })
+        }
+
+        /// Houses from `houses_of_person_sql` rows: (owned, rented).
+        fn houses_by_role<R: Columns>(rows: &[R]) -> StorageResult<(Vec<House>, Vec<House>)> {
+            let mut owned = Vec::new();
+            let mut rented = Vec::new();
+            for row in rows {
+                let house = house_from_row(row)?.record;
+                if row.text("party_role")? == "owner" {
+                    owned.push(house);
+                } else {
+                    rented.push(house);
+                }
+            }
+            Ok((owned, rented))
+        }
+
+        /// `(identity number, name)` from `HOUSEHOLD_MEMBER_NAMES_SQL` rows.
+        fn member_name(row: &impl Columns) -> StorageResult<(CitizenId, String)> {
+            let id = row.text("citizen_id")?;
+            Ok((CitizenId::parse(&id).map_err(|e| corrupt("citizen_id", &id, e))?, row.text("name")?))
+        }
+
+        /// The 360 view through the ordinary queries, one round trip each.
+        #[allow(dead_code)] // SQLite uses it only for databases it cannot open twice
+        async fn person_view_by_queries(store: &$store, citizen_id: &CitizenId) -> StorageResult<Option<PersonView>> {
+            let history = store.person_history(citizen_id).await?;
+            if history.is_empty() {
+                return Ok(None);
+            }
+            let links = store.person_links(citizen_id).await?;
+            let member_names = sqlx::query(crate::registry::HOUSEHOLD_MEMBER_NAMES_SQL)
+                .bind(citizen_id.as_str())
+                .fetch_all(&store.pool)
+                .await
+                .map_err(|e| storage_error("household member names", e))?
+                .iter()
+                .map(member_name)
+                .collect::<StorageResult<Vec<_>>>()?;
+            Ok(Some(PersonView { history, links, member_names }))
         }
 
         /// `ON CONFLICT (key) DO UPDATE SET …` for every column but the key, for tables
@@ -519,14 +625,8 @@ macro_rules! registry_store {
             }
 
             async fn person_history(&self, citizen_id: &CitizenId) -> StorageResult<Vec<Versioned<Person>>> {
-                // One round trip for the current version and the past ones (the 360 view
-                // reads this on every request). The current row's `superseded_at_us` is NULL.
-                let rows = sqlx::query(sql!(
-                    "SELECT {PERSON_COLUMNS}, NULL AS superseded_at_us FROM person WHERE citizen_id = $1 \
-                     UNION ALL \
-                     SELECT {PERSON_COLUMNS}, superseded_at_us FROM person_history WHERE citizen_id = $1 \
-                     ORDER BY recorded_at_us DESC"
-                ))
+                // One round trip for the current version and the past ones.
+                let rows = sqlx::query(sqlx::AssertSqlSafe(crate::registry::person_versions_sql()))
                 .bind(citizen_id.as_str())
                 .fetch_all(&self.pool)
                 .await
@@ -587,12 +687,13 @@ macro_rules! registry_store {
                 Ok(page_of(items, total, page))
             }
 
+            async fn person_view(&self, citizen_id: &CitizenId) -> StorageResult<Option<PersonView>> {
+                read_person_view(self, citizen_id).await
+            }
+
             async fn person_links(&self, citizen_id: &CitizenId) -> StorageResult<PersonLinks> {
                 let id = citizen_id.as_str();
-                let households = sqlx::query(sql!(
-                    "SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE number IN \
-                     (SELECT household_number FROM household_member WHERE citizen_id = $1) ORDER BY number"
-                ))
+                let households = sqlx::query(sqlx::AssertSqlSafe(crate::registry::households_of_person_sql()))
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await
@@ -600,28 +701,13 @@ macro_rules! registry_store {
                 .iter()
                 .map(|row| household_from_row(row).map(|versioned| versioned.record))
                 .collect::<StorageResult<Vec<_>>>()?;
-                let mut owned_houses = Vec::new();
-                let mut rented_houses = Vec::new();
-                let house_rows = sqlx::query(sql!(
-                    "SELECT {HOUSE_COLUMNS}, house_party.role AS party_role FROM house \
-                     JOIN house_party ON house_party.house_id = house.id WHERE house_party.citizen_id = $1 \
-                     ORDER BY house.id"
-                ))
+                let house_rows = sqlx::query(sqlx::AssertSqlSafe(crate::registry::houses_of_person_sql()))
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(|e| storage_error("houses of person", e))?;
-                for row in &house_rows {
-                    let house = house_from_row(row)?.record;
-                    if text(row, "party_role")? == "owner" {
-                        owned_houses.push(house);
-                    } else {
-                        rented_houses.push(house);
-                    }
-                }
-                let represented_entities = sqlx::query(sql!(
-                    "SELECT {ENTITY_COLUMNS} FROM legal_entity WHERE legal_representative = $1 ORDER BY credit_code"
-                ))
+                let (owned_houses, rented_houses) = houses_by_role(&house_rows)?;
+                let represented_entities = sqlx::query(sqlx::AssertSqlSafe(crate::registry::entities_of_person_sql()))
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await

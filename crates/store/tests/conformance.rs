@@ -409,7 +409,28 @@ async fn generated_city_round_trips_with_links_and_statistics(store: Arc<dyn Reg
         let head = household.head().unwrap();
         let links = store.person_links(&head.citizen_id).await.unwrap();
         assert!(links.households.contains(household));
+        // The 360 view in one call reads the same as the separate calls, and names every
+        // member of the person's households.
+        let view = store.person_view(&head.citizen_id).await.unwrap().unwrap();
+        assert_eq!(view.links, links);
+        assert_eq!(
+            view.history,
+            store.person_history(&head.citizen_id).await.unwrap()
+        );
+        let mut members: Vec<CitizenId> = links
+            .households
+            .iter()
+            .flat_map(|household| household.members.iter().map(|m| m.citizen_id.clone()))
+            .collect();
+        members.sort();
+        members.dedup();
+        assert_eq!(
+            view.member_names,
+            store.person_names(&members).await.unwrap()
+        );
     }
+    let unknown = citizen("321002", (1901, 1, 1), 999);
+    assert_eq!(store.person_view(&unknown).await.unwrap(), None);
     for entity in &city.entities {
         assert_eq!(
             store

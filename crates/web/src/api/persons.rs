@@ -321,23 +321,18 @@ pub(crate) async fn load_person_360(
     state: &AppState,
     id: &CitizenId,
 ) -> Result<Person360Dto, ApiError> {
-    let history = state.store.person_history(id).await?;
+    let Some(view) = state.store.person_view(id).await? else {
+        return Err(ApiError::not_found("person"));
+    };
+    let (history, links) = (view.history, view.links);
     let Some(current) = history.first() else {
         return Err(ApiError::not_found("person"));
     };
-    let links = state.store.person_links(id).await?;
     let today = state.clock.today();
     let mut households: Vec<HouseholdDto> =
         links.households.iter().map(HouseholdDto::from).collect();
-    let member_ids: Vec<CitizenId> = links
-        .households
-        .iter()
-        .flat_map(|household| household.members.iter().map(|m| m.citizen_id.clone()))
-        .collect();
-    let names: std::collections::HashMap<String, String> = state
-        .store
-        .person_names(&member_ids)
-        .await?
+    let names: std::collections::HashMap<String, String> = view
+        .member_names
         .into_iter()
         .map(|(id, name)| (id.as_str().to_owned(), name))
         .collect();
