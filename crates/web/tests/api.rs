@@ -581,4 +581,141 @@ async fn the_api_works_on_postgres_too() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    households_and_houses_through_the_api(&app).await;
+}
+
+#[tokio::test]
+async fn households_and_houses_are_created_through_the_api() {
+    households_and_houses_through_the_api(&TestApp::spawn().await).await;
+}
+
+/// Creates a household and a house for two people and finds them in the 360 views;
+/// refuses bad ones field by field. Works on any backend.
+async fn households_and_houses_through_the_api(app: &TestApp) {
+    let spouse = huimin_domain::identifiers::CitizenId::from_parts(
+        &huimin_domain::identifiers::AreaCode::parse("321002").unwrap(),
+        chrono::NaiveDate::from_ymd_opt(1951, 3, 8).unwrap(),
+        41,
+    )
+    .unwrap();
+    let spouse = spouse.as_str();
+    for (id, name) in [("11010519491231002X", "王秀英"), (spouse, "李建国")] {
+        let (status, body) = app
+            .post_json("/api/v1/persons", &json!({"citizen_id": id, "name": name}))
+            .await;
+        assert!(status.is_success(), "{body}");
+    }
+    let household = json!({
+        "number": "H321002000777",
+        "kind": "户籍户",
+        "address": "扬州市广陵区文昌中路18号",
+        "members": [
+            {"citizen_id": "11010519491231002x", "relationship": "户主"},
+            {"citizen_id": spouse, "relationship": "spouse"}
+        ]
+    });
+    let (status, created) = app.post_json("/api/v1/households", &household).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["kind"], "registered");
+    assert_eq!(created["members"][0]["relationship_zh"], "户主");
+    let (status, _) = app.post_json("/api/v1/households", &household).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the same household again changes nothing"
+    );
+
+    let house = json!({
+        "id": "321002001001001-099-9-909",
+        "building_id": "321002001001001-099",
+        "grid": "321002001001001",
+        "usage": "住宅",
+        "floor_area_m2": 89.5,
+        "owners": ["11010519491231002X"],
+        "rental": "出租",
+        "tenants": [spouse],
+        "district": "广陵区",
+        "street": "汶河街道",
+        "community": "文昌社区",
+        "road": "文昌中路",
+        "number": "18号",
+        "building": "9",
+        "room": "909",
+        "longitude": 119.43,
+        "latitude": 32.39
+    });
+    let (status, created) = app.post_json("/api/v1/houses", &house).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["rental"], "rented");
+    let (status, read) = app
+        .get_json("/api/v1/houses/321002001001001-099-9-909")
+        .await;
+    assert_eq!(
+        (status, &read["tenants"][0]),
+        (StatusCode::OK, &json!(spouse))
+    );
+
+    let (_, owner_view) = app.get_json("/api/v1/persons/11010519491231002X/360").await;
+    assert_eq!(owner_view["households"][0]["number"], "H321002000777");
+    let names: Vec<&str> = owner_view["households"][0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|member| member["name"].as_str())
+        .collect();
+    assert_eq!(names, ["王秀英", "李建国"]);
+    assert_eq!(owner_view["owned_houses"][0]["floor_area_m2"], 89.5);
+    let (_, tenant_view) = app.get_json(&format!("/api/v1/persons/{spouse}/360")).await;
+    assert_eq!(
+        tenant_view["rented_houses"][0]["id"],
+        "321002001001001-099-9-909"
+    );
+
+    // Bad input: every wrong field named, nothing written.
+    let (status, body) = app
+        .post_json(
+            "/api/v1/households",
+            &json!({
+                "number": "H-1",
+                "kind": "family",
+                "address": "扬州",
+                "members": [{"citizen_id": "110105194912310021", "relationship": "户主"}]
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let codes: Vec<(&str, &str)> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|detail| {
+            (
+                detail["field"].as_str().unwrap(),
+                detail["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("kind", "not_one_of"),
+            ("members", "citizen_id_check_character"),
+            ("number", "invalid_household_number"),
+        ]
+    );
+    let mut bad_house = house.clone();
+    bad_house["id"] = json!("another-house");
+    bad_house["grid"] = json!("3210");
+    bad_house["floor_area_m2"] = json!(-3.0);
+    let (status, body) = app.post_json("/api/v1/houses", &bad_house).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|detail| detail["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["grid", "floor_area_m2"]);
+    let (status, _) = app.get_json("/api/v1/houses/another-house").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -18,5 +18,7 @@ pub use address::{Address, GeoPoint};
 pub use entity::{EntityDraft, EntityKind, EntityStatus, LegalEntity};
 pub use field_error::FieldError;
 pub use house::{Building, House, HouseDraft, HouseUse, RentalState};
-pub use household::{Household, HouseholdKind, HouseholdMember, Relationship};
+pub use household::{
+    Household, HouseholdDraft, HouseholdKind, HouseholdMember, HouseholdMemberDraft, Relationship,
+};
 pub use person::{Ethnicity, LifeStatus, Person, PersonDraft, PersonTag};

@@ -1,14 +1,12 @@
 //! Legal entities: search by name, read by credit code, create/update.
 
 use super::{PageDto, PageParams, parse_path};
-use crate::api::persons::request_batch;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use huimin_domain::identifiers::CreditCode;
-use huimin_domain::provenance::Provenance;
 use huimin_domain::registry::{EntityDraft, LegalEntity};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -118,19 +116,10 @@ pub async fn put_entity(
         established_on: input.established_on,
     };
     let entity = draft.validate().map_err(ApiError::Validation)?;
-    let provenance = Provenance {
-        source: state.config.api_source.clone(),
-        batch: request_batch(&headers),
-        recorded_at: state.clock.now(),
-    };
+    let provenance = super::api_provenance(&state, &headers, state.clock.now());
     let counts = state
         .store
         .put_entities(std::slice::from_ref(&entity), &provenance)
         .await?;
-    let status = if counts.inserted == 1 {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(EntityDto::from(&entity))))
+    Ok((super::write_status(counts), Json(EntityDto::from(&entity))))
 }

@@ -1,11 +1,12 @@
-//! Houses: read one, list those in an area.
+//! Houses: read one, list those in an area, create or update one.
 
 use super::{PageDto, PageParams};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use huimin_domain::registry::House;
+use axum::http::{HeaderMap, StatusCode};
+use huimin_domain::registry::{House, HouseDraft};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -100,4 +101,77 @@ pub async fn get_house(
         .await?
         .ok_or_else(|| ApiError::not_found("house"))?;
     Ok(Json(HouseDto::from(&house.record)))
+}
+
+/// A house as sent to the API.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HouseInputDto {
+    pub id: String,
+    pub building_id: String,
+    /// The 15-digit grid code.
+    pub grid: String,
+    /// `residential`, `commercial`, `office` or `garage` (or 住宅, 商业, 办公, 车库).
+    pub usage: String,
+    pub floor_area_m2: f64,
+    #[serde(default)]
+    pub owners: Vec<String>,
+    /// `owner_occupied`, `vacant` or `rented` (or 自住, 空置, 出租).
+    pub rental: String,
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    pub district: String,
+    pub street: String,
+    pub community: String,
+    pub road: String,
+    pub number: String,
+    pub building: Option<String>,
+    pub unit: Option<String>,
+    pub room: Option<String>,
+    pub longitude: Option<f64>,
+    pub latitude: Option<f64>,
+}
+
+impl From<HouseInputDto> for HouseDraft {
+    fn from(input: HouseInputDto) -> Self {
+        HouseDraft {
+            id: input.id,
+            building_id: input.building_id,
+            grid: input.grid,
+            usage: input.usage,
+            floor_area_m2: input.floor_area_m2.to_string(),
+            owners: input.owners.join(";"),
+            rental: input.rental,
+            tenants: input.tenants.join(";"),
+            district: input.district,
+            street: input.street,
+            community: input.community,
+            road: input.road,
+            number: input.number,
+            building: input.building,
+            unit: input.unit,
+            room: input.room,
+            longitude: input.longitude.map(|value| value.to_string()),
+            latitude: input.latitude.map(|value| value.to_string()),
+        }
+    }
+}
+
+/// Create or update a house: owners and tenants by identity number. 201 when new.
+#[utoipa::path(post, path = "/api/v1/houses", request_body = HouseInputDto,
+    responses((status = 201, body = HouseDto), (status = 200, body = HouseDto),
+              (status = 422, description = "invalid fields, each named")))]
+pub async fn put_house(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<HouseInputDto>,
+) -> Result<(StatusCode, Json<HouseDto>), ApiError> {
+    let house = HouseDraft::from(input)
+        .validate()
+        .map_err(ApiError::Validation)?;
+    let provenance = super::api_provenance(&state, &headers, state.clock.now());
+    let counts = state
+        .store
+        .put_houses(std::slice::from_ref(&house), &provenance)
+        .await?;
+    Ok((super::write_status(counts), Json(HouseDto::from(&house))))
 }

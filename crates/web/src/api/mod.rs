@@ -35,13 +35,17 @@ pub fn routes() -> Router<AppState> {
             get(persons::person_history),
         )
         .route("/persons/{citizen_id}/360", get(persons::person_360))
+        .route("/households", axum::routing::post(persons::put_household))
         .route("/households/{number}", get(persons::get_household))
         .route(
             "/entities",
             get(entities::search_entities).post(entities::put_entity),
         )
         .route("/entities/{credit_code}", get(entities::get_entity))
-        .route("/houses", get(houses::houses_in_area))
+        .route(
+            "/houses",
+            get(houses::houses_in_area).post(houses::put_house),
+        )
         .route("/houses/{id}", get(houses::get_house))
         .route("/areas", get(areas::area_collection))
         .route("/areas/{code}", get(areas::get_area))
@@ -60,6 +64,29 @@ pub async fn readiness(State(state): State<AppState>) -> Result<&'static str, Ap
             ApiError::Unavailable("the database is not reachable".to_owned())
         })
         .map(|()| "ready")
+}
+
+/// The provenance of records written by one API request: the configured source, the
+/// request id as the batch, and the time of the request.
+pub(crate) fn api_provenance(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+) -> Provenance {
+    Provenance {
+        source: state.config.api_source.clone(),
+        batch: persons::request_batch(headers),
+        recorded_at,
+    }
+}
+
+/// 201 when a one-record write created it, 200 when it updated or left it alone.
+pub(crate) fn write_status(counts: huimin_domain::storage::WriteCounts) -> axum::http::StatusCode {
+    if counts.inserted == 1 {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::OK
+    }
 }
 
 pub async fn not_found() -> ApiError {

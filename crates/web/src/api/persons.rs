@@ -9,8 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::DateTime;
 use huimin_domain::identifiers::{CitizenId, Sex};
-use huimin_domain::provenance::Provenance;
-use huimin_domain::registry::{FieldError, Household, Person, PersonDraft};
+use huimin_domain::registry::{
+    FieldError, Household, HouseholdDraft, HouseholdMemberDraft, Person, PersonDraft,
+};
 use huimin_domain::search::normalise_initials;
 use huimin_domain::storage::{PersonQuery, PersonSummary, Versioned};
 use serde::{Deserialize, Serialize};
@@ -372,11 +373,7 @@ pub async fn put_person(
     let person = PersonDraft::from(input)
         .validate(huimin_domain::time::shanghai_date(now))
         .map_err(ApiError::Validation)?;
-    let provenance = Provenance {
-        source: state.config.api_source.clone(),
-        batch: request_batch(&headers),
-        recorded_at: now,
-    };
+    let provenance = super::api_provenance(&state, &headers, now);
     let counts = state
         .store
         .put_persons(std::slice::from_ref(&person), &provenance)
@@ -411,6 +408,59 @@ pub(crate) fn request_batch(headers: &HeaderMap) -> String {
         .and_then(|value| value.to_str().ok())
         .unwrap_or("unknown");
     format!("api:{id}")
+}
+
+/// A household as sent to the API.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HouseholdInputDto {
+    /// 户号: 1–32 letters or digits.
+    pub number: String,
+    /// `registered` (户籍户) or `co_resident` (共同生活家庭).
+    pub kind: String,
+    pub address: String,
+    pub members: Vec<HouseholdMemberInputDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HouseholdMemberInputDto {
+    pub citizen_id: String,
+    /// `head`, `spouse`, `son`, … or the Chinese label (户主, 配偶, 子, …).
+    pub relationship: String,
+}
+
+/// Create or update a household, with exactly one head. 201 when new.
+#[utoipa::path(post, path = "/api/v1/households", request_body = HouseholdInputDto,
+    responses((status = 201, body = HouseholdDto), (status = 200, body = HouseholdDto),
+              (status = 422, description = "invalid fields, each named")))]
+pub async fn put_household(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<HouseholdInputDto>,
+) -> Result<(StatusCode, Json<HouseholdDto>), ApiError> {
+    let household = HouseholdDraft {
+        number: input.number,
+        kind: input.kind,
+        address: input.address,
+        members: input
+            .members
+            .into_iter()
+            .map(|member| HouseholdMemberDraft {
+                citizen_id: member.citizen_id,
+                relationship: member.relationship,
+            })
+            .collect(),
+    }
+    .validate()
+    .map_err(ApiError::Validation)?;
+    let provenance = super::api_provenance(&state, &headers, state.clock.now());
+    let counts = state
+        .store
+        .put_households(std::slice::from_ref(&household), &provenance)
+        .await?;
+    Ok((
+        super::write_status(counts),
+        Json(HouseholdDto::from(&household)),
+    ))
 }
 
 /// A household by its number.
