@@ -9,6 +9,7 @@
 
 pub mod area;
 pub mod identifiers;
+pub mod merkle;
 pub mod provenance;
 pub mod registry;
 pub mod search;
