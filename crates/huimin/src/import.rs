@@ -296,11 +296,15 @@ fn decode(bytes: &[u8], encoding: TextEncoding) -> (Cow<'_, str>, &'static str) 
     (decoder.decode_without_bom_handling(bytes).0, name)
 }
 
-/// A 64-bit FNV-1a digest: a stable batch id for a file's content (not a security hash).
+/// The first 64 bits of the file's SHA-256: a stable batch id for its content. (SHA-256
+/// runs on the CPU's SHA instructions, several times faster than a byte-wise FNV-1a.)
 fn content_digest(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    digest
+        .iter()
+        .take(8)
+        .fold(0, |id, byte| (id << 8) | u64::from(*byte))
 }
 
 fn row_error(
@@ -393,6 +397,8 @@ struct Piece<'t> {
     sequence: usize,
     /// The file's line number of the piece's first line.
     first_line: u64,
+    /// Line breaks in the piece: about its number of rows.
+    lines: u64,
     text: &'t str,
 }
 
@@ -439,6 +445,7 @@ impl<'t> Iterator for Pieces<'t> {
         let piece = Piece {
             sequence: self.sequence,
             first_line: self.next_line,
+            lines,
             text,
         };
         self.rest = rest;
@@ -485,7 +492,7 @@ fn check_csv_piece(
         .trim(csv::Trim::All)
         .from_reader(piece.text.as_bytes());
     let mut record = csv::StringRecord::new();
-    let mut checked = Vec::new();
+    let mut checked = Vec::with_capacity(usize::try_from(piece.lines).unwrap_or(0));
     loop {
         let read = reader.read_record(&mut record);
         let line = piece.first_line
@@ -717,49 +724,51 @@ fn check_rows(
     })
 }
 
-async fn write_records(
-    store: &dyn RegistryStore,
-    kind: RecordKind,
-    records: Vec<Record>,
-    provenance: &Provenance,
-) -> Result<WriteCounts, StorageError> {
-    /// The records of one variant (a batch holds one kind only, so nothing is dropped).
-    fn only<T>(records: Vec<Record>, pick: fn(Record) -> Option<T>) -> Vec<T> {
-        records.into_iter().filter_map(pick).collect()
-    }
-    if records.is_empty() {
-        return Ok(WriteCounts::default());
-    }
-    match kind {
-        RecordKind::Persons => {
-            let persons = only(records, |record| {
-                if let Record::Person(person) = record {
-                    Some(person)
-                } else {
-                    None
-                }
-            });
-            store.put_persons(&persons, provenance).await
+/// The good records of a file, kept per kind so that batches are slices of them.
+enum Records {
+    Persons(Vec<huimin_domain::registry::Person>),
+    Entities(Vec<huimin_domain::registry::LegalEntity>),
+    Houses(Vec<huimin_domain::registry::House>),
+}
+
+impl Records {
+    fn with_capacity(kind: RecordKind, capacity: usize) -> Records {
+        match kind {
+            RecordKind::Persons => Records::Persons(Vec::with_capacity(capacity)),
+            RecordKind::Entities => Records::Entities(Vec::with_capacity(capacity)),
+            RecordKind::Houses => Records::Houses(Vec::with_capacity(capacity)),
         }
-        RecordKind::Entities => {
-            let entities = only(records, |record| {
-                if let Record::Entity(entity) = record {
-                    Some(entity)
-                } else {
-                    None
-                }
-            });
-            store.put_entities(&entities, provenance).await
+    }
+
+    /// Keeps a record; the checker only makes records of the file's kind.
+    fn push(&mut self, record: Record) {
+        match (self, record) {
+            (Records::Persons(persons), Record::Person(person)) => persons.push(person),
+            (Records::Entities(entities), Record::Entity(entity)) => entities.push(entity),
+            (Records::Houses(houses), Record::House(house)) => houses.push(house),
+            _ => debug_assert!(false, "a record of another kind than the file's"),
         }
-        RecordKind::Houses => {
-            let houses = only(records, |record| {
-                if let Record::House(house) = record {
-                    Some(house)
-                } else {
-                    None
-                }
-            });
-            store.put_houses(&houses, provenance).await
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Records::Persons(persons) => persons.len(),
+            Records::Entities(entities) => entities.len(),
+            Records::Houses(houses) => houses.len(),
+        }
+    }
+
+    /// Writes records `range` in one transaction.
+    async fn write(
+        &self,
+        store: &dyn RegistryStore,
+        range: std::ops::Range<usize>,
+        provenance: &Provenance,
+    ) -> Result<WriteCounts, StorageError> {
+        match self {
+            Records::Persons(persons) => store.put_persons(&persons[range], provenance).await,
+            Records::Entities(entities) => store.put_entities(&entities[range], provenance).await,
+            Records::Houses(houses) => store.put_houses(&houses[range], provenance).await,
         }
     }
 }
@@ -791,8 +800,10 @@ pub async fn import_bytes(
         batch: batch.clone(),
         ..ImportSummary::default()
     };
-    let mut records = Vec::new();
     let total_lines = text.bytes().filter(|byte| *byte == b'\n').count() as u64;
+    // One allocation for the records, instead of a copy of all of them at every doubling.
+    let mut records =
+        Records::with_capacity(options.kind, usize::try_from(total_lines).unwrap_or(0));
     summary.ignored_columns =
         check_rows(options.kind, options.format, &text, today, &mut |checked| {
             let mut last_line = 0;
@@ -831,14 +842,13 @@ pub async fn import_bytes(
         options.batch_rows.max(1)
     };
     let mut written = 0;
-    let mut records = records.into_iter().peekable();
-    while records.peek().is_some() {
-        let batch: Vec<Record> = records.by_ref().take(batch_rows).collect();
-        written += batch.len() as u64;
+    while written < records.len() {
+        let end = (written + batch_rows).min(records.len());
         summary
             .counts
-            .add(write_records(store, options.kind, batch, &provenance).await?);
-        progress(ImportPhase::Writing, written, to_write);
+            .add(records.write(store, written..end, &provenance).await?);
+        written = end;
+        progress(ImportPhase::Writing, written as u64, to_write);
     }
     if summary.counts.inserted + summary.counts.updated > 0 {
         store.refresh_statistics().await?;
@@ -930,7 +940,8 @@ mod tests {
 
     #[test]
     fn the_digest_is_stable() {
-        assert_eq!(content_digest(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(content_digest(b"a"), 0xaf63_dc4c_8601_ec8c);
+        // The first eight bytes of SHA-256("") and SHA-256("a").
+        assert_eq!(content_digest(b""), 0xe3b0_c442_98fc_1c14);
+        assert_eq!(content_digest(b"a"), 0xca97_8112_ca1b_bdca);
     }
 }

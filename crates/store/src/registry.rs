@@ -638,8 +638,17 @@ macro_rules! registry_store {
                 let mut conditions: Vec<String> = Vec::new();
                 let mut values: Vec<String> = Vec::new();
                 if let Some(name) = &query.name {
+                    // Through the search index: the name's own initials and pinyin, then
+                    // the name (`person_search` leads with the derived columns).
+                    values.push(huimin_domain::search::pinyin_initials(name));
+                    values.push(huimin_domain::search::pinyin_full(name));
                     values.push(name.clone());
-                    conditions.push(format!("name = ${}", values.len()));
+                    conditions.push(format!(
+                        "name_initials = ${} AND name_pinyin = ${} AND name = ${}",
+                        values.len() - 2,
+                        values.len() - 1,
+                        values.len()
+                    ));
                 }
                 if let Some(initials) = &query.initials {
                     let (low, high) = prefix_range(initials);
