@@ -342,8 +342,8 @@ macro_rules! registry_store {
             Ok((CitizenId::parse(&id).map_err(|e| corrupt("citizen_id", &id, e))?, row.text("name")?))
         }
 
-        /// The 360 view through the ordinary queries, one round trip each.
-        #[allow(dead_code)] // SQLite uses it only for databases it cannot open twice
+        /// The 360 view through the ordinary queries, one round trip each (PostgreSQL, and
+        /// SQLite databases that cannot be opened twice).
         async fn person_view_by_queries(store: &$store, citizen_id: &CitizenId) -> StorageResult<Option<PersonView>> {
             let history = store.person_history(citizen_id).await?;
             if history.is_empty() {

@@ -217,17 +217,24 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(|error| crate::storage_error("opening the SQLite database", error))?;
+        let mut store = SqliteStore {
+            pool,
+            readers: None,
+        };
+        apply_migrations!(&store.pool, sqlite)?;
+        // sqlx names an in-memory database `file:sqlx-in-memory-N` (or keeps the name of
+        // a `mode=memory` URL) but puts nothing on disk; only a database that is a file
+        // after the migrations can be opened a second time.
         let filename = options.get_filename();
-        let readers = (!filename.as_os_str().is_empty()
-            && filename != std::path::Path::new(":memory:"))
-        .then(|| {
-            Arc::new(Readers {
+        let in_memory = url
+            .split_once('?')
+            .is_some_and(|(_, parameters)| parameters.split('&').any(|p| p == "mode=memory"));
+        if !in_memory && filename.is_file() {
+            store.readers = Some(Arc::new(Readers {
                 path: filename.to_path_buf(),
                 idle: std::sync::Mutex::new(Vec::new()),
-            })
-        });
-        let store = SqliteStore { pool, readers };
-        apply_migrations!(&store.pool, sqlite)?;
+            }));
+        }
         Ok(store)
     }
 

@@ -825,3 +825,22 @@ async fn a_bulk_load_rebuilds_every_index() {
         .unwrap();
     assert_eq!((before, after), (3, 3));
 }
+
+/// SQLite only: an in-memory database, which no second connection can open, still answers
+/// the 360 view (through sqlx instead of the read-only connections to the file).
+#[tokio::test]
+async fn an_in_memory_sqlite_database_answers_the_360_view() {
+    let store = huimin_store::connect("sqlite::memory:").await.unwrap();
+    let someone = person(citizen("321002", (1960, 1, 1), 3), "钱七", GRID_A);
+    store
+        .put_persons(std::slice::from_ref(&someone), &provenance("b", at(1)))
+        .await
+        .unwrap();
+    let view = store
+        .person_view(&someone.citizen_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.history.len(), 1);
+    assert_eq!(view.history[0].record, someone);
+}
