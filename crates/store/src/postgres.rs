@@ -51,24 +51,29 @@ async fn read_person_view(
 /// Bytes of COPY data sent per message.
 const COPY_BUFFER_BYTES: usize = 1 << 20;
 
-/// Appends one field in `COPY … FROM STDIN` text format: `\N` for NULL, and backslash,
-/// tab, newline and carriage return escaped.
-fn copy_field(buffer: &mut Vec<u8>, value: Option<&str>, last: bool) {
-    match value {
-        None => buffer.extend_from_slice(b"\\N"),
-        Some(text) => {
-            for byte in text.bytes() {
-                match byte {
-                    b'\\' => buffer.extend_from_slice(b"\\\\"),
-                    b'\t' => buffer.extend_from_slice(b"\\t"),
-                    b'\n' => buffer.extend_from_slice(b"\\n"),
-                    b'\r' => buffer.extend_from_slice(b"\\r"),
-                    other => buffer.push(other),
+/// Appends one row in `COPY … FROM STDIN` text format: fields separated by tabs, `\N`
+/// for NULL, and backslash, tab, newline and carriage return escaped.
+fn copy_row(buffer: &mut Vec<u8>, fields: &[Option<&str>]) {
+    for (index, field) in fields.iter().enumerate() {
+        if index > 0 {
+            buffer.push(b'\t');
+        }
+        match field {
+            None => buffer.extend_from_slice(b"\\N"),
+            Some(text) => {
+                for byte in text.bytes() {
+                    match byte {
+                        b'\\' => buffer.extend_from_slice(b"\\\\"),
+                        b'\t' => buffer.extend_from_slice(b"\\t"),
+                        b'\n' => buffer.extend_from_slice(b"\\n"),
+                        b'\r' => buffer.extend_from_slice(b"\\r"),
+                        other => buffer.push(other),
+                    }
                 }
             }
         }
     }
-    buffer.push(if last { b'\n' } else { b'\t' });
+    buffer.push(b'\n');
 }
 
 /// Inserts person rows with `COPY … FROM STDIN`, PostgreSQL's bulk path, inside the
@@ -95,26 +100,27 @@ async fn insert_person_rows(
         let row = PersonRow::new(person);
         let birth_date = row.birth_date_text();
         let ethnicity = row.ethnicity.to_string();
-        for (value, last) in [
-            (Some(row.citizen_id), false),
-            (Some(row.name), false),
-            (Some(row.name_initials.as_str()), false),
-            (Some(row.name_pinyin.as_str()), false),
-            (Some(row.sex), false),
-            (Some(birth_date.as_str()), false),
-            (Some(ethnicity.as_str()), false),
-            (Some(row.hukou_address), false),
-            (Some(row.residence_address), false),
-            (row.phone, false),
-            (Some(row.life_status), false),
-            (Some(row.tags.as_str()), false),
-            (row.grid, false),
-            (Some(provenance.source.as_str()), false),
-            (Some(provenance.batch.as_str()), false),
-            (Some(recorded.as_str()), true),
-        ] {
-            copy_field(&mut buffer, value, last);
-        }
+        copy_row(
+            &mut buffer,
+            &[
+                Some(row.citizen_id),
+                Some(row.name),
+                Some(&row.name_initials),
+                Some(&row.name_pinyin),
+                Some(row.sex),
+                Some(&birth_date),
+                Some(&ethnicity),
+                Some(row.hukou_address),
+                Some(row.residence_address),
+                row.phone,
+                Some(row.life_status),
+                Some(&row.tags),
+                row.grid,
+                Some(&provenance.source),
+                Some(&provenance.batch),
+                Some(&recorded),
+            ],
+        );
         if buffer.len() >= COPY_BUFFER_BYTES {
             sent = copy.send(std::mem::take(&mut buffer)).await.map(|_| ());
             if sent.is_err() {

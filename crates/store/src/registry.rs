@@ -9,6 +9,8 @@
 //!
 //! [`RegistryStore`]: huimin_domain::storage::RegistryStore
 
+use std::sync::LazyLock;
+
 /// Rows per multi-row statement: 500 rows × 21 columns stays under SQLite's and
 /// PostgreSQL's limits on bound parameters.
 pub(crate) const CHUNK_ROWS: usize = 500;
@@ -32,37 +34,38 @@ pub(crate) const AREA_COLUMNS: &str =
     "code, name, level, parent, boundary, source, batch, recorded_at_us";
 
 /// A person's current version and past ones, newest first (the current row's
-/// `superseded_at_us` is NULL). `$1` is the identity number in every query of the view.
-pub(crate) fn person_versions_sql() -> String {
+/// `superseded_at_us` is NULL). `$1` is the identity number in every query of the view;
+/// the texts are built once, as the view runs them on every request.
+pub(crate) static PERSON_VERSIONS_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {PERSON_COLUMNS}, NULL AS superseded_at_us FROM person WHERE citizen_id = $1 \
          UNION ALL \
          SELECT {PERSON_COLUMNS}, superseded_at_us FROM person_history WHERE citizen_id = $1 \
          ORDER BY recorded_at_us DESC"
     )
-}
+});
 
-pub(crate) fn households_of_person_sql() -> String {
+pub(crate) static HOUSEHOLDS_OF_PERSON_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE number IN \
          (SELECT household_number FROM household_member WHERE citizen_id = $1) ORDER BY number"
     )
-}
+});
 
 /// A person's houses, each with the person's role (`party_role`: owner or tenant).
-pub(crate) fn houses_of_person_sql() -> String {
+pub(crate) static HOUSES_OF_PERSON_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {HOUSE_COLUMNS}, house_party.role AS party_role FROM house \
          JOIN house_party ON house_party.house_id = house.id WHERE house_party.citizen_id = $1 \
          ORDER BY house.id"
     )
-}
+});
 
-pub(crate) fn entities_of_person_sql() -> String {
+pub(crate) static ENTITIES_OF_PERSON_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {ENTITY_COLUMNS} FROM legal_entity WHERE legal_representative = $1 ORDER BY credit_code"
     )
-}
+});
 
 /// The current names of everyone in the person's households (the person included).
 pub(crate) const HOUSEHOLD_MEMBER_NAMES_SQL: &str = "SELECT DISTINCT member.citizen_id, person.name \
@@ -167,19 +170,11 @@ macro_rules! registry_store {
             ))
         }
 
-        fn text(row: &impl Columns, column: &str) -> StorageResult<String> {
-            row.text(column)
-        }
-
-        fn optional_text(row: &impl Columns, column: &str) -> StorageResult<Option<String>> {
-            row.optional_text(column)
-        }
-
         fn person_from_row(row: &impl Columns) -> StorageResult<Versioned<Person>> {
-            let citizen_id = text(row, "citizen_id")?;
-            let name = text(row, "name")?;
+            let citizen_id = row.text("citizen_id")?;
+            let name = row.text("name")?;
             let ethnicity = row.int32("ethnicity")?;
-            let life_status = text(row, "life_status")?;
+            let life_status = row.text("life_status")?;
             let (provenance, superseded_at) = provenance_of(row)?;
             let person = Person {
                 citizen_id: CitizenId::parse(&citizen_id).map_err(|e| corrupt("citizen_id", &citizen_id, e))?,
@@ -188,16 +183,16 @@ macro_rules! registry_store {
                     .ok()
                     .and_then(Ethnicity::from_code)
                     .ok_or_else(|| corrupt("ethnicity", &ethnicity.to_string(), "unknown code"))?,
-                hukou_address: text(row, "hukou_address")?,
-                residence_address: text(row, "residence_address")?,
-                phone: match optional_text(row, "phone")? {
+                hukou_address: row.text("hukou_address")?,
+                residence_address: row.text("residence_address")?,
+                phone: match row.optional_text("phone")? {
                     Some(phone) => Some(Phone::parse(&phone).map_err(|e| corrupt("phone", &phone, e))?),
                     None => None,
                 },
                 life_status: LifeStatus::parse(&life_status)
                     .ok_or_else(|| corrupt("life_status", &life_status, "unknown status"))?,
-                tags: decode_tags(&text(row, "tags")?)?,
-                grid: match optional_text(row, "grid")? {
+                tags: decode_tags(&row.text("tags")?)?,
+                grid: match row.optional_text("grid")? {
                     Some(grid) => Some(GridCode::parse(&grid).map_err(|e| corrupt("grid", &grid, e))?),
                     None => None,
                 },
@@ -206,14 +201,14 @@ macro_rules! registry_store {
         }
 
         fn household_from_row(row: &impl Columns) -> StorageResult<Versioned<Household>> {
-            let kind = text(row, "kind")?;
+            let kind = row.text("kind")?;
             let (provenance, superseded_at) = provenance_of(row)?;
             Ok(Versioned {
                 record: Household {
-                    number: text(row, "number")?,
+                    number: row.text("number")?,
                     kind: HouseholdKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind, "unknown kind"))?,
-                    address: text(row, "address")?,
-                    members: decode_members(&text(row, "members")?)?,
+                    address: row.text("address")?,
+                    members: decode_members(&row.text("members")?)?,
                 },
                 provenance,
                 superseded_at,
@@ -221,19 +216,19 @@ macro_rules! registry_store {
         }
 
         fn entity_from_row(row: &impl Columns) -> StorageResult<Versioned<LegalEntity>> {
-            let credit_code = text(row, "credit_code")?;
-            let kind = text(row, "kind")?;
-            let status = text(row, "status")?;
-            let representative = text(row, "legal_representative")?;
+            let credit_code = row.text("credit_code")?;
+            let kind = row.text("kind")?;
+            let status = row.text("status")?;
+            let representative = row.text("legal_representative")?;
             let (provenance, superseded_at) = provenance_of(row)?;
             Ok(Versioned {
                 record: LegalEntity {
                     credit_code: CreditCode::parse(&credit_code).map_err(|e| corrupt("credit_code", &credit_code, e))?,
-                    name: text(row, "name")?,
+                    name: row.text("name")?,
                     kind: EntityKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind, "unknown kind"))?,
                     legal_representative: CitizenId::parse(&representative)
                         .map_err(|e| corrupt("legal_representative", &representative, e))?,
-                    registered_address: text(row, "registered_address")?,
+                    registered_address: row.text("registered_address")?,
                     status: EntityStatus::parse(&status).ok_or_else(|| corrupt("status", &status, "unknown status"))?,
                     established_on: row.optional_date("established_on")?,
                 },
@@ -246,14 +241,14 @@ macro_rules! registry_store {
             let longitude = row.optional_real("longitude")?;
             let latitude = row.optional_real("latitude")?;
             Ok(Address {
-                district: text(row, "address_district")?,
-                street: text(row, "address_street")?,
-                community: text(row, "address_community")?,
-                road: text(row, "address_road")?,
-                number: text(row, "address_number")?,
-                building: optional_text(row, "address_building")?,
-                unit: optional_text(row, "address_unit")?,
-                room: optional_text(row, "address_room")?,
+                district: row.text("address_district")?,
+                street: row.text("address_street")?,
+                community: row.text("address_community")?,
+                road: row.text("address_road")?,
+                number: row.text("address_number")?,
+                building: row.optional_text("address_building")?,
+                unit: row.optional_text("address_unit")?,
+                room: row.optional_text("address_room")?,
                 point: match (longitude, latitude) {
                     (Some(longitude), Some(latitude)) => GeoPoint::new(longitude, latitude),
                     _ => None,
@@ -262,24 +257,24 @@ macro_rules! registry_store {
         }
 
         fn grid_of(row: &impl Columns) -> StorageResult<GridCode> {
-            let grid = text(row, "grid")?;
+            let grid = row.text("grid")?;
             GridCode::parse(&grid).map_err(|e| corrupt("grid", &grid, e))
         }
 
         fn house_from_row(row: &impl Columns) -> StorageResult<Versioned<House>> {
-            let usage = text(row, "usage")?;
-            let rental = text(row, "rental")?;
-            let tenants = decode_ids("tenants", &text(row, "tenants")?)?;
+            let usage = row.text("usage")?;
+            let rental = row.text("rental")?;
+            let tenants = decode_ids("tenants", &row.text("tenants")?)?;
             let (provenance, superseded_at) = provenance_of(row)?;
             Ok(Versioned {
                 record: House {
-                    id: text(row, "id")?,
-                    building_id: text(row, "building_id")?,
+                    id: row.text("id")?,
+                    building_id: row.text("building_id")?,
                     address: address_from_row(row)?,
                     grid: grid_of(row)?,
                     usage: HouseUse::parse(&usage).ok_or_else(|| corrupt("usage", &usage, "unknown use"))?,
                     floor_area_m2: row.real("floor_area_m2")?,
-                    owners: decode_ids("owners", &text(row, "owners")?)?,
+                    owners: decode_ids("owners", &row.text("owners")?)?,
                     rental: match rental.as_str() {
                         "owner_occupied" => RentalState::OwnerOccupied,
                         "vacant" => RentalState::Vacant,
@@ -296,7 +291,7 @@ macro_rules! registry_store {
             let floors = row.int32("floors")?;
             let (provenance, superseded_at) = provenance_of(row)?;
             let building = Building {
-                id: text(row, "id")?,
+                id: row.text("id")?,
                 address: address_from_row(row)?,
                 grid: grid_of(row)?,
                 floors: u16::try_from(floors).map_err(|e| corrupt("floors", &floors.to_string(), e))?,
@@ -306,34 +301,31 @@ macro_rules! registry_store {
 
         fn area_from_row(row: &impl Columns) -> StorageResult<Versioned<Area>> {
             let (provenance, superseded_at) = provenance_of(row)?;
-            let level = text(row, "level")?;
-            let boundary = match optional_text(row, "boundary")? {
+            let level = row.text("level")?;
+            let boundary = match row.optional_text("boundary")? {
                 None => None,
                 Some(json) => Some(huimin_domain::area::boundary_from_geojson(&json).map_err(|e| corrupt("boundary", &json, e))?),
             };
             let area = Area {
-                code: text(row, "code")?,
-                name: text(row, "name")?,
+                code: row.text("code")?,
+                name: row.text("name")?,
                 level: AreaLevel::parse(&level).ok_or_else(|| corrupt("level", &level, "unknown level"))?,
-                parent: optional_text(row, "parent")?,
+                parent: row.optional_text("parent")?,
                 boundary,
             };
             Ok(Versioned { record: area, provenance, superseded_at })
         }
 
-        /// Houses from `houses_of_person_sql` rows: (owned, rented).
-        fn houses_by_role<R: Columns>(rows: &[R]) -> StorageResult<(Vec<House>, Vec<House>)> {
-            let mut owned = Vec::new();
-            let mut rented = Vec::new();
-            for row in rows {
-                let house = house_from_row(row)?.record;
-                if row.text("party_role")? == "owner" {
-                    owned.push(house);
-                } else {
-                    rented.push(house);
-                }
-            }
-            Ok((owned, rented))
+        /// A house and the person's role in it (`owner` or `tenant`), from a
+        /// `HOUSES_OF_PERSON_SQL` row.
+        fn house_and_role(row: &impl Columns) -> StorageResult<(House, String)> {
+            Ok((house_from_row(row)?.record, row.text("party_role")?))
+        }
+
+        /// The houses a person owns and those they rent, from `house_and_role`.
+        fn houses_by_role(houses: Vec<(House, String)>) -> (Vec<House>, Vec<House>) {
+            let (owned, rented): (Vec<_>, Vec<_>) = houses.into_iter().partition(|(_, role)| role == "owner");
+            (owned.into_iter().map(|(house, _)| house).collect(), rented.into_iter().map(|(house, _)| house).collect())
         }
 
         /// `(identity number, name)` from `HOUSEHOLD_MEMBER_NAMES_SQL` rows.
@@ -626,7 +618,7 @@ macro_rules! registry_store {
 
             async fn person_history(&self, citizen_id: &CitizenId) -> StorageResult<Vec<Versioned<Person>>> {
                 // One round trip for the current version and the past ones.
-                let rows = sqlx::query(sqlx::AssertSqlSafe(crate::registry::person_versions_sql()))
+                let rows = sqlx::query(sqlx::AssertSqlSafe(crate::registry::PERSON_VERSIONS_SQL.as_str()))
                 .bind(citizen_id.as_str())
                 .fetch_all(&self.pool)
                 .await
@@ -684,12 +676,12 @@ macro_rules! registry_store {
                 let items = rows
                     .iter()
                     .map(|row| {
-                        let citizen_id = text(row, "citizen_id")?;
+                        let citizen_id = row.text("citizen_id")?;
                         Ok(PersonSummary {
                             citizen_id: CitizenId::parse(&citizen_id).map_err(|e| corrupt("citizen_id", &citizen_id, e))?,
-                            name: text(row, "name")?,
-                            grid: optional_text(row, "grid")?,
-                            life_status: text(row, "life_status")?,
+                            name: row.text("name")?,
+                            grid: row.optional_text("grid")?,
+                            life_status: row.text("life_status")?,
                         })
                     })
                     .collect::<StorageResult<Vec<_>>>()?;
@@ -702,7 +694,7 @@ macro_rules! registry_store {
 
             async fn person_links(&self, citizen_id: &CitizenId) -> StorageResult<PersonLinks> {
                 let id = citizen_id.as_str();
-                let households = sqlx::query(sqlx::AssertSqlSafe(crate::registry::households_of_person_sql()))
+                let households = sqlx::query(sqlx::AssertSqlSafe(crate::registry::HOUSEHOLDS_OF_PERSON_SQL.as_str()))
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await
@@ -710,13 +702,14 @@ macro_rules! registry_store {
                 .iter()
                 .map(|row| household_from_row(row).map(|versioned| versioned.record))
                 .collect::<StorageResult<Vec<_>>>()?;
-                let house_rows = sqlx::query(sqlx::AssertSqlSafe(crate::registry::houses_of_person_sql()))
+                let house_rows = sqlx::query(sqlx::AssertSqlSafe(crate::registry::HOUSES_OF_PERSON_SQL.as_str()))
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(|e| storage_error("houses of person", e))?;
-                let (owned_houses, rented_houses) = houses_by_role(&house_rows)?;
-                let represented_entities = sqlx::query(sqlx::AssertSqlSafe(crate::registry::entities_of_person_sql()))
+                let houses = house_rows.iter().map(house_and_role).collect::<StorageResult<Vec<_>>>()?;
+                let (owned_houses, rented_houses) = houses_by_role(houses);
+                let represented_entities = sqlx::query(sqlx::AssertSqlSafe(crate::registry::ENTITIES_OF_PERSON_SQL.as_str()))
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await
@@ -1129,7 +1122,7 @@ macro_rules! registry_store {
                     let age = huimin_domain::time::age_on(birth, today);
                     let band = usize::try_from((age / 5).min(20)).unwrap_or(20);
                     let people = u64::try_from(people).unwrap_or(0);
-                    if text(row, "sex")? == "male" {
+                    if row.text("sex")? == "male" {
                         bands[band].male += people;
                     } else {
                         bands[band].female += people;
@@ -1157,9 +1150,9 @@ macro_rules! registry_store {
                     .map(|row| {
                         let residents: i64 = row.try_get("residents").map_err(|e| storage_error("residents", e))?;
                         let elderly: i64 = row.try_get("elderly").map_err(|e| storage_error("elderly", e))?;
-                        let code = text(row, "community")?;
+                        let code = row.text("community")?;
                         Ok(AgeingRate {
-                            area_name: optional_text(row, "name")?.unwrap_or_else(|| code.clone()),
+                            area_name: row.optional_text("name")?.unwrap_or_else(|| code.clone()),
                             area_code: code,
                             residents: u64::try_from(residents).unwrap_or(0),
                             aged_60_and_over: u64::try_from(elderly).unwrap_or(0),
@@ -1183,8 +1176,8 @@ macro_rules! registry_store {
                         query = query.bind(id.as_str());
                     }
                     for row in query.fetch_all(&self.pool).await.map_err(|e| storage_error("person names", e))? {
-                        let id = text(&row, "citizen_id")?;
-                        names.push((CitizenId::parse(&id).map_err(|e| corrupt("citizen_id", &id, e))?, text(&row, "name")?));
+                        let id = row.text("citizen_id")?;
+                        names.push((CitizenId::parse(&id).map_err(|e| corrupt("citizen_id", &id, e))?, row.text("name")?));
                     }
                 }
                 Ok(names)

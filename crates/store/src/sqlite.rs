@@ -69,33 +69,36 @@ impl Readers {
     }
 }
 
+/// A column of a rusqlite row, with the column named in the error.
+fn column<T: rusqlite::types::FromSql>(
+    row: &rusqlite::Row<'_>,
+    name: &str,
+) -> Result<T, StorageError> {
+    row.get(name)
+        .map_err(|error| crate::storage_error(name, error))
+}
+
 impl crate::codec::Columns for rusqlite::Row<'_> {
-    fn text(&self, column: &str) -> Result<String, StorageError> {
-        self.get(column)
-            .map_err(|error| crate::storage_error(column, error))
+    fn text(&self, name: &str) -> Result<String, StorageError> {
+        column(self, name)
     }
-    fn optional_text(&self, column: &str) -> Result<Option<String>, StorageError> {
-        self.get(column)
-            .map_err(|error| crate::storage_error(column, error))
+    fn optional_text(&self, name: &str) -> Result<Option<String>, StorageError> {
+        column(self, name)
     }
-    fn int32(&self, column: &str) -> Result<i32, StorageError> {
-        self.get(column)
-            .map_err(|error| crate::storage_error(column, error))
+    fn int32(&self, name: &str) -> Result<i32, StorageError> {
+        column(self, name)
     }
-    fn int64(&self, column: &str) -> Result<i64, StorageError> {
-        self.get(column)
-            .map_err(|error| crate::storage_error(column, error))
+    fn int64(&self, name: &str) -> Result<i64, StorageError> {
+        column(self, name)
     }
-    fn int64_if_present(&self, column: &str) -> Option<i64> {
-        self.get::<_, Option<i64>>(column).ok().flatten()
+    fn int64_if_present(&self, name: &str) -> Option<i64> {
+        column::<Option<i64>>(self, name).ok().flatten()
     }
-    fn real(&self, column: &str) -> Result<f64, StorageError> {
-        self.get(column)
-            .map_err(|error| crate::storage_error(column, error))
+    fn real(&self, name: &str) -> Result<f64, StorageError> {
+        column(self, name)
     }
-    fn optional_real(&self, column: &str) -> Result<Option<f64>, StorageError> {
-        self.get(column)
-            .map_err(|error| crate::storage_error(column, error))
+    fn optional_real(&self, name: &str) -> Result<Option<f64>, StorageError> {
+        column(self, name)
     }
     fn optional_date(&self, column: &str) -> Result<Option<chrono::NaiveDate>, StorageError> {
         // sqlx stores dates in SQLite as `YYYY-MM-DD` text.
@@ -138,7 +141,7 @@ async fn read_person_view(
     readers.read(|connection| {
         let history = rows_of(
             connection,
-            &crate::registry::person_versions_sql(),
+            &crate::registry::PERSON_VERSIONS_SQL,
             id,
             |row| person_from_row(row),
         )?;
@@ -147,28 +150,20 @@ async fn read_person_view(
         }
         let households = rows_of(
             connection,
-            &crate::registry::households_of_person_sql(),
+            &crate::registry::HOUSEHOLDS_OF_PERSON_SQL,
             id,
             |row| household_from_row(row).map(|versioned| versioned.record),
         )?;
-        let house_rows = rows_of(
+        let houses = rows_of(
             connection,
-            &crate::registry::houses_of_person_sql(),
+            &crate::registry::HOUSES_OF_PERSON_SQL,
             id,
-            |row| {
-                Ok((
-                    house_from_row(row)?.record,
-                    row.get::<_, String>("party_role")
-                        .map_err(|e| crate::storage_error("party_role", e))?,
-                ))
-            },
+            |row| house_and_role(row),
         )?;
-        let (owned, rented): (Vec<_>, Vec<_>) = house_rows
-            .into_iter()
-            .partition(|(_, role)| role == "owner");
+        let (owned_houses, rented_houses) = houses_by_role(houses);
         let represented_entities = rows_of(
             connection,
-            &crate::registry::entities_of_person_sql(),
+            &crate::registry::ENTITIES_OF_PERSON_SQL,
             id,
             |row| entity_from_row(row).map(|versioned| versioned.record),
         )?;
@@ -182,8 +177,8 @@ async fn read_person_view(
             history,
             links: huimin_domain::storage::PersonLinks {
                 households,
-                owned_houses: owned.into_iter().map(|(house, _)| house).collect(),
-                rented_houses: rented.into_iter().map(|(house, _)| house).collect(),
+                owned_houses,
+                rented_houses,
                 represented_entities,
             },
             member_names,
@@ -279,12 +274,13 @@ const ROWS_PER_STATEMENT: usize = 64;
 /// The values of a person row before its provenance.
 const PERSON_VALUES: usize = 13;
 
-/// Inserts person rows with one prepared statement stepped per row.
+/// Inserts person rows through two prepared statements, one of `ROWS_PER_STATEMENT` rows
+/// and one of a single row for the tail.
 ///
 /// sqlx copies every bound text into its own allocation and back, which made binding cost
 /// more than SQLite's work on large imports; so this loop runs rusqlite on sqlx's own
 /// connection, inside the caller's transaction. It blocks the calling thread for the length
-/// of the loop (about 2 µs a row), as sqlx's worker thread would have been blocked.
+/// of the loop, as sqlx's worker thread would have been blocked.
 async fn insert_person_rows(
     transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     persons: &[&huimin_domain::registry::Person],
@@ -301,8 +297,8 @@ async fn insert_person_rows(
         .map_err(|error| crate::storage_error("locking the connection", error))?;
     // SAFETY: `handle` keeps sqlx's connection locked to us, open and idle until it is
     // dropped, and `connection` is dropped first (declared later). A connection made by
-    // `from_handle` borrows the handle: it never closes it, and it finalises the one
-    // statement it prepares before it goes.
+    // `from_handle` borrows the handle: it never closes it, and the statements prepared
+    // on it (declared later still) are finalised before it goes.
     #[allow(unsafe_code)]
     let connection = unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) }
         .map_err(failed)?;
@@ -352,47 +348,49 @@ async fn insert_person_rows(
         // Returning early drops the receiver, which stops the deriving thread.
         for rows in receiver {
             for group in rows.chunks(ROWS_PER_STATEMENT) {
-                let statement = if group.len() == ROWS_PER_STATEMENT {
-                    &mut many
-                } else {
-                    &mut one
-                };
-                for (slot, (row, birth_date)) in group.iter().enumerate() {
-                    if slot > 0 && group.len() < ROWS_PER_STATEMENT {
-                        // A short tail goes row by row through the one-row statement.
-                        statement.raw_execute().map_err(failed)?;
+                if group.len() == ROWS_PER_STATEMENT {
+                    for (slot, row) in group.iter().enumerate() {
+                        bind_person(&mut many, 4 + slot * PERSON_VALUES, row).map_err(failed)?;
                     }
-                    let first = if group.len() == ROWS_PER_STATEMENT {
-                        4 + slot * PERSON_VALUES
-                    } else {
-                        4
-                    };
-                    let values: [&dyn rusqlite::ToSql; PERSON_VALUES] = [
-                        &row.citizen_id,
-                        &row.name,
-                        &row.name_initials,
-                        &row.name_pinyin,
-                        &row.sex,
-                        birth_date,
-                        &row.ethnicity,
-                        &row.hukou_address,
-                        &row.residence_address,
-                        &row.phone,
-                        &row.life_status,
-                        &row.tags,
-                        &row.grid,
-                    ];
-                    for (offset, value) in values.into_iter().enumerate() {
-                        statement
-                            .raw_bind_parameter(first + offset, value)
-                            .map_err(failed)?;
+                    many.raw_execute().map_err(failed)?;
+                } else {
+                    // The short tail goes row by row through the one-row statement.
+                    for row in group {
+                        bind_person(&mut one, 4, row).map_err(failed)?;
+                        one.raw_execute().map_err(failed)?;
                     }
                 }
-                statement.raw_execute().map_err(failed)?;
             }
         }
         Ok(())
     })
+}
+
+/// Binds one person's own values (not the provenance) from parameter `first` on.
+fn bind_person(
+    statement: &mut rusqlite::Statement<'_>,
+    first: usize,
+    (row, birth_date): &(PersonRow<'_>, String),
+) -> rusqlite::Result<()> {
+    let values: [&dyn rusqlite::ToSql; PERSON_VALUES] = [
+        &row.citizen_id,
+        &row.name,
+        &row.name_initials,
+        &row.name_pinyin,
+        &row.sex,
+        birth_date,
+        &row.ethnicity,
+        &row.hukou_address,
+        &row.residence_address,
+        &row.phone,
+        &row.life_status,
+        &row.tags,
+        &row.grid,
+    ];
+    for (offset, value) in values.into_iter().enumerate() {
+        statement.raw_bind_parameter(first + offset, value)?;
+    }
+    Ok(())
 }
 
 /// Builds indexes after a bulk load. SQLite's sorter keeps `cache_size` worth of keys in

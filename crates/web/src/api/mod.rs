@@ -67,15 +67,19 @@ pub async fn readiness(State(state): State<AppState>) -> Result<&'static str, Ap
 }
 
 /// The provenance of records written by one API request: the configured source, the
-/// request id as the batch, and the time of the request.
+/// request id as the batch (`api:<id>`), and the time of the request.
 pub(crate) fn api_provenance(
     state: &AppState,
     headers: &axum::http::HeaderMap,
     recorded_at: chrono::DateTime<chrono::Utc>,
 ) -> Provenance {
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("unknown");
     Provenance {
         source: state.config.api_source.clone(),
-        batch: persons::request_batch(headers),
+        batch: format!("api:{request_id}"),
         recorded_at,
     }
 }

@@ -401,15 +401,6 @@ pub async fn put_person(
     ))
 }
 
-/// The batch name of facts written by one API request: its request id.
-pub(crate) fn request_batch(headers: &HeaderMap) -> String {
-    let id = headers
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("unknown");
-    format!("api:{id}")
-}
-
 /// A household as sent to the API.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct HouseholdInputDto {
