@@ -27,6 +27,17 @@ struct Settings {
     postgres: bool,
     http_seconds: u32,
     out: PathBuf,
+    /// The benchmarks to run (`--only import,http`); all when empty.
+    only: Vec<String>,
+}
+
+/// The benchmarks `--only` can name.
+const SECTIONS: &[&str] = &["grid", "import", "demo", "http"];
+
+impl Settings {
+    fn runs(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|name| name == section)
+    }
 }
 
 fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
@@ -35,6 +46,7 @@ fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
         postgres: true,
         http_seconds: 15,
         out: PathBuf::from("bench-out"),
+        only: Vec::new(),
     };
     let mut iterator = arguments.iter();
     while let Some(argument) = iterator.next() {
@@ -45,6 +57,17 @@ fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
             }
             "--skip-postgres" => settings.postgres = false,
             "--out" => settings.out = PathBuf::from(iterator.next().context("--out DIR")?),
+            "--only" => {
+                let names = iterator.next().context("--only NAME[,NAME…]")?;
+                for name in names.split(',') {
+                    ensure!(
+                        SECTIONS.contains(&name),
+                        "--only takes {} (comma-separated), not {name}",
+                        SECTIONS.join(", ")
+                    );
+                    settings.only.push(name.to_owned());
+                }
+            }
             other => bail!("unknown argument {other}"),
         }
     }
@@ -87,7 +110,9 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
     );
     println!("  generated in {:.1} s", started.elapsed().as_secs_f64());
 
-    rows.push(grid_lookups(&city));
+    if settings.runs("grid") {
+        rows.push(grid_lookups(&city));
+    }
 
     let csv = settings.out.join("persons.csv");
     write_persons_csv(&city.persons, &csv)?;
@@ -95,28 +120,34 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
     write_ids(&city.persons, &ids)?;
     drop(city);
 
-    rows.extend(import_sqlite(
-        &binary,
-        &settings.out,
-        &csv,
-        settings.people,
-    )?);
-    rows.push(demo_start(&binary, &settings.out)?);
+    if settings.runs("import") {
+        rows.extend(import_sqlite(
+            &binary,
+            &settings.out,
+            &csv,
+            settings.people,
+        )?);
+    }
+    if settings.runs("demo") {
+        rows.push(demo_start(&binary, &settings.out)?);
+    }
 
     // SQLite's HTTP run comes before any PostgreSQL work: a cluster that has just taken a
     // million rows runs autovacuum in the background, on the same two cores.
     let sqlite_demo = format!("sqlite:{}", settings.out.join("demo-http.db").display());
-    rows.push(http_360(
-        &binary,
-        &sqlite_demo,
-        "sqlite",
-        settings.people,
-        &ids,
-        settings.http_seconds,
-        &settings.out,
-    )?);
+    if settings.runs("http") {
+        rows.push(http_360(
+            &binary,
+            &sqlite_demo,
+            "sqlite",
+            settings.people,
+            &ids,
+            settings.http_seconds,
+            &settings.out,
+        )?);
+    }
 
-    let postgres_url = if settings.postgres {
+    let postgres_url = if settings.postgres && settings.runs("import") {
         runtime.block_on(huimin_store::testing::fresh_postgres_database())
     } else {
         None
@@ -124,7 +155,7 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
     if let Some(url) = &postgres_url {
         rows.extend(import_postgres(&binary, url, &csv, settings.people)?);
     }
-    let http_postgres_url = if settings.postgres {
+    let http_postgres_url = if settings.postgres && settings.runs("http") {
         runtime.block_on(huimin_store::testing::fresh_postgres_database())
     } else {
         None
@@ -312,6 +343,7 @@ fn import_sqlite(binary: &Path, out: &Path, csv: &Path, people: u32) -> anyhow::
         stdout.contains(&format!("{people} inserted")),
         "unexpected import result: {stdout}"
     );
+    let same_job = same_job_sqlite(out, &huimin_db, people)?;
     println!("huimin import again (idempotent) …");
     let (again_seconds, _, again) = timed(&mut import_command(binary, csv, &database))?;
     ensure!(
@@ -332,6 +364,7 @@ fn import_sqlite(binary: &Path, out: &Path, csv: &Path, people: u32) -> anyhow::
             ratio: format!("{:.2}×", rate / peer_rate),
             memory: mib(kib),
         },
+        same_job,
         Row {
             what: "same file again (all unchanged)".into(),
             backend: "sqlite".into(),
@@ -372,19 +405,148 @@ fn import_postgres(binary: &Path, url: &str, csv: &Path, people: u32) -> anyhow:
         stdout.contains(&format!("{people} inserted")),
         "unexpected import result: {stdout}"
     );
+    let same_job = same_job_postgres(&psql_url, people)?;
     let rate = f64::from(people) / seconds;
     let peer_rate = f64::from(people) / peer_seconds;
-    Ok(vec![Row {
-        what: format!("person import, {people}-row CSV"),
-        backend: "postgres".into(),
-        result: format!("{rate:.0} rows/s ({seconds:.1} s)"),
-        peer: format!(
-            "COPY: {peer_rate:.0} rows/s ({peer_seconds:.1} s, psql {})",
-            mib(peer_kib)
-        ),
-        ratio: format!("{:.2}×", rate / peer_rate),
+    Ok(vec![
+        Row {
+            what: format!("person import, {people}-row CSV"),
+            backend: "postgres".into(),
+            result: format!("{rate:.0} rows/s ({seconds:.1} s)"),
+            peer: format!(
+                "COPY: {peer_rate:.0} rows/s ({peer_seconds:.1} s, psql {})",
+                mib(peer_kib)
+            ),
+            ratio: format!("{:.2}×", rate / peer_rate),
+            memory: mib(kib),
+        },
+        same_job,
+    ])
+}
+
+/// The person table's columns as Huimin stores them, for the same-job peers.
+const STORED_PERSON_COLUMNS: &str = "citizen_id, name, name_initials, name_pinyin, sex, birth_date, ethnicity, \
+     hukou_address, residence_address, phone, life_status, tags, grid, source, batch, recorded_at_us";
+
+/// The same job done by `sqlite3` alone, for context: the rows Huimin stored (derived
+/// columns and provenance included, exported from its database) loaded by `.import` into
+/// a table of the same columns in a WAL database, with the same three indexes built after
+/// the load, in one transaction. It validates nothing.
+fn same_job_sqlite(out: &Path, huimin_db: &Path, people: u32) -> anyhow::Result<Row> {
+    let rows = out.join("person-stored.tsv");
+    let export = Command::new("sqlite3")
+        .arg(huimin_db)
+        .args([
+            "-cmd",
+            ".mode tabs",
+            &format!("SELECT {STORED_PERSON_COLUMNS} FROM person"),
+        ])
+        .stdout(std::fs::File::create(&rows)?)
+        .status()?;
+    ensure!(export.success(), "sqlite3 could not export the stored rows");
+    let database = out.join("same-job.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
+    let schema = huimin_db_schema(huimin_db)?;
+    let script = format!(
+        "PRAGMA journal_mode = WAL;\nPRAGMA synchronous = NORMAL;\nPRAGMA cache_size = -65536;\n\
+         {table};\nBEGIN;\n.mode tabs\n.import {rows} person\n\
+         PRAGMA cache_size = -4000;\nPRAGMA threads = 2;\n{indexes};\nCOMMIT;\n",
+        table = schema.table,
+        rows = rows.display(),
+        indexes = schema.indexes.join(";\n"),
+    );
+    let script_path = out.join("same-job.sql");
+    std::fs::write(&script_path, script)?;
+    println!("sqlite3, the same job …");
+    let (seconds, kib, _) = timed(Command::new("sh").arg("-c").arg(format!(
+        "sqlite3 {} < {}",
+        database.display(),
+        script_path.display()
+    )))?;
+    Ok(Row {
+        what: "  the same job by the database's own loader (stored columns, same indexes, WAL, no checks)".into(),
+        backend: "sqlite".into(),
+        result: format!("{:.0} rows/s ({seconds:.1} s)", f64::from(people) / seconds),
+        peer: String::new(),
+        ratio: String::new(),
         memory: mib(kib),
-    }])
+    })
+}
+
+/// The person table's definition and its indexes' in a Huimin SQLite database.
+struct PersonSchema {
+    table: String,
+    indexes: Vec<String>,
+}
+
+fn huimin_db_schema(database: &Path) -> anyhow::Result<PersonSchema> {
+    let read = |sql: &str| -> anyhow::Result<Vec<String>> {
+        let output = Command::new("sqlite3").arg(database).arg(sql).output()?;
+        ensure!(output.status.success(), "sqlite3 could not read the schema");
+        Ok(String::from_utf8(output.stdout)?
+            .split("\n;;\n")
+            .map(|statement| statement.trim().to_owned())
+            .filter(|statement| !statement.is_empty())
+            .collect())
+    };
+    let table = read("SELECT sql || char(10) || ';;' FROM sqlite_schema WHERE type = 'table' AND name = 'person'")?
+        .into_iter()
+        .map(|statement| statement.trim_end_matches(";;").trim().to_owned())
+        .next()
+        .context("no person table")?;
+    let indexes = read("SELECT sql || char(10) || ';;' FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'person' AND sql IS NOT NULL")?
+        .into_iter()
+        .map(|statement| statement.trim_end_matches(";;").trim().to_owned())
+        .collect();
+    Ok(PersonSchema { table, indexes })
+}
+
+/// The same job done by PostgreSQL alone, for context: the rows Huimin stored, exported
+/// with `COPY … TO` in binary and loaded with `COPY … FROM` into a table of the same
+/// columns, with the same key and indexes built after the load and `ANALYZE`, in one
+/// transaction. It validates nothing.
+fn same_job_postgres(psql_url: &str, people: u32) -> anyhow::Result<Row> {
+    let rows = tempfile_path("person-stored.bin");
+    timed(Command::new("psql").args([
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        psql_url,
+        "-c",
+        &format!(
+            "\\copy (SELECT {STORED_PERSON_COLUMNS} FROM person) TO '{}' WITH (FORMAT binary)",
+            rows.display()
+        ),
+    ]))?;
+    let script = format!(
+        "BEGIN;\nCREATE TABLE person_same_job (LIKE person);\n\
+         \\copy person_same_job FROM '{rows}' WITH (FORMAT binary)\n\
+         SET LOCAL maintenance_work_mem = '256MB';\n\
+         ALTER TABLE person_same_job ADD PRIMARY KEY (citizen_id);\n\
+         CREATE INDEX ON person_same_job (grid, birth_date);\n\
+         CREATE INDEX ON person_same_job (name_initials, name_pinyin, name);\n\
+         COMMIT;\nANALYZE person_same_job;\n",
+        rows = rows.display()
+    );
+    let script_path = tempfile_path("same-job.sql");
+    std::fs::write(&script_path, script)?;
+    println!("PostgreSQL, the same job …");
+    let (seconds, _, _) = timed(
+        Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", psql_url, "-f"])
+            .arg(&script_path),
+    )?;
+    let _ = std::fs::remove_file(&rows);
+    Ok(Row {
+        what: "  the same job by the database's own loader (stored columns, same key and indexes, ANALYZE, no checks)".into(),
+        backend: "postgres".into(),
+        result: format!("{:.0} rows/s ({seconds:.1} s)", f64::from(people) / seconds),
+        peer: String::new(),
+        ratio: String::new(),
+        memory: String::new(),
+    })
 }
 
 /// A `huimin demo` process; killed when dropped.

@@ -20,7 +20,9 @@ fn main() -> anyhow::Result<()> {
         }
         Some("bench") => bench::run(&arguments[1..]),
         _ => {
-            eprintln!("usage: cargo xtask tidy | cargo xtask bench [--people N] [--skip-postgres]");
+            eprintln!(
+                "usage: cargo xtask tidy | cargo xtask bench [--people N] [--skip-postgres] [--only grid,import,demo,http]"
+            );
             std::process::exit(2);
         }
     }

@@ -146,18 +146,47 @@ pub struct PersonView {
     pub member_names: Vec<(CitizenId, String)>,
 }
 
+/// A first load of people into an empty person registry, in one transaction that the
+/// load holds: chunks are appended as they arrive (an import appends while it is still
+/// reading its file), the registry's indexes are built once at the end, and nothing is
+/// visible to readers until [`PersonBulkLoad::commit`]. Dropping a load without
+/// committing it rolls everything back.
+///
+/// Every appended person must have an identity number that no other person of the load
+/// has; a repeat makes the commit fail (the unique key is rebuilt there), never a silent
+/// overwrite. Callers divert repeats to [`PersonBulkLoad::commit`]'s `repeats`, which are
+/// then written like [`RegistryStore::put_persons`] writes, as updates of the loaded rows.
+#[async_trait]
+pub trait PersonBulkLoad: Send {
+    /// Appends people with identity numbers new to the load.
+    async fn append(&mut self, persons: &[Person]) -> StorageResult<()>;
+
+    /// Builds the indexes, writes `repeats` as ordinary versioned writes, and commits.
+    /// The counts cover the appended people (all inserted) and the repeats.
+    async fn commit(self: Box<Self>, repeats: &[Person]) -> StorageResult<WriteCounts>;
+}
+
 #[async_trait]
 pub trait RegistryStore: Send + Sync {
     /// Whether the database answers.
     async fn ping(&self) -> StorageResult<()>;
 
     /// Inserts or updates people in one transaction. A changed person's previous version
-    /// moves to history; an identical one is left alone and counted as unchanged.
+    /// moves to history; an identical one is left alone and counted as unchanged. A large
+    /// batch into an empty registry is written as a [`PersonBulkLoad`].
     async fn put_persons(
         &self,
         persons: &[Person],
         provenance: &Provenance,
     ) -> StorageResult<WriteCounts>;
+
+    /// Starts a [`PersonBulkLoad`] with `provenance` on every row, when the person
+    /// registry is empty; `None` when it is not, and [`RegistryStore::put_persons`] is the
+    /// way to write. A load is worth its set-up from about ten thousand people on.
+    async fn begin_person_bulk_load(
+        &self,
+        provenance: &Provenance,
+    ) -> StorageResult<Option<Box<dyn PersonBulkLoad>>>;
 
     /// The current version, or the version current at `as_of` when given.
     async fn person(

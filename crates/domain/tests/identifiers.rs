@@ -27,6 +27,16 @@ fn citizen_id_standard_example_is_a_woman_born_1949_12_31() {
     assert_eq!(citizen_id.check_character(), 'X');
     assert_eq!(citizen_id.area_code().as_str(), "110105");
     assert_eq!(citizen_id.area_code().full_name(), "北京市朝阳区");
+    assert_eq!(citizen_id.key(), 11010519491231002);
+}
+
+#[test]
+fn citizen_id_keys_tell_numbers_apart_exactly_as_the_numbers_do() {
+    let woman = CitizenId::parse("11010519491231002X").unwrap();
+    let lower_case_x = CitizenId::parse("11010519491231002x").unwrap();
+    let other = CitizenId::parse("440524188001010014").unwrap();
+    assert_eq!(woman.key(), lower_case_x.key());
+    assert_ne!(woman.key(), other.key());
 }
 
 #[test]

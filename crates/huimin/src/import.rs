@@ -10,11 +10,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use huimin_domain::provenance::Provenance;
 use huimin_domain::registry::{EntityDraft, FieldError, HouseDraft, PersonDraft};
-use huimin_domain::storage::{RegistryStore, StorageError, WriteCounts};
+use huimin_domain::storage::{PersonBulkLoad, RegistryStore, StorageError, WriteCounts};
 use serde::Serialize;
-use std::borrow::Cow;
 use std::io::Write;
-use std::sync::mpsc;
 
 /// Which registry a file feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -276,24 +274,42 @@ fn validate(
     }
 }
 
-/// Decodes the file's bytes, borrowing them when they are UTF-8 already. Undecodable
-/// bytes become U+FFFD, and the rows holding them are reported instead of guessed at.
-fn decode(bytes: &[u8], encoding: TextEncoding) -> (Cow<'_, str>, &'static str) {
-    let without_bom = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+/// Decodes the file's bytes, keeping them (without a copy) when they are UTF-8 already.
+/// Undecodable bytes become U+FFFD, and the rows holding them are reported instead of
+/// guessed at.
+fn decode(mut bytes: Vec<u8>, encoding: TextEncoding) -> (String, &'static str) {
+    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
     if encoding != TextEncoding::Gbk && encoding != TextEncoding::Gb18030 {
-        if let Ok(text) = std::str::from_utf8(without_bom) {
-            return (Cow::Borrowed(text), "utf-8");
+        if bom {
+            bytes.drain(..3);
         }
-        if encoding == TextEncoding::Utf8 {
-            return (String::from_utf8_lossy(without_bom), "utf-8");
-        }
+        return match String::from_utf8(bytes) {
+            Ok(text) => (text, "utf-8"),
+            Err(error) if encoding == TextEncoding::Utf8 => (
+                String::from_utf8_lossy(error.as_bytes()).into_owned(),
+                "utf-8",
+            ),
+            Err(error) => {
+                let bytes = error.into_bytes();
+                (
+                    encoding_rs::GB18030
+                        .decode_without_bom_handling(&bytes)
+                        .0
+                        .into_owned(),
+                    "gb18030",
+                )
+            }
+        };
     }
     let (decoder, name) = if encoding == TextEncoding::Gbk {
         (encoding_rs::GBK, "gbk")
     } else {
         (encoding_rs::GB18030, "gb18030")
     };
-    (decoder.decode_without_bom_handling(bytes).0, name)
+    (
+        decoder.decode_without_bom_handling(&bytes).0.into_owned(),
+        name,
+    )
 }
 
 /// The first 64 bits of the file's SHA-256: a stable batch id for its content. (SHA-256
@@ -352,9 +368,9 @@ enum Layout {
     Ndjson,
 }
 
-/// Reads a CSV header: the layout, the text after the header, and that text's first line
-/// number. A header that lacks a required column refuses the whole file.
-fn csv_layout(kind: RecordKind, text: &str) -> Result<(Layout, &str, u64), ImportError> {
+/// Reads a CSV header: the layout, where the text after the header starts, and that
+/// text's first line number. A header that lacks a required column refuses the whole file.
+fn csv_layout(kind: RecordKind, text: &str) -> Result<(Layout, usize, u64), ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -386,20 +402,21 @@ fn csv_layout(kind: RecordKind, text: &str) -> Result<(Layout, &str, u64), Impor
         .filter(|(_, canonical)| canonical.is_none())
         .map(|(header, _)| header.to_owned())
         .collect();
-    let body = text
-        .get(usize::try_from(body_start.byte()).unwrap_or(usize::MAX)..)
-        .unwrap_or_default();
+    let body = usize::try_from(body_start.byte())
+        .unwrap_or(usize::MAX)
+        .min(text.len());
     Ok((Layout::Csv { mapping, ignored }, body, body_start.line()))
 }
 
 /// A run of whole rows of the file, handed to one checking thread.
-struct Piece<'t> {
+struct Piece {
     sequence: usize,
     /// The file's line number of the piece's first line.
     first_line: u64,
     /// Line breaks in the piece: about its number of rows.
     lines: u64,
-    text: &'t str,
+    /// Where the piece lies in the text.
+    range: std::ops::Range<usize>,
 }
 
 /// Bytes a piece holds at least (it then runs on to the end of its last row).
@@ -407,48 +424,49 @@ const PIECE_BYTES: usize = 256 * 1024;
 
 /// Cuts text into pieces that end where a row ends: at a line break, outside a quoted CSV
 /// field (a quote toggles quoting, which holds for doubled quotes too).
-struct Pieces<'t> {
+struct Pieces {
     /// Bytes a piece holds at least: `PIECE_BYTES` outside tests.
     min_bytes: usize,
-    rest: &'t str,
+    /// Where the next piece starts, and where the text ends.
+    start: usize,
+    end: usize,
     next_line: u64,
     sequence: usize,
     quoted_fields: bool,
 }
 
-impl<'t> Iterator for Pieces<'t> {
-    type Item = Piece<'t>;
-
-    fn next(&mut self) -> Option<Piece<'t>> {
-        if self.rest.is_empty() {
+impl Pieces {
+    /// The next piece of `text` (the text the pieces were made for).
+    fn next(&mut self, text: &str) -> Option<Piece> {
+        if self.start >= self.end {
             return None;
         }
-        let bytes = self.rest.as_bytes();
+        let bytes = &text.as_bytes()[self.start..self.end];
         let mut quoted = false;
         let mut lines = 0;
-        let mut end = bytes.len();
+        let mut length = bytes.len();
         for (index, byte) in bytes.iter().enumerate() {
             match byte {
                 b'"' if self.quoted_fields => quoted = !quoted,
                 b'\n' => {
                     lines += 1;
                     if !quoted && index + 1 >= self.min_bytes {
-                        end = index + 1;
+                        length = index + 1;
                         break;
                     }
                 }
                 _ => {}
             }
         }
-        // `end` follows a line break (ASCII) or is the end of the text: a char boundary.
-        let (text, rest) = self.rest.split_at(end);
+        // The piece ends after a line break (ASCII) or at the end of the text: a char
+        // boundary.
         let piece = Piece {
             sequence: self.sequence,
             first_line: self.next_line,
             lines,
-            text,
+            range: self.start..self.start + length,
         };
-        self.rest = rest;
+        self.start += length;
         self.next_line += lines;
         self.sequence += 1;
         Some(piece)
@@ -458,9 +476,16 @@ impl<'t> Iterator for Pieces<'t> {
 /// A row's outcome: the record to write, or what is wrong with it.
 type CheckedRow = (u64, Result<Record, Vec<RowError>>);
 
-/// Checks one row's fields.
-fn check(kind: RecordKind, line: u64, fields: &Fields<'_>, today: NaiveDate) -> CheckedRow {
-    if let Some(error) = encoding_error(line, fields) {
+/// Checks one row's fields. `undecodable` says whether the row's piece holds U+FFFD at
+/// all, so that rows of a cleanly decoded file are not searched for it field by field.
+fn check(
+    kind: RecordKind,
+    line: u64,
+    fields: &Fields<'_>,
+    today: NaiveDate,
+    undecodable: bool,
+) -> CheckedRow {
+    if let Some(error) = encoding_error(line, fields).filter(|_| undecodable) {
         return (line, Err(vec![error]));
     }
     let outcome = validate(kind, fields, today).map_err(|field_errors| {
@@ -483,14 +508,17 @@ fn check(kind: RecordKind, line: u64, fields: &Fields<'_>, today: NaiveDate) -> 
 fn check_csv_piece(
     kind: RecordKind,
     mapping: &[Option<&'static str>],
-    piece: &Piece<'_>,
+    piece: &Piece,
+    text: &str,
     today: NaiveDate,
 ) -> Vec<CheckedRow> {
+    // Fields are trimmed here rather than by the reader, which copies every record to
+    // trim it.
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(piece.text.as_bytes());
+        .from_reader(text.as_bytes());
+    let undecodable = text.contains('\u{fffd}');
     let mut record = csv::StringRecord::new();
     let mut checked = Vec::with_capacity(usize::try_from(piece.lines).unwrap_or(0));
     loop {
@@ -521,10 +549,10 @@ fn check_csv_piece(
                     mapping
                         .iter()
                         .zip(record.iter())
-                        .filter_map(|(canonical, value)| canonical.map(|name| (name, value)))
+                        .filter_map(|(canonical, value)| canonical.map(|name| (name, value.trim())))
                         .collect(),
                 );
-                checked.push(check(kind, line, &fields, today));
+                checked.push(check(kind, line, &fields, today, undecodable));
             }
             Err(error) => checked.push((
                 line,
@@ -545,12 +573,14 @@ fn check_csv_piece(
 /// Reads and checks the lines of one NDJSON piece, noting keys no column takes.
 fn check_ndjson_piece(
     kind: RecordKind,
-    piece: &Piece<'_>,
+    piece: &Piece,
+    text: &str,
     today: NaiveDate,
     ignored: &mut std::collections::BTreeSet<String>,
 ) -> Vec<CheckedRow> {
     let mut checked = Vec::new();
-    for (index, line) in piece.text.lines().enumerate() {
+    let undecodable = text.contains('\u{fffd}');
+    for (index, line) in text.lines().enumerate() {
         let row = piece.first_line + index as u64;
         if line.trim().is_empty() {
             continue;
@@ -563,7 +593,7 @@ fn check_ndjson_piece(
                         .map(|(name, value)| (*name, value.as_str()))
                         .collect(),
                 );
-                checked.push(check(kind, row, &fields, today));
+                checked.push(check(kind, row, &fields, today, undecodable));
             }
             Err(error) => checked.push((row, Err(vec![*error]))),
         }
@@ -644,84 +674,117 @@ fn ndjson_values(
     }
 }
 
-/// Reads and validates every row on one thread per core, and hands the outcomes to
-/// `on_chunk` in file order on the calling thread. Returns the ignored columns.
-fn check_rows(
+/// Checked pieces waiting in the channel at most, per checking thread: room for the
+/// threads to run ahead while a chunk is being written.
+const PIECES_AHEAD: usize = 16;
+
+/// The checking threads of one file: they send each piece's outcomes, numbered, as they
+/// finish them (out of order), and return the NDJSON keys that no column takes.
+struct Checking {
+    outcomes: tokio::sync::mpsc::Receiver<(usize, Vec<CheckedRow>)>,
+    threads: Vec<std::thread::JoinHandle<std::collections::BTreeSet<String>>>,
+    /// The CSV header's columns that no column takes.
+    ignored: Vec<String>,
+}
+
+/// Reads the header and starts one checking thread per core on the rest of `text`.
+/// Dropping the receiver stops the threads at their next piece.
+fn start_checking(
     kind: RecordKind,
     format: InputFormat,
-    text: &str,
+    text: &std::sync::Arc<String>,
     today: NaiveDate,
-    on_chunk: &mut dyn FnMut(Vec<CheckedRow>) -> Result<(), ImportError>,
-) -> Result<Vec<String>, ImportError> {
-    let (layout, body, first_line) = match format {
+) -> Result<Checking, ImportError> {
+    let (layout, body_start, first_line) = match format {
         InputFormat::Csv => csv_layout(kind, text)?,
-        InputFormat::Ndjson => (Layout::Ndjson, text, 1),
+        InputFormat::Ndjson => (Layout::Ndjson, 0, 1),
     };
-    let pieces = std::sync::Mutex::new(Pieces {
+    let ignored = match &layout {
+        Layout::Csv { ignored, .. } => ignored.clone(),
+        Layout::Ndjson => Vec::new(),
+    };
+    let layout = std::sync::Arc::new(layout);
+    let pieces = std::sync::Arc::new(std::sync::Mutex::new(Pieces {
         min_bytes: PIECE_BYTES,
-        rest: body,
+        start: body_start,
+        end: text.len(),
         next_line: first_line,
         sequence: 0,
-        quoted_fields: matches!(layout, Layout::Csv { .. }),
-    });
+        quoted_fields: matches!(*layout, Layout::Csv { .. }),
+    }));
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let (done_sender, done_receiver) = mpsc::sync_channel::<(usize, Vec<CheckedRow>)>(workers * 2);
-    let layout = &layout;
-    let pieces = &pieces;
-    std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..workers)
-            .map(|_| {
-                let done_sender = done_sender.clone();
-                scope.spawn(move || {
-                    let mut ignored = std::collections::BTreeSet::new();
-                    // A poisoned lock means a sibling panicked; the scope re-raises it.
-                    while let Some(piece) = pieces.lock().ok().and_then(|mut pieces| pieces.next())
-                    {
-                        let checked = match layout {
-                            Layout::Csv { mapping, .. } => {
-                                check_csv_piece(kind, mapping, &piece, today)
-                            }
-                            Layout::Ndjson => check_ndjson_piece(kind, &piece, today, &mut ignored),
-                        };
-                        if done_sender.send((piece.sequence, checked)).is_err() {
-                            break;
+    let (sender, outcomes) = tokio::sync::mpsc::channel(workers * PIECES_AHEAD);
+    let threads = (0..workers)
+        .map(|_| {
+            let (sender, text, layout, pieces) = (
+                sender.clone(),
+                std::sync::Arc::clone(text),
+                std::sync::Arc::clone(&layout),
+                std::sync::Arc::clone(&pieces),
+            );
+            std::thread::spawn(move || {
+                let mut ignored = std::collections::BTreeSet::new();
+                // A poisoned lock means a sibling panicked; its join re-raises it.
+                while let Some(piece) = pieces.lock().ok().and_then(|mut pieces| pieces.next(&text))
+                {
+                    let piece_text = &text[piece.range.clone()];
+                    let checked = match &*layout {
+                        Layout::Csv { mapping, .. } => {
+                            check_csv_piece(kind, mapping, &piece, piece_text, today)
                         }
+                        Layout::Ndjson => {
+                            check_ndjson_piece(kind, &piece, piece_text, today, &mut ignored)
+                        }
+                    };
+                    if sender.blocking_send((piece.sequence, checked)).is_err() {
+                        break;
                     }
-                    ignored
-                })
-            })
-            .collect();
-        drop(done_sender);
-        // Pieces finish out of order; hold the early ones until their turn.
-        let mut waiting = std::collections::BTreeMap::new();
-        let mut next = 0;
-        let mut outcome = Ok(());
-        for (sequence, checked) in done_receiver {
-            waiting.insert(sequence, checked);
-            while let Some(checked) = waiting.remove(&next) {
-                next += 1;
-                outcome = on_chunk(checked);
-                if outcome.is_err() {
-                    break;
                 }
+                ignored
+            })
+        })
+        .collect();
+    Ok(Checking {
+        outcomes,
+        threads,
+        ignored,
+    })
+}
+
+impl Checking {
+    /// The next piece's outcomes in file order, or `None` after the last piece. Pieces
+    /// that finish early wait in `waiting` until their turn.
+    async fn next_in_order(
+        &mut self,
+        waiting: &mut std::collections::BTreeMap<usize, Vec<CheckedRow>>,
+        next: &mut usize,
+    ) -> Option<Vec<CheckedRow>> {
+        loop {
+            if let Some(checked) = waiting.remove(next) {
+                *next += 1;
+                return Some(checked);
             }
-            if outcome.is_err() {
-                // Dropping the receiver stops the threads at their next piece.
-                break;
-            }
+            let (sequence, checked) = self.outcomes.recv().await?;
+            waiting.insert(sequence, checked);
         }
-        let mut ignored = std::collections::BTreeSet::new();
-        for thread in threads {
+    }
+
+    /// Waits for the threads (they have sent their last piece) and returns the ignored
+    /// columns of the file.
+    fn finish(self) -> Vec<String> {
+        drop(self.outcomes);
+        let mut seen = std::collections::BTreeSet::new();
+        for thread in self.threads {
             match thread.join() {
-                Ok(seen) => ignored.extend(seen),
+                Ok(keys) => seen.extend(keys),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        outcome.map(|()| match layout {
-            Layout::Csv { ignored, .. } => ignored.clone(),
-            Layout::Ndjson => ignored.into_iter().collect(),
-        })
-    })
+        // A CSV file's in header order; an NDJSON file's (seen by the threads) sorted.
+        let mut ignored = self.ignored;
+        ignored.extend(seen);
+        ignored
+    }
 }
 
 /// The good records of a file, kept per kind so that batches are slices of them.
@@ -732,11 +795,11 @@ enum Records {
 }
 
 impl Records {
-    fn with_capacity(kind: RecordKind, capacity: usize) -> Records {
+    fn new(kind: RecordKind) -> Records {
         match kind {
-            RecordKind::Persons => Records::Persons(Vec::with_capacity(capacity)),
-            RecordKind::Entities => Records::Entities(Vec::with_capacity(capacity)),
-            RecordKind::Houses => Records::Houses(Vec::with_capacity(capacity)),
+            RecordKind::Persons => Records::Persons(Vec::new()),
+            RecordKind::Entities => Records::Entities(Vec::new()),
+            RecordKind::Houses => Records::Houses(Vec::new()),
         }
     }
 
@@ -758,100 +821,299 @@ impl Records {
         }
     }
 
-    /// Writes records `range` in one transaction.
-    async fn write(
-        &self,
+    /// Writes the first `count` records in one transaction and forgets them.
+    async fn write_front(
+        &mut self,
         store: &dyn RegistryStore,
-        range: std::ops::Range<usize>,
+        count: usize,
         provenance: &Provenance,
     ) -> Result<WriteCounts, StorageError> {
         match self {
-            Records::Persons(persons) => store.put_persons(&persons[range], provenance).await,
-            Records::Entities(entities) => store.put_entities(&entities[range], provenance).await,
-            Records::Houses(houses) => store.put_houses(&houses[range], provenance).await,
+            Records::Persons(persons) => {
+                let counts = store.put_persons(&persons[..count], provenance).await?;
+                persons.drain(..count);
+                Ok(counts)
+            }
+            Records::Entities(entities) => {
+                let counts = store.put_entities(&entities[..count], provenance).await?;
+                entities.drain(..count);
+                Ok(counts)
+            }
+            Records::Houses(houses) => {
+                let counts = store.put_houses(&houses[..count], provenance).await?;
+                houses.drain(..count);
+                Ok(counts)
+            }
         }
+    }
+}
+
+/// Files with at least this many lines into an empty person registry are bulk loaded.
+const BULK_LOAD_MIN_LINES: u64 = 10_000;
+
+/// People appended to a bulk load at a time.
+const APPEND_ROWS: usize = 16_384;
+
+/// A first load of people, fed while the file is still being checked.
+struct BulkSink {
+    /// `None` once an `--atomic` import has met a bad row: the load is rolled back.
+    load: Option<Box<dyn PersonBulkLoad>>,
+    pending: Vec<huimin_domain::registry::Person>,
+    /// The identity numbers in the load ([`CitizenId::key`]); a person whose number is
+    /// already there is a repeat, written as an update after the load.
+    ///
+    /// [`CitizenId::key`]: huimin_domain::identifiers::CitizenId::key
+    seen: std::collections::HashSet<u64>,
+    repeats: Vec<huimin_domain::registry::Person>,
+    /// Records taken so far (appended, pending and repeats).
+    taken: usize,
+}
+
+/// Where checked records go.
+enum Sink {
+    /// The first `batch_rows` people into an empty registry.
+    Bulk(BulkSink),
+    /// Records kept until a transaction of `batch_rows` is full (or, with `--atomic`,
+    /// until the file is checked).
+    Batches(Records),
+}
+
+/// Writes checked records while the file is still being checked: a bulk load when the
+/// registry is empty and the file large, else transactions of `batch_rows`.
+struct Writer<'s> {
+    store: &'s dyn RegistryStore,
+    sink: Sink,
+    kind: RecordKind,
+    batch_rows: usize,
+    provenance: Provenance,
+    counts: WriteCounts,
+    written: u64,
+}
+
+impl<'s> Writer<'s> {
+    async fn new(
+        store: &'s dyn RegistryStore,
+        options: &ImportOptions,
+        provenance: Provenance,
+        lines: u64,
+    ) -> Result<Writer<'s>, StorageError> {
+        let batch_rows = if options.atomic {
+            usize::MAX
+        } else {
+            options.batch_rows.max(1)
+        };
+        let bulk = options.kind == RecordKind::Persons
+            && lines >= BULK_LOAD_MIN_LINES
+            && batch_rows as u64 >= BULK_LOAD_MIN_LINES;
+        let load = if bulk {
+            store.begin_person_bulk_load(&provenance).await?
+        } else {
+            None
+        };
+        let sink = match load {
+            Some(load) => Sink::Bulk(BulkSink {
+                load: Some(load),
+                pending: Vec::with_capacity(APPEND_ROWS),
+                seen: std::collections::HashSet::with_capacity(usize::try_from(lines).unwrap_or(0)),
+                repeats: Vec::new(),
+                taken: 0,
+            }),
+            None => Sink::Batches(Records::new(options.kind)),
+        };
+        Ok(Writer {
+            store,
+            sink,
+            kind: options.kind,
+            batch_rows,
+            provenance,
+            counts: WriteCounts::default(),
+            written: 0,
+        })
+    }
+
+    /// Takes a good record; writes whatever is due.
+    async fn push(&mut self, record: Record) -> Result<(), StorageError> {
+        match &mut self.sink {
+            Sink::Bulk(bulk) => {
+                let Record::Person(person) = record else {
+                    debug_assert!(false, "a bulk load takes people only");
+                    return Ok(());
+                };
+                bulk.taken += 1;
+                if bulk.load.is_none() {
+                    return Ok(());
+                }
+                if bulk.seen.insert(person.citizen_id.key()) {
+                    bulk.pending.push(person);
+                } else {
+                    bulk.repeats.push(person);
+                }
+                if bulk.pending.len() >= APPEND_ROWS
+                    && let Some(load) = &mut bulk.load
+                {
+                    load.append(&bulk.pending).await?;
+                    bulk.pending.clear();
+                }
+                if bulk.taken >= self.batch_rows {
+                    // The first transaction is full: commit it, and write the rest of the
+                    // file in ordinary transactions.
+                    self.finish_bulk().await?;
+                }
+            }
+            Sink::Batches(records) => {
+                records.push(record);
+                if records.len() >= self.batch_rows {
+                    let counts = records
+                        .write_front(self.store, self.batch_rows, &self.provenance)
+                        .await?;
+                    self.counts.add(counts);
+                    self.written += self.batch_rows as u64;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An `--atomic` import met a bad row: nothing will be written.
+    fn abandon(&mut self) {
+        match &mut self.sink {
+            // Dropping the load rolls it back.
+            Sink::Bulk(bulk) => {
+                bulk.load = None;
+                bulk.pending = Vec::new();
+                bulk.repeats = Vec::new();
+            }
+            Sink::Batches(records) => *records = Records::new(self.kind),
+        }
+    }
+
+    /// Appends what is pending, builds the indexes and commits the bulk load; later
+    /// records go to ordinary transactions.
+    async fn finish_bulk(&mut self) -> Result<(), StorageError> {
+        if !matches!(self.sink, Sink::Bulk(_)) {
+            return Ok(());
+        }
+        let sink = std::mem::replace(&mut self.sink, Sink::Batches(Records::new(self.kind)));
+        if let Sink::Bulk(BulkSink {
+            load: Some(mut load),
+            pending,
+            repeats,
+            ..
+        }) = sink
+        {
+            load.append(&pending).await?;
+            let counts = load.commit(&repeats).await?;
+            self.written += counts.inserted + counts.updated + counts.unchanged;
+            self.counts.add(counts);
+        }
+        Ok(())
+    }
+
+    /// Writes everything still held, in transactions of `batch_rows`.
+    async fn finish(mut self) -> Result<WriteCounts, StorageError> {
+        self.finish_bulk().await?;
+        if let Sink::Batches(records) = &mut self.sink {
+            while records.len() > 0 {
+                let count = records.len().min(self.batch_rows);
+                let counts = records
+                    .write_front(self.store, count, &self.provenance)
+                    .await?;
+                self.counts.add(counts);
+                self.written += count as u64;
+            }
+        }
+        Ok(self.counts)
     }
 }
 
 /// Imports a file's bytes. `report` receives one JSON line per rejected value; `progress`
 /// is called with each [`ImportPhase`]'s progress.
 ///
-/// Reading and validation run on their own threads and block the caller until the whole
-/// file is checked; records are then written in transactions of `batch_rows`.
+/// Reading and validation run on one thread per core; their outcomes come back in file
+/// order and good records are written while later rows are still being checked: into a
+/// first bulk load of an empty person registry, or in transactions of `batch_rows`. With
+/// `--atomic`, records are written in one transaction, committed only when every row is
+/// good.
 #[allow(clippy::too_many_arguments)]
 pub async fn import_bytes(
     store: &dyn RegistryStore,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     options: &ImportOptions,
     today: NaiveDate,
     now: DateTime<Utc>,
     report: &mut dyn Write,
     progress: &mut dyn FnMut(ImportPhase, u64, u64),
 ) -> Result<ImportSummary, ImportError> {
-    let (text, encoding) = decode(bytes, options.encoding);
     let kind_name = match options.kind {
         RecordKind::Persons => "persons",
         RecordKind::Entities => "entities",
         RecordKind::Houses => "houses",
     };
-    let batch = format!("import:{kind_name}:{:016x}", content_digest(bytes));
+    let batch = format!("import:{kind_name}:{:016x}", content_digest(&bytes));
+    let (text, encoding) = decode(bytes, options.encoding);
+    let text = std::sync::Arc::new(text);
     let mut summary = ImportSummary {
         encoding,
         batch: batch.clone(),
         ..ImportSummary::default()
     };
     let total_lines = text.bytes().filter(|byte| *byte == b'\n').count() as u64;
-    // One allocation for the records, instead of a copy of all of them at every doubling.
-    let mut records =
-        Records::with_capacity(options.kind, usize::try_from(total_lines).unwrap_or(0));
-    summary.ignored_columns =
-        check_rows(options.kind, options.format, &text, today, &mut |checked| {
-            let mut last_line = 0;
-            for (line, outcome) in checked {
-                summary.rows += 1;
-                last_line = line;
-                match outcome {
-                    Ok(record) => records.push(record),
-                    Err(errors) => {
-                        summary.rejected_rows += 1;
-                        for error in &errors {
-                            serde_json::to_writer(&mut *report, error)
-                                .map_err(std::io::Error::other)?;
-                            report.write_all(b"\n")?;
-                        }
-                    }
-                }
-            }
-            progress(ImportPhase::Checking, last_line, total_lines);
-            Ok(())
-        })?;
-    if options.atomic && summary.rejected_rows > 0 {
-        summary.aborted = true;
-        report.flush()?;
-        return Ok(summary);
-    }
+    let started = std::time::Instant::now();
+    let mut checking = start_checking(options.kind, options.format, &text, today)?;
     let provenance = Provenance {
         source: options.source.clone(),
         batch,
         recorded_at: now,
     };
-    let to_write = records.len() as u64;
-    let batch_rows = if options.atomic {
-        records.len().max(1)
-    } else {
-        options.batch_rows.max(1)
-    };
-    let mut written = 0;
-    while written < records.len() {
-        let end = (written + batch_rows).min(records.len());
-        summary
-            .counts
-            .add(records.write(store, written..end, &provenance).await?);
-        written = end;
-        progress(ImportPhase::Writing, written as u64, to_write);
+    let mut writer = Writer::new(store, options, provenance, total_lines).await?;
+    let (mut waiting, mut next) = (std::collections::BTreeMap::new(), 0);
+    while let Some(checked) = checking.next_in_order(&mut waiting, &mut next).await {
+        let mut last_line = 0;
+        for (line, outcome) in checked {
+            summary.rows += 1;
+            last_line = line;
+            match outcome {
+                Ok(record) if !(options.atomic && summary.rejected_rows > 0) => {
+                    writer.push(record).await?;
+                }
+                Ok(_) => {}
+                Err(errors) => {
+                    if options.atomic && summary.rejected_rows == 0 {
+                        writer.abandon();
+                    }
+                    summary.rejected_rows += 1;
+                    for error in &errors {
+                        serde_json::to_writer(&mut *report, error)
+                            .map_err(std::io::Error::other)?;
+                        report.write_all(b"\n")?;
+                    }
+                }
+            }
+        }
+        progress(ImportPhase::Checking, last_line, total_lines);
     }
+    summary.ignored_columns = checking.finish();
+    tracing::debug!(
+        rows = summary.rows,
+        elapsed_ms = started.elapsed().as_millis(),
+        "import: rows checked"
+    );
+    if options.atomic && summary.rejected_rows > 0 {
+        summary.aborted = true;
+        report.flush()?;
+        return Ok(summary);
+    }
+    let good = summary.rows - summary.rejected_rows;
+    progress(ImportPhase::Writing, writer.written, good);
+    summary.counts = writer.finish().await?;
+    progress(ImportPhase::Writing, good, good);
     if summary.counts.inserted + summary.counts.updated > 0 {
+        let started = std::time::Instant::now();
         store.refresh_statistics().await?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis(),
+            "import: statistics refreshed"
+        );
     }
     report.flush()?;
     Ok(summary)
@@ -864,12 +1126,15 @@ mod tests {
     #[test]
     fn encodings_are_detected_and_bad_bytes_become_replacement_characters() {
         let (gbk, _, _) = encoding_rs::GBK.encode("姓名,公民身份号码\n张三,11010519491231002X\n");
-        let (text, name) = decode(&gbk, TextEncoding::Auto);
+        let (text, name) = decode(gbk.to_vec(), TextEncoding::Auto);
         assert_eq!(name, "gb18030");
         assert!(text.contains("张三"));
-        let (text, name) = decode("\u{feff}姓名\n".as_bytes(), TextEncoding::Auto);
-        assert_eq!((text.as_ref(), name), ("姓名\n", "utf-8"));
-        let (text, _) = decode(b"a,\xff\n", TextEncoding::Utf8);
+        let (text, name) = decode(gbk.to_vec(), TextEncoding::Gbk);
+        assert_eq!(name, "gbk");
+        assert!(text.contains("张三"));
+        let (text, name) = decode("\u{feff}姓名\n".as_bytes().to_vec(), TextEncoding::Auto);
+        assert_eq!((text.as_str(), name), ("姓名\n", "utf-8"));
+        let (text, _) = decode(b"a,\xff\n".to_vec(), TextEncoding::Utf8);
         assert!(text.contains('\u{fffd}'));
     }
 
@@ -892,19 +1157,20 @@ mod tests {
 
     /// Records and their line numbers, read piece by piece as the checking threads do.
     fn records_by_piece(body: &str, min_bytes: usize) -> Vec<(u64, Vec<String>)> {
-        let pieces = Pieces {
+        let mut pieces = Pieces {
             min_bytes,
-            rest: body,
+            start: 0,
+            end: body.len(),
             next_line: 2,
             sequence: 0,
             quoted_fields: true,
         };
         let mut records = Vec::new();
-        for piece in pieces {
+        while let Some(piece) = pieces.next(body) {
             let mut reader = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)
-                .from_reader(piece.text.as_bytes());
+                .from_reader(body[piece.range].as_bytes());
             for record in reader.records() {
                 let record = record.unwrap();
                 let line = piece.first_line + record.position().unwrap().line() - 1;

@@ -237,7 +237,7 @@ async fn run_import(
     };
     let summary = huimin::import::import_bytes(
         store.as_ref(),
-        &bytes,
+        bytes,
         &options,
         huimin_web::Clock::today(&clock),
         huimin_web::Clock::now(&clock),

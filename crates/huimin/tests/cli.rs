@@ -47,7 +47,7 @@ async fn import(
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
     let result = import_bytes(
         store,
-        bytes,
+        bytes.to_vec(),
         options,
         today(),
         now,

@@ -27,6 +27,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_person_search_index.sql"),
         postgres: include_str!("../migrations/postgres/0002_person_search_index.sql"),
     },
+    Migration {
+        version: 3,
+        name: "person_key_index",
+        sqlite: include_str!("../migrations/sqlite/0003_person_key_index.sql"),
+        postgres: include_str!("../migrations/postgres/0003_person_key_index.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -51,33 +51,68 @@ async fn read_person_view(
 /// Bytes of COPY data sent per message.
 const COPY_BUFFER_BYTES: usize = 1 << 20;
 
-/// Appends one row in `COPY … FROM STDIN` text format: fields separated by tabs, `\N`
-/// for NULL, and backslash, tab, newline and carriage return escaped.
-fn copy_row(buffer: &mut Vec<u8>, fields: &[Option<&str>]) {
-    for (index, field) in fields.iter().enumerate() {
-        if index > 0 {
-            buffer.push(b'\t');
-        }
-        match field {
-            None => buffer.extend_from_slice(b"\\N"),
-            Some(text) => {
-                for byte in text.bytes() {
-                    match byte {
-                        b'\\' => buffer.extend_from_slice(b"\\\\"),
-                        b'\t' => buffer.extend_from_slice(b"\\t"),
-                        b'\n' => buffer.extend_from_slice(b"\\n"),
-                        b'\r' => buffer.extend_from_slice(b"\\r"),
-                        other => buffer.push(other),
-                    }
-                }
-            }
-        }
-    }
-    buffer.push(b'\n');
+/// The signature, flags and (empty) header extension that open a binary COPY stream.
+const COPY_BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// The field count of -1 that ends a binary COPY stream.
+const COPY_BINARY_TRAILER: &[u8] = &[0xff, 0xff];
+
+/// 2000-01-01, the day binary dates count from.
+fn postgres_epoch() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()
 }
 
-/// Inserts person rows with `COPY … FROM STDIN`, PostgreSQL's bulk path, inside the
-/// caller's transaction.
+/// A field of a binary COPY row.
+enum Field<'a> {
+    Text(&'a str),
+    Date(chrono::NaiveDate),
+    Int4(i32),
+    Int8(i64),
+    Null,
+}
+
+/// A text field, or NULL.
+fn text_or_null(value: Option<&str>) -> Field<'_> {
+    value.map_or(Field::Null, Field::Text)
+}
+
+/// Appends one row in `COPY … FROM STDIN (FORMAT binary)` format: the field count, then
+/// each field as its length and its bytes in the type's binary form (network byte order),
+/// or a length of -1 for NULL. Nothing is escaped, and the server parses no text.
+fn copy_row(buffer: &mut Vec<u8>, fields: &[Field<'_>]) -> Result<(), StorageError> {
+    let too_big = || StorageError::new("copy person: a value is too large for PostgreSQL");
+    let count = i16::try_from(fields.len()).map_err(|_| too_big())?;
+    buffer.extend_from_slice(&count.to_be_bytes());
+    for field in fields {
+        match field {
+            Field::Text(text) => {
+                let length = i32::try_from(text.len()).map_err(|_| too_big())?;
+                buffer.extend_from_slice(&length.to_be_bytes());
+                buffer.extend_from_slice(text.as_bytes());
+            }
+            Field::Date(date) => {
+                let days = i32::try_from(date.signed_duration_since(postgres_epoch()).num_days())
+                    .map_err(|_| too_big())?;
+                buffer.extend_from_slice(&4_i32.to_be_bytes());
+                buffer.extend_from_slice(&days.to_be_bytes());
+            }
+            Field::Int4(number) => {
+                buffer.extend_from_slice(&4_i32.to_be_bytes());
+                buffer.extend_from_slice(&number.to_be_bytes());
+            }
+            Field::Int8(number) => {
+                buffer.extend_from_slice(&8_i32.to_be_bytes());
+                buffer.extend_from_slice(&number.to_be_bytes());
+            }
+            Field::Null => buffer.extend_from_slice(&(-1_i32).to_be_bytes()),
+        }
+    }
+    Ok(())
+}
+
+/// Inserts person rows with binary `COPY … FROM STDIN`, PostgreSQL's bulk path, inside
+/// the caller's transaction. The binary format spares the server the parsing of every
+/// value, which took a third of its work in the text format.
 async fn insert_person_rows(
     transaction: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     persons: &[&huimin_domain::registry::Person],
@@ -86,41 +121,44 @@ async fn insert_person_rows(
     if persons.is_empty() {
         return Ok(());
     }
-    let recorded = crate::codec::micros(provenance.recorded_at).to_string();
+    let recorded = crate::codec::micros(provenance.recorded_at);
     let mut copy = transaction
         .copy_in_raw(&format!(
-            "COPY person ({}) FROM STDIN",
+            "COPY person ({}) FROM STDIN WITH (FORMAT binary)",
             crate::registry::PERSON_COLUMNS
         ))
         .await
         .map_err(|error| crate::storage_error("copy person", error))?;
     let mut buffer = Vec::with_capacity(COPY_BUFFER_BYTES + 4096);
+    buffer.extend_from_slice(COPY_BINARY_HEADER);
     let mut sent = Ok(());
     for person in persons {
         let row = PersonRow::new(person);
-        let birth_date = row.birth_date_text();
-        let ethnicity = row.ethnicity.to_string();
-        copy_row(
+        let encoded = copy_row(
             &mut buffer,
             &[
-                Some(row.citizen_id),
-                Some(row.name),
-                Some(&row.name_initials),
-                Some(&row.name_pinyin),
-                Some(row.sex),
-                Some(&birth_date),
-                Some(&ethnicity),
-                Some(row.hukou_address),
-                Some(row.residence_address),
-                row.phone,
-                Some(row.life_status),
-                Some(&row.tags),
-                row.grid,
-                Some(&provenance.source),
-                Some(&provenance.batch),
-                Some(&recorded),
+                Field::Text(row.citizen_id),
+                Field::Text(row.name),
+                Field::Text(&row.name_initials),
+                Field::Text(&row.name_pinyin),
+                Field::Text(row.sex),
+                Field::Date(row.birth_date),
+                Field::Int4(row.ethnicity),
+                Field::Text(row.hukou_address),
+                Field::Text(row.residence_address),
+                text_or_null(row.phone),
+                Field::Text(row.life_status),
+                Field::Text(&row.tags),
+                text_or_null(row.grid),
+                Field::Text(&provenance.source),
+                Field::Text(&provenance.batch),
+                Field::Int8(recorded),
             ],
         );
+        if let Err(error) = encoded {
+            let _ = copy.abort("huimin: a value could not be encoded").await;
+            return Err(error);
+        }
         if buffer.len() >= COPY_BUFFER_BYTES {
             sent = copy.send(std::mem::take(&mut buffer)).await.map(|_| ());
             if sent.is_err() {
@@ -129,7 +167,8 @@ async fn insert_person_rows(
             buffer.reserve(COPY_BUFFER_BYTES + 4096);
         }
     }
-    if sent.is_ok() && !buffer.is_empty() {
+    if sent.is_ok() {
+        buffer.extend_from_slice(COPY_BINARY_TRAILER);
         sent = copy.send(buffer).await.map(|_| ());
     }
     match sent {
@@ -139,24 +178,24 @@ async fn insert_person_rows(
             .map(|_| ())
             .map_err(|error| crate::storage_error("copy person", error)),
         Err(error) => {
-            // The connection must leave COPY mode before the transaction rolls back.
             let _ = copy.abort("huimin: sending rows failed").await;
             Err(crate::storage_error("copy person", error))
         }
     }
 }
 
-/// Builds indexes after a bulk load, with more sort memory than the default 64 MB.
+/// Builds the indexes and key constraints a bulk load dropped, with memory enough for
+/// their sorts to stay in memory.
 async fn build_indexes(
     transaction: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    definitions: &[String],
+    indexes: &[crate::registry::DroppedIndex],
 ) -> Result<(), StorageError> {
     sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
         .execute(&mut **transaction)
         .await
         .map_err(|error| crate::storage_error("setting maintenance_work_mem", error))?;
-    for definition in definitions {
-        sqlx::query(sqlx::AssertSqlSafe(definition.as_str()))
+    for index in indexes {
+        sqlx::query(sqlx::AssertSqlSafe(index.create.as_str()))
             .execute(&mut **transaction)
             .await
             .map_err(|error| crate::storage_error("building an index", error))?;
@@ -164,22 +203,46 @@ async fn build_indexes(
     Ok(())
 }
 
-/// Names and definitions of a table's indexes that enforce nothing (not the primary key,
-/// not unique), which a bulk load may drop and rebuild.
-async fn secondary_indexes(
+/// Every index of a table that a bulk load may drop and build again: the primary key and
+/// unique constraints (as constraints, so they come back as constraints; building the key
+/// again checks that the load repeated no key), then the plain indexes.
+async fn droppable_indexes(
     transaction: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     table: &str,
-) -> Result<Vec<(String, String)>, StorageError> {
-    sqlx::query_as(
+) -> Result<Vec<crate::registry::DroppedIndex>, StorageError> {
+    let constraints: Vec<(String, String)> = sqlx::query_as(
+        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = $1::text::regclass AND contype IN ('p', 'u') ORDER BY 1",
+    )
+    .bind(table)
+    .fetch_all(&mut **transaction)
+    .await
+    .map_err(|error| crate::storage_error("listing key constraints", error))?;
+    let indexes: Vec<(String, String)> = sqlx::query_as(
         "SELECT index_class.relname::text, pg_get_indexdef(i.indexrelid) \
          FROM pg_index i JOIN pg_class index_class ON index_class.oid = i.indexrelid \
-         WHERE i.indrelid = $1::text::regclass AND NOT i.indisprimary AND NOT i.indisunique \
+         WHERE i.indrelid = $1::text::regclass \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) \
          ORDER BY 1",
     )
     .bind(table)
     .fetch_all(&mut **transaction)
     .await
-    .map_err(|error| crate::storage_error("listing indexes", error))
+    .map_err(|error| crate::storage_error("listing indexes", error))?;
+    let constraints =
+        constraints
+            .into_iter()
+            .map(|(name, definition)| crate::registry::DroppedIndex {
+                drop: format!("ALTER TABLE {table} DROP CONSTRAINT {name}"),
+                create: format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"),
+            });
+    let indexes = indexes
+        .into_iter()
+        .map(|(name, create)| crate::registry::DroppedIndex {
+            drop: format!("DROP INDEX {name}"),
+            create,
+        });
+    Ok(constraints.chain(indexes).collect())
 }
 
 crate::registry::registry_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);

@@ -74,6 +74,15 @@ pub(crate) const HOUSEHOLD_MEMBER_NAMES_SQL: &str = "SELECT DISTINCT member.citi
      JOIN person ON person.citizen_id = member.citizen_id \
      WHERE mine.citizen_id = $1 ORDER BY member.citizen_id";
 
+/// An index (or a key constraint) that a bulk load dropped: the statements that dropped it
+/// and that build it again, read from the database's catalogue so that the migrations stay
+/// the one place where indexes are defined.
+#[derive(Debug)]
+pub(crate) struct DroppedIndex {
+    pub drop: String,
+    pub create: String,
+}
+
 /// Splits records into chunks of at most `CHUNK_ROWS` in which no key repeats, so a record
 /// that appears twice in one batch is written as an update of its first appearance.
 pub(crate) fn chunks_without_repeats<T>(records: &[T], key: impl Fn(&T) -> &str) -> Vec<&[T]> {
@@ -103,7 +112,7 @@ macro_rules! registry_store {
         };
         use crate::registry::{
             AREA_COLUMNS, BUILDING_COLUMNS, ENTITY_COLUMNS, HOUSEHOLD_COLUMNS, HOUSE_COLUMNS,
-            PERSON_COLUMNS, BULK_LOAD_MIN_ROWS, chunks_without_repeats,
+            PERSON_COLUMNS, BULK_LOAD_MIN_ROWS, DroppedIndex, chunks_without_repeats,
         };
         use crate::codec::Columns;
         use crate::storage_error;
@@ -482,42 +491,95 @@ macro_rules! registry_store {
             Ok((to_insert, counts))
         }
 
-        /// The fast path for a large first load: when the person table is empty and the
-        /// batch repeats no key, the rows go in key order (appending to the primary key)
-        /// with the secondary indexes dropped, and the indexes are built once at the end
-        /// from sorted data, all inside the caller's transaction. Returns `None` when the
-        /// path does not apply and the ordinary compare-and-version path must run.
-        async fn bulk_load_persons(
+        /// Writes people by the ordinary path: each chunk compared with the current rows,
+        /// changed rows moved to history, new versions inserted.
+        async fn write_persons(
             transaction: &mut Transaction<'_>,
             persons: &[Person],
             provenance: &Provenance,
-        ) -> StorageResult<Option<WriteCounts>> {
-            if persons.len() < BULK_LOAD_MIN_ROWS {
-                return Ok(None);
+        ) -> StorageResult<WriteCounts> {
+            let mut counts = WriteCounts::default();
+            for chunk in chunks_without_repeats(persons, |person| person.citizen_id.as_str()) {
+                let (to_insert, chunk_counts) = classify(
+                    transaction,
+                    chunk,
+                    &VersionedTable {
+                        history: true,
+                        table: "person",
+                        columns: PERSON_COLUMNS,
+                        key: "citizen_id",
+                        key_of: |person: &Person| person.citizen_id.as_str().to_owned(),
+                        decode: person_from_row,
+                    },
+                    provenance,
+                )
+                .await?;
+                counts.add(chunk_counts);
+                insert_person_rows(transaction, &to_insert, provenance).await?;
             }
-            let mut sorted: Vec<&Person> = persons.iter().collect();
-            sorted.sort_unstable_by(|a, b| a.citizen_id.as_str().cmp(b.citizen_id.as_str()));
-            if sorted.windows(2).any(|pair| pair[0].citizen_id == pair[1].citizen_id) {
-                return Ok(None);
-            }
+            Ok(counts)
+        }
+
+        /// This backend's [`PersonBulkLoad`]: the open transaction, and the indexes (the
+        /// unique key among them) that it dropped and will build again on commit.
+        ///
+        /// [`PersonBulkLoad`]: huimin_domain::storage::PersonBulkLoad
+        pub struct BulkPersonLoad {
+            transaction: Transaction<'static>,
+            indexes: Vec<DroppedIndex>,
+            provenance: Provenance,
+            appended: u64,
+        }
+
+        /// Starts a bulk load when the person table is empty. Without indexes, rows go in
+        /// at the end of the table in whatever order they come, and each index is built
+        /// once from sorted keys on commit.
+        async fn begin_bulk_load(
+            store: &$store,
+            provenance: &Provenance,
+        ) -> StorageResult<Option<BulkPersonLoad>> {
+            let mut transaction = store.pool.begin().await.map_err(|e| storage_error("begin", e))?;
             let occupied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM person LIMIT 1) AS any_row")
-                .fetch_one(&mut **transaction)
+                .fetch_one(&mut *transaction)
                 .await
                 .map_err(|e| storage_error("probe person", e))?;
             if occupied > 0 {
                 return Ok(None);
             }
-            let indexes = secondary_indexes(transaction, "person").await?;
-            for (name, _) in &indexes {
-                sqlx::query(sql!("DROP INDEX {name}"))
-                    .execute(&mut **transaction)
+            let indexes = droppable_indexes(&mut transaction, "person").await?;
+            for index in &indexes {
+                sqlx::query(sqlx::AssertSqlSafe(index.drop.as_str()))
+                    .execute(&mut *transaction)
                     .await
                     .map_err(|e| storage_error("drop index", e))?;
             }
-            insert_person_rows(transaction, &sorted, provenance).await?;
-            let definitions: Vec<String> = indexes.into_iter().map(|(_, definition)| definition).collect();
-            build_indexes(transaction, &definitions).await?;
-            Ok(Some(WriteCounts { inserted: persons.len() as u64, ..WriteCounts::default() }))
+            Ok(Some(BulkPersonLoad { transaction, indexes, provenance: provenance.clone(), appended: 0 }))
+        }
+
+        #[async_trait]
+        impl huimin_domain::storage::PersonBulkLoad for BulkPersonLoad {
+            async fn append(&mut self, persons: &[Person]) -> StorageResult<()> {
+                let rows: Vec<&Person> = persons.iter().collect();
+                insert_person_rows(&mut self.transaction, &rows, &self.provenance).await?;
+                self.appended += persons.len() as u64;
+                Ok(())
+            }
+
+            async fn commit(mut self: Box<Self>, repeats: &[Person]) -> StorageResult<WriteCounts> {
+                let started = std::time::Instant::now();
+                build_indexes(&mut self.transaction, &self.indexes).await?;
+                tracing::debug!(
+                    indexes = self.indexes.len(),
+                    elapsed_ms = started.elapsed().as_millis(),
+                    "bulk load: indexes built"
+                );
+                let mut counts = WriteCounts { inserted: self.appended, ..WriteCounts::default() };
+                counts.add(write_persons(&mut self.transaction, repeats, &self.provenance).await?);
+                let started = std::time::Instant::now();
+                self.transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "bulk load: committed");
+                Ok(counts)
+            }
         }
 
         fn push_address(
@@ -553,34 +615,27 @@ macro_rules! registry_store {
             }
 
             async fn put_persons(&self, persons: &[Person], provenance: &Provenance) -> StorageResult<WriteCounts> {
-                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                let counts = match bulk_load_persons(&mut transaction, persons, provenance).await? {
-                    Some(counts) => counts,
-                    None => {
-                        let mut counts = WriteCounts::default();
-                        for chunk in chunks_without_repeats(persons, |person| person.citizen_id.as_str()) {
-                            let (to_insert, chunk_counts) = classify(
-                                &mut transaction,
-                                chunk,
-                                &VersionedTable {
-                                    history: true,
-                                    table: "person",
-                                    columns: PERSON_COLUMNS,
-                                    key: "citizen_id",
-                                    key_of: |person: &Person| person.citizen_id.as_str().to_owned(),
-                                    decode: person_from_row,
-                                },
-                                provenance,
-                            )
-                            .await?;
-                            counts.add(chunk_counts);
-                            insert_person_rows(&mut transaction, &to_insert, provenance).await?;
-                        }
-                        counts
+                if persons.len() >= BULK_LOAD_MIN_ROWS {
+                    let mut keys = std::collections::HashSet::with_capacity(persons.len());
+                    let repeats = !persons.iter().all(|person| keys.insert(person.citizen_id.as_str()));
+                    if !repeats && let Some(mut load) = begin_bulk_load(self, provenance).await? {
+                        huimin_domain::storage::PersonBulkLoad::append(&mut load, persons).await?;
+                        return huimin_domain::storage::PersonBulkLoad::commit(Box::new(load), &[]).await;
                     }
-                };
+                }
+                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let counts = write_persons(&mut transaction, persons, provenance).await?;
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                 Ok(counts)
+            }
+
+            async fn begin_person_bulk_load(
+                &self,
+                provenance: &Provenance,
+            ) -> StorageResult<Option<Box<dyn huimin_domain::storage::PersonBulkLoad>>> {
+                Ok(begin_bulk_load(self, provenance)
+                    .await?
+                    .map(|load| Box::new(load) as Box<dyn huimin_domain::storage::PersonBulkLoad>))
             }
 
             async fn person(

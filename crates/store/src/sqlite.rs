@@ -274,13 +274,175 @@ const ROWS_PER_STATEMENT: usize = 64;
 /// The values of a person row before its provenance.
 const PERSON_VALUES: usize = 13;
 
+/// A value bound to an [`InsertStatement`] parameter.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Text(&'a str),
+    Integer(i64),
+    Null,
+}
+
+/// A prepared INSERT on SQLite's C API that binds text without copying it.
+///
+/// rusqlite binds every text as `SQLITE_TRANSIENT`, which makes SQLite allocate and copy
+/// each value (13 per person); on a million-row load those copies cost 1.6 s of the
+/// inserting thread. `SQLITE_STATIC` tells SQLite to read the caller's bytes in place,
+/// which is sound only while they live and stay unchanged: [`InsertStatement::execute`]
+/// therefore binds, steps, resets and clears the bindings in one call that borrows the
+/// values, so no binding outlives them.
+struct InsertStatement {
+    statement: std::ptr::NonNull<rusqlite::ffi::sqlite3_stmt>,
+    database: std::ptr::NonNull<rusqlite::ffi::sqlite3>,
+    parameters: usize,
+}
+
+#[allow(unsafe_code)]
+impl InsertStatement {
+    /// Prepares `sql` on `database`, a connection that sqlx keeps open and locked to us
+    /// for at least as long as the statement lives.
+    fn prepare(
+        database: std::ptr::NonNull<rusqlite::ffi::sqlite3>,
+        sql: &str,
+    ) -> Result<InsertStatement, StorageError> {
+        let length = i32::try_from(sql.len())
+            .map_err(|_| StorageError::new("insert person: the statement is too long"))?;
+        let mut statement = std::ptr::null_mut();
+        // SAFETY: `database` is an open connection (the caller's contract); `sql` is
+        // valid for `length` bytes during the call, and SQLite copies what it keeps.
+        let code = unsafe {
+            rusqlite::ffi::sqlite3_prepare_v2(
+                database.as_ptr(),
+                sql.as_ptr().cast(),
+                length,
+                &mut statement,
+                std::ptr::null_mut(),
+            )
+        };
+        let Some(statement) = std::ptr::NonNull::new(statement).filter(|_| code == 0) else {
+            return Err(Self::error(database, "preparing the insert"));
+        };
+        // SAFETY: a statement prepared just above.
+        let parameters = unsafe { rusqlite::ffi::sqlite3_bind_parameter_count(statement.as_ptr()) };
+        Ok(InsertStatement {
+            statement,
+            database,
+            parameters: usize::try_from(parameters).unwrap_or(0),
+        })
+    }
+
+    /// SQLite's message for the connection's last error.
+    fn error(database: std::ptr::NonNull<rusqlite::ffi::sqlite3>, doing: &str) -> StorageError {
+        // SAFETY: `sqlite3_errmsg` returns a NUL-terminated string owned by the open
+        // connection, valid until its next call; it is copied at once.
+        let message =
+            unsafe { std::ffi::CStr::from_ptr(rusqlite::ffi::sqlite3_errmsg(database.as_ptr())) }
+                .to_string_lossy()
+                .into_owned();
+        StorageError::new(format!("insert person: {doing}: {message}"))
+    }
+
+    /// Binds `values` to parameters 1, 2, …, runs the statement once, and resets it with
+    /// its bindings cleared, so that SQLite holds no pointer into `values` afterwards.
+    fn execute(&mut self, values: &[Value<'_>]) -> Result<(), StorageError> {
+        if values.len() != self.parameters {
+            return Err(StorageError::new(format!(
+                "insert person: {} values for {} parameters",
+                values.len(),
+                self.parameters
+            )));
+        }
+        let statement = self.statement.as_ptr();
+        let mut failed = None;
+        for (index, value) in values.iter().enumerate() {
+            // Parameter numbers fit in an i32: SQLite allows at most 32,766 of them.
+            let parameter = index as i32 + 1;
+            // SAFETY: `statement` is prepared and not running. A text binding is
+            // `SQLITE_STATIC`: SQLite reads the bytes in place until the bindings are
+            // cleared below, before this function returns and `values` can go.
+            let code = unsafe {
+                match *value {
+                    Value::Text(text) => rusqlite::ffi::sqlite3_bind_text(
+                        statement,
+                        parameter,
+                        text.as_ptr().cast(),
+                        // A value longer than 2 GiB is refused by SQLite as too big.
+                        i32::try_from(text.len()).unwrap_or(i32::MAX),
+                        rusqlite::ffi::SQLITE_STATIC(),
+                    ),
+                    Value::Integer(number) => {
+                        rusqlite::ffi::sqlite3_bind_int64(statement, parameter, number)
+                    }
+                    Value::Null => rusqlite::ffi::sqlite3_bind_null(statement, parameter),
+                }
+            };
+            if code != 0 {
+                failed = Some("binding a value");
+                break;
+            }
+        }
+        // SAFETY: the statement is prepared and fully bound (or stepping is skipped).
+        if failed.is_none()
+            && unsafe { rusqlite::ffi::sqlite3_step(statement) } != rusqlite::ffi::SQLITE_DONE
+        {
+            failed = Some("inserting");
+        }
+        let error = failed.map(|doing| Self::error(self.database, doing));
+        // SAFETY: resetting and clearing a prepared statement is always allowed; after
+        // this SQLite keeps no pointer into `values`.
+        unsafe {
+            rusqlite::ffi::sqlite3_reset(statement);
+            rusqlite::ffi::sqlite3_clear_bindings(statement);
+        }
+        error.map_or(Ok(()), Err)
+    }
+}
+
+#[allow(unsafe_code)]
+impl Drop for InsertStatement {
+    fn drop(&mut self) {
+        // SAFETY: the statement was prepared by `prepare` and is finalised once, here,
+        // while its connection is still open.
+        unsafe {
+            rusqlite::ffi::sqlite3_finalize(self.statement.as_ptr());
+        }
+    }
+}
+
+/// The parameters of one person row of an INSERT: its own values, then the provenance.
+fn person_values<'a>(
+    (row, birth_date): &'a (PersonRow<'_>, String),
+    provenance: &'a huimin_domain::provenance::Provenance,
+    recorded: i64,
+) -> [Value<'a>; PERSON_VALUES + 3] {
+    let optional = |value: Option<&'a str>| value.map_or(Value::Null, Value::Text);
+    [
+        Value::Text(row.citizen_id),
+        Value::Text(row.name),
+        Value::Text(&row.name_initials),
+        Value::Text(&row.name_pinyin),
+        Value::Text(row.sex),
+        Value::Text(birth_date),
+        Value::Integer(i64::from(row.ethnicity)),
+        Value::Text(row.hukou_address),
+        Value::Text(row.residence_address),
+        optional(row.phone),
+        Value::Text(row.life_status),
+        Value::Text(&row.tags),
+        optional(row.grid),
+        Value::Text(&provenance.source),
+        Value::Text(&provenance.batch),
+        Value::Integer(recorded),
+    ]
+}
+
 /// Inserts person rows through two prepared statements, one of `ROWS_PER_STATEMENT` rows
 /// and one of a single row for the tail.
 ///
-/// sqlx copies every bound text into its own allocation and back, which made binding cost
-/// more than SQLite's work on large imports; so this loop runs rusqlite on sqlx's own
-/// connection, inside the caller's transaction. It blocks the calling thread for the length
-/// of the loop, as sqlx's worker thread would have been blocked.
+/// The loop runs on sqlx's own connection (locked to us, inside the caller's transaction)
+/// through [`InsertStatement`], which binds without copying: sqlx, like rusqlite, copies
+/// every bound text, which made binding cost more than SQLite's work on large imports. It
+/// blocks the calling thread for the length of the loop, as sqlx's worker thread would
+/// have been blocked.
 async fn insert_person_rows(
     transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     persons: &[&huimin_domain::registry::Person],
@@ -289,43 +451,27 @@ async fn insert_person_rows(
     if persons.is_empty() {
         return Ok(());
     }
-    let failed = |error: rusqlite::Error| crate::storage_error("insert person", error);
     let recorded = crate::codec::micros(provenance.recorded_at);
     let mut handle = transaction
         .lock_handle()
         .await
         .map_err(|error| crate::storage_error("locking the connection", error))?;
-    // SAFETY: `handle` keeps sqlx's connection locked to us, open and idle until it is
-    // dropped, and `connection` is dropped first (declared later). A connection made by
-    // `from_handle` borrows the handle: it never closes it, and the statements prepared
-    // on it (declared later still) are finalised before it goes.
-    #[allow(unsafe_code)]
-    let connection = unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) }
-        .map_err(failed)?;
-    // Provenance is the same for the whole batch: bound once as ?1–?3 (bindings survive
-    // a reset), and each row's own values follow.
+    // `handle` keeps the connection open, idle and ours until it is dropped, after the
+    // statements (declared later).
+    let database = handle.as_raw_handle();
     let statement_for = |rows: usize| {
-        let values: Vec<String> = (0..rows)
-            .map(|row| {
-                let first = 4 + row * PERSON_VALUES;
-                let own: Vec<String> = (first..first + PERSON_VALUES)
-                    .map(|n| format!("?{n}"))
-                    .collect();
-                format!("({}, ?1, ?2, ?3)", own.join(", "))
-            })
-            .collect();
-        let mut statement = connection.prepare(&format!(
-            "INSERT INTO person ({}) VALUES {}",
-            crate::registry::PERSON_COLUMNS,
-            values.join(", ")
-        ))?;
-        statement.raw_bind_parameter(1, &provenance.source)?;
-        statement.raw_bind_parameter(2, &provenance.batch)?;
-        statement.raw_bind_parameter(3, recorded)?;
-        Ok(statement)
+        let row = format!("({})", vec!["?"; PERSON_VALUES + 3].join(", "));
+        InsertStatement::prepare(
+            database,
+            &format!(
+                "INSERT INTO person ({}) VALUES {}",
+                crate::registry::PERSON_COLUMNS,
+                vec![row; rows].join(", ")
+            ),
+        )
     };
-    let mut many = statement_for(ROWS_PER_STATEMENT).map_err(failed)?;
-    let mut one = statement_for(1).map_err(failed)?;
+    let mut many = statement_for(ROWS_PER_STATEMENT)?;
+    let mut one = statement_for(1)?;
     // Deriving the columns (pinyin, tags, dates) runs on a second thread, a chunk ahead
     // of the loop that binds and steps.
     std::thread::scope(|scope| {
@@ -347,17 +493,18 @@ async fn insert_person_rows(
         });
         // Returning early drops the receiver, which stops the deriving thread.
         for rows in receiver {
+            let mut values = Vec::with_capacity(ROWS_PER_STATEMENT * (PERSON_VALUES + 3));
             for group in rows.chunks(ROWS_PER_STATEMENT) {
                 if group.len() == ROWS_PER_STATEMENT {
-                    for (slot, row) in group.iter().enumerate() {
-                        bind_person(&mut many, 4 + slot * PERSON_VALUES, row).map_err(failed)?;
+                    values.clear();
+                    for row in group {
+                        values.extend(person_values(row, provenance, recorded));
                     }
-                    many.raw_execute().map_err(failed)?;
+                    many.execute(&values)?;
                 } else {
                     // The short tail goes row by row through the one-row statement.
                     for row in group {
-                        bind_person(&mut one, 4, row).map_err(failed)?;
-                        one.raw_execute().map_err(failed)?;
+                        one.execute(&person_values(row, provenance, recorded))?;
                     }
                 }
             }
@@ -366,39 +513,13 @@ async fn insert_person_rows(
     })
 }
 
-/// Binds one person's own values (not the provenance) from parameter `first` on.
-fn bind_person(
-    statement: &mut rusqlite::Statement<'_>,
-    first: usize,
-    (row, birth_date): &(PersonRow<'_>, String),
-) -> rusqlite::Result<()> {
-    let values: [&dyn rusqlite::ToSql; PERSON_VALUES] = [
-        &row.citizen_id,
-        &row.name,
-        &row.name_initials,
-        &row.name_pinyin,
-        &row.sex,
-        birth_date,
-        &row.ethnicity,
-        &row.hukou_address,
-        &row.residence_address,
-        &row.phone,
-        &row.life_status,
-        &row.tags,
-        &row.grid,
-    ];
-    for (offset, value) in values.into_iter().enumerate() {
-        statement.raw_bind_parameter(first + offset, value)?;
-    }
-    Ok(())
-}
-
-/// Builds indexes after a bulk load. SQLite's sorter keeps `cache_size` worth of keys in
-/// one in-memory list; with a small cache it sorts short runs on two threads and merges
-/// them, which measured a third faster on a million rows. The cache is restored after.
+/// Builds the indexes a bulk load dropped. SQLite's sorter keeps `cache_size` worth of
+/// keys in one in-memory list; with a small cache it sorts short runs on two threads and
+/// merges them, which measured a third faster on a million rows. The cache is restored
+/// after.
 async fn build_indexes(
     transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    definitions: &[String],
+    indexes: &[crate::registry::DroppedIndex],
 ) -> Result<(), StorageError> {
     let cache_size: i64 = sqlx::query_scalar("PRAGMA cache_size")
         .fetch_one(&mut **transaction)
@@ -408,7 +529,7 @@ async fn build_indexes(
         "PRAGMA cache_size = -4000".to_owned(),
         "PRAGMA threads = 2".to_owned(),
     ];
-    statements.extend(definitions.iter().cloned());
+    statements.extend(indexes.iter().map(|index| index.create.clone()));
     statements.push(format!("PRAGMA cache_size = {cache_size}"));
     statements.push("PRAGMA threads = 0".to_owned());
     for statement in statements {
@@ -420,20 +541,29 @@ async fn build_indexes(
     Ok(())
 }
 
-/// Names and definitions of a table's indexes that enforce nothing (not the primary key,
-/// not unique), which a bulk load may drop and rebuild.
-async fn secondary_indexes(
+/// Every index of a table that a bulk load may drop and build again: all that the
+/// migrations created, the unique key among them (building it again checks that the load
+/// repeated no key). Indexes that SQLite made for a table's own constraints (`sql` is
+/// NULL) cannot be dropped and are not listed.
+async fn droppable_indexes(
     transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     table: &str,
-) -> Result<Vec<(String, String)>, StorageError> {
-    sqlx::query_as(
+) -> Result<Vec<crate::registry::DroppedIndex>, StorageError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = $1 \
-         AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
+         AND sql IS NOT NULL ORDER BY name",
     )
     .bind(table)
     .fetch_all(&mut **transaction)
     .await
-    .map_err(|error| crate::storage_error("listing indexes", error))
+    .map_err(|error| crate::storage_error("listing indexes", error))?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, create)| crate::registry::DroppedIndex {
+            drop: format!("DROP INDEX {name}"),
+            create,
+        })
+        .collect())
 }
 
 crate::registry::registry_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);

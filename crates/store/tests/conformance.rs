@@ -48,6 +48,10 @@ on_both_backends!(
     names_are_read_in_one_call_and_statistics_refresh,
     a_large_first_load_is_bulk_loaded_with_the_same_results,
     a_large_first_load_that_repeats_a_key_versions_the_repeat,
+    a_bulk_load_appends_chunks_and_writes_repeats_on_commit,
+    a_bulk_load_starts_only_on_an_empty_registry,
+    a_bulk_load_dropped_before_commit_leaves_nothing,
+    a_bulk_load_whose_appends_repeat_a_key_fails_whole,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -691,12 +695,12 @@ fn many_people(n: u32, name: &str) -> Vec<Person> {
         .collect()
 }
 
-/// A first load of more than `BULK_LOAD_MIN_ROWS` records takes the bulk path (rows in key
-/// order, indexes rebuilt, COPY on PostgreSQL); what is stored and counted must be what the
-/// ordinary path stores, including text that COPY has to escape.
+/// A first load of more than `BULK_LOAD_MIN_ROWS` records takes the bulk path (indexes
+/// dropped and rebuilt, binary COPY on PostgreSQL); what is stored and counted must be
+/// what the ordinary path stores, including text that COPY's text format would escape.
 async fn a_large_first_load_is_bulk_loaded_with_the_same_results(store: Arc<dyn RegistryStore>) {
     let mut people = many_people(12_000, "郑十");
-    // Reverse key order, so the store must sort.
+    // Reverse key order: the rebuilt key must not depend on the order rows came in.
     people.reverse();
     people[0].hukou_address = "tab\there, back\\slash, line\nbreak, carriage\rreturn, \\N".into();
     people[1].phone = None;
@@ -780,26 +784,163 @@ async fn a_large_first_load_that_repeats_a_key_versions_the_repeat(other: Arc<dy
     );
 }
 
+/// A bulk load takes its people in chunks, in any order, and commits them with the
+/// repeats the caller set aside written as updates: what is stored is what `put_persons`
+/// stores.
+async fn a_bulk_load_appends_chunks_and_writes_repeats_on_commit(store: Arc<dyn RegistryStore>) {
+    let mut people = many_people(12_000, "郑十");
+    // Neither in key order nor in one piece.
+    people.swap(0, 11_999);
+    people[1].hukou_address = "tab\there, back\\slash, line\nbreak, carriage\rreturn, \\N".into();
+    people[2].phone = None;
+    people[2].grid = None;
+    let mut renamed = people[7].clone();
+    renamed.name = PersonName::parse("郑拾").unwrap();
+    let mut load = store
+        .begin_person_bulk_load(&provenance("load", at(1)))
+        .await
+        .unwrap()
+        .expect("an empty registry takes a bulk load");
+    for chunk in people.chunks(5_000) {
+        load.append(chunk).await.unwrap();
+    }
+    let counts = load.commit(std::slice::from_ref(&renamed)).await.unwrap();
+    assert_eq!(
+        counts,
+        WriteCounts {
+            inserted: 12_000,
+            updated: 1,
+            unchanged: 0
+        }
+    );
+    assert_eq!(store.count_persons().await.unwrap(), 12_000);
+    for expected in [&people[0], &people[1], &people[2]] {
+        let stored = store
+            .person(&expected.citizen_id, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&stored.record, expected);
+        assert_eq!(stored.provenance, provenance("load", at(1)));
+    }
+    let history = store.person_history(&renamed.citizen_id).await.unwrap();
+    let names: Vec<&str> = history
+        .iter()
+        .map(|version| version.record.name.as_str())
+        .collect();
+    assert_eq!(names, ["郑拾", "郑十"]);
+    let by_name = store
+        .search_persons(
+            &PersonQuery {
+                name: Some("郑十".into()),
+                ..PersonQuery::default()
+            },
+            PageRequest::new(1, 20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_name.total, 11_999);
+}
+
+/// A registry with anyone in it gets no bulk load: writes there must be compared.
+async fn a_bulk_load_starts_only_on_an_empty_registry(store: Arc<dyn RegistryStore>) {
+    let someone = person(citizen("321002", (1960, 1, 1), 3), "钱七", GRID_A);
+    store
+        .put_persons(std::slice::from_ref(&someone), &provenance("b", at(1)))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .begin_person_bulk_load(&provenance("load", at(2)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Dropping a load without committing it rolls back its rows and its dropped indexes:
+/// the registry is empty, searchable and open to a new load.
+async fn a_bulk_load_dropped_before_commit_leaves_nothing(store: Arc<dyn RegistryStore>) {
+    let people = many_people(3_000, "冯一");
+    let mut load = store
+        .begin_person_bulk_load(&provenance("load", at(1)))
+        .await
+        .unwrap()
+        .unwrap();
+    load.append(&people).await.unwrap();
+    drop(load);
+    assert_eq!(store.count_persons().await.unwrap(), 0);
+    let counts = store
+        .put_persons(&people[..10], &provenance("after", at(2)))
+        .await
+        .unwrap();
+    assert_eq!(counts.inserted, 10);
+    assert!(
+        store
+            .begin_person_bulk_load(&provenance("again", at(3)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A caller that appends one identity number twice breaks the load's contract: the
+/// unique key, built again on commit, refuses it, and nothing of the load is kept.
+async fn a_bulk_load_whose_appends_repeat_a_key_fails_whole(store: Arc<dyn RegistryStore>) {
+    let people = many_people(2_000, "冯一");
+    let mut load = store
+        .begin_person_bulk_load(&provenance("load", at(1)))
+        .await
+        .unwrap()
+        .unwrap();
+    load.append(&people).await.unwrap();
+    load.append(&people[..1]).await.unwrap();
+    assert!(load.commit(&[]).await.is_err());
+    assert_eq!(store.count_persons().await.unwrap(), 0);
+    // The key is back: a repeat written the ordinary way is an update, not a second row.
+    store
+        .put_persons(&people[..1], &provenance("b", at(2)))
+        .await
+        .unwrap();
+    let mut renamed = people[0].clone();
+    renamed.name = PersonName::parse("冯二").unwrap();
+    let counts = store
+        .put_persons(std::slice::from_ref(&renamed), &provenance("c", at(3)))
+        .await
+        .unwrap();
+    assert_eq!((counts.inserted, counts.updated), (0, 1));
+    assert_eq!(store.count_persons().await.unwrap(), 1);
+}
+
 /// After a bulk load, each backend has the person table's indexes back.
 #[tokio::test]
 async fn a_bulk_load_rebuilds_every_index() {
     let people = many_people(10_500, "冯一");
     let (url, _directory) = fresh_sqlite_database().await;
     let sqlite = huimin_store::SqliteStore::connect(&url).await.unwrap();
-    let query = "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'person'";
-    let before: i64 = sqlx::query_scalar(query)
-        .fetch_one(sqlite.pool())
+    let query = "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'person' ORDER BY name";
+    let before: Vec<(String, Option<String>)> = sqlx::query_as(query)
+        .fetch_all(sqlite.pool())
         .await
         .unwrap();
     sqlite
         .put_persons(&people, &provenance("bulk", at(1)))
         .await
         .unwrap();
-    let after: i64 = sqlx::query_scalar(query)
-        .fetch_one(sqlite.pool())
+    let after: Vec<(String, Option<String>)> = sqlx::query_as(query)
+        .fetch_all(sqlite.pool())
         .await
         .unwrap();
-    assert_eq!((before, after), (3, 3));
+    let names: Vec<&str> = after.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["person_grid", "person_key", "person_search"]);
+    assert_eq!(before, after);
+    assert!(
+        after[1]
+            .1
+            .as_deref()
+            .unwrap()
+            .starts_with("CREATE UNIQUE INDEX")
+    );
     let cache_size: i64 = sqlx::query_scalar("PRAGMA cache_size")
         .fetch_one(sqlite.pool())
         .await
@@ -810,20 +951,33 @@ async fn a_bulk_load_rebuilds_every_index() {
         return;
     };
     let postgres = huimin_store::PostgresStore::connect(&url).await.unwrap();
-    let query = "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'person'";
-    let before: i64 = sqlx::query_scalar(query)
-        .fetch_one(postgres.pool())
+    let query =
+        "SELECT indexname::text, indexdef FROM pg_indexes WHERE tablename = 'person' ORDER BY 1";
+    let before: Vec<(String, String)> = sqlx::query_as(query)
+        .fetch_all(postgres.pool())
         .await
         .unwrap();
     postgres
         .put_persons(&people, &provenance("bulk", at(1)))
         .await
         .unwrap();
-    let after: i64 = sqlx::query_scalar(query)
-        .fetch_one(postgres.pool())
+    let after: Vec<(String, String)> = sqlx::query_as(query)
+        .fetch_all(postgres.pool())
         .await
         .unwrap();
-    assert_eq!((before, after), (3, 3));
+    let names: Vec<&str> = after.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["person_grid", "person_pkey", "person_search"]);
+    assert_eq!(before, after);
+    let primary: String = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint WHERE conrelid = 'person'::regclass AND contype = 'p'",
+    )
+    .fetch_one(postgres.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        primary, "person_pkey",
+        "the key comes back as the primary key constraint"
+    );
 }
 
 /// SQLite only: an in-memory database, which no second connection can open, still answers

@@ -51,6 +51,9 @@ impl AreaLevel {
 #[derive(Debug)]
 struct AreaRecord {
     code: &'static str,
+    /// The code as a number, the key of the table's binary search: six-digit codes sort
+    /// the same as text and as numbers.
+    number: u32,
     name: &'static str,
     parent: Option<&'static str>,
     current: bool,
@@ -82,6 +85,7 @@ fn load_table() -> Vec<AreaRecord> {
             let status = next();
             AreaRecord {
                 code,
+                number: code.parse().expect("gbt2260.tsv codes are six digits"),
                 name,
                 parent: (!parent.is_empty()).then_some(parent),
                 current: status == "current",
@@ -91,7 +95,7 @@ fn load_table() -> Vec<AreaRecord> {
         .collect();
     // The file is sorted by the derivation script; sorting again keeps the
     // binary search correct even if someone edits the file by hand.
-    records.sort_by(|left, right| left.code.cmp(right.code));
+    records.sort_by_key(|record| record.number);
 
     let county_prefixes: std::collections::HashSet<&'static str> = records
         .iter()
@@ -105,9 +109,22 @@ fn load_table() -> Vec<AreaRecord> {
 }
 
 fn find(code: &str) -> Option<&'static AreaRecord> {
+    let digits = code.as_bytes();
+    if digits.len() != 6 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    find_number(
+        digits
+            .iter()
+            .fold(0, |number, digit| number * 10 + u32::from(digit - b'0')),
+    )
+}
+
+/// The record of the code whose six digits spell `number`.
+fn find_number(number: u32) -> Option<&'static AreaRecord> {
     let table: &'static Vec<AreaRecord> = &TABLE;
     table
-        .binary_search_by(|record| record.code.cmp(code))
+        .binary_search_by_key(&number, |record| record.number)
         .ok()
         .and_then(|index| table.get(index))
 }
@@ -134,6 +151,11 @@ impl AreaCode {
     /// Looks up six ASCII digits that another parser has already checked.
     pub(crate) fn lookup(code: &str) -> Option<AreaCode> {
         find(code).map(|record| AreaCode { record })
+    }
+
+    /// Looks up the code whose six digits spell `number` (e.g. 110101).
+    pub(crate) fn lookup_number(number: u32) -> Option<AreaCode> {
+        find_number(number).map(|record| AreaCode { record })
     }
 
     /// The six digits, e.g. "110101".

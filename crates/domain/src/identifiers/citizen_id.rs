@@ -81,10 +81,14 @@ fn check_character(first_seventeen: &[char]) -> char {
     }
 }
 
-/// Looks up the six area digits at 0-based `start`.
+/// Looks up the six area digits at 0-based `start` (callers have checked they are
+/// digits).
 fn area_at(characters: &[char], start: usize) -> Result<AreaCode, IdentifierError> {
-    let code: String = characters[start..start + 6].iter().collect();
-    AreaCode::lookup(&code).ok_or(IdentifierError::UnknownAreaCode { kind: KIND, code })
+    let digits = &characters[start..start + 6];
+    AreaCode::lookup_number(number(digits)).ok_or_else(|| IdentifierError::UnknownAreaCode {
+        kind: KIND,
+        code: digits.iter().collect(),
+    })
 }
 
 /// Reads YYYYMMDD; `start` is the 0-based index of the first year digit in the
@@ -249,8 +253,19 @@ impl CitizenId {
 
     /// The three-digit 顺序码 (positions 15–17).
     pub fn sequence(&self) -> u16 {
-        let digits: Vec<char> = self.text.chars().skip(14).take(3).collect();
-        number(&digits) as u16
+        // The text is ASCII digits (and a final X) by construction.
+        self.text.as_bytes()[14..17]
+            .iter()
+            .fold(0, |sequence, digit| sequence * 10 + u16::from(digit - b'0'))
+    }
+
+    /// The first 17 digits as one number: a compact key for the whole number, whose
+    /// check character follows from them (two numbers are equal exactly when their keys
+    /// are).
+    pub fn key(&self) -> u64 {
+        self.text.as_bytes()[..17]
+            .iter()
+            .fold(0, |key, digit| key * 10 + u64::from(digit - b'0'))
     }
 
     /// The check character (position 18).

@@ -480,7 +480,7 @@ impl CreditCode {
     /// Parses an 18-character code; lower-case letters are accepted and stored
     /// upper-case.
     pub fn parse(input: &str) -> Result<CreditCode, IdentifierError> {
-        let characters: Vec<char> = trimmed_characters(KIND, input)?
+        let characters: super::parsing::Characters = trimmed_characters(KIND, input)?
             .into_iter()
             .map(|character| character.to_ascii_uppercase())
             .collect();

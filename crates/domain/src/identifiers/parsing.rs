@@ -1,17 +1,22 @@
 //! Small shared steps of the identifier parsers: trimming, length and digit
 //! checks that produce position-carrying [`IdentifierError`]s.
 //!
-//! Parsers work on `Vec<char>` rather than bytes so that a position in an
+//! Parsers work on characters rather than bytes so that a position in an
 //! error is the position a person sees on screen, also when the input holds
-//! full-width or other non-ASCII characters.
+//! full-width or other non-ASCII characters. The characters of an input of
+//! ordinary length stay on the stack ([`Characters`]).
 
 use super::error::{Expected, ExpectedLength, IdentifierError, IdentifierKind};
+
+/// An input's characters: on the stack up to 32 of them (every identifier is shorter),
+/// on the heap beyond.
+pub(crate) type Characters = smallvec::SmallVec<[char; 32]>;
 
 /// Trims surrounding whitespace and rejects empty input.
 pub(crate) fn trimmed_characters(
     kind: IdentifierKind,
     input: &str,
-) -> Result<Vec<char>, IdentifierError> {
+) -> Result<Characters, IdentifierError> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
         return Err(IdentifierError::Empty { kind });

@@ -60,7 +60,7 @@ pub struct PersonName {
 impl PersonName {
     /// Trims, normalises middle dots and validates a name of 1–30 characters.
     pub fn parse(input: &str) -> Result<PersonName, IdentifierError> {
-        let characters: Vec<char> = trimmed_characters(KIND, input)?
+        let characters: super::parsing::Characters = trimmed_characters(KIND, input)?
             .into_iter()
             .map(|character| {
                 if is_middle_dot_look_alike(character) {

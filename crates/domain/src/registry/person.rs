@@ -102,7 +102,7 @@ impl PersonDraft {
             }
         }
         if let (Some(id), Some(text)) = (&citizen_id, non_empty(&self.birth_date)) {
-            match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            match parse_iso_date(text) {
                 Ok(date) if date == id.birth_date() => {}
                 Ok(_) => errors.push(FieldError::new(
                     "birth_date",
@@ -239,6 +239,26 @@ impl From<&Person> for PersonDraft {
             grid: person.grid.as_ref().map(|grid| grid.as_str().to_owned()),
         }
     }
+}
+
+/// A date written `YYYY-MM-DD`. The common exact form is read directly; anything else
+/// goes to chrono's parser, whose answer it is in either case.
+fn parse_iso_date(text: &str) -> chrono::ParseResult<NaiveDate> {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        bytes[range].iter().try_fold(0_u32, |number, byte| {
+            byte.is_ascii_digit()
+                .then(|| number * 10 + u32::from(byte - b'0'))
+        })
+    };
+    if bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' {
+        if let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10))
+            && let Some(date) = NaiveDate::from_ymd_opt(year as i32, month, day)
+        {
+            return Ok(date);
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
@@ -541,6 +561,25 @@ impl Ethnicity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The direct reading of `YYYY-MM-DD` agrees with chrono's parser on every input:
+        /// well-formed dates, impossible ones (month 13, 30 February) and near misses.
+        #[test]
+        fn iso_dates_read_as_chrono_reads_them(
+            text in proptest::prop_oneof![
+                "[0-9]{4}-[0-1][0-9]-[0-3][0-9]",
+                "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+                "[0-9+ -]{1,12}",
+                "[0-9]{4}-[0-9]-[0-9]{1,2}",
+            ]
+        ) {
+            proptest::prop_assert_eq!(
+                parse_iso_date(&text).ok(),
+                NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()
+            );
+        }
+    }
 
     #[test]
     fn ethnicity_accepts_names_codes_and_bare_names() {

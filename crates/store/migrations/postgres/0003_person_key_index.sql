@@ -1,0 +1,4 @@
+-- Nothing to change on PostgreSQL: a first load into an empty registry drops the primary
+-- key constraint (person_pkey) with the other indexes and adds it back after the load,
+-- which SQLite cannot do with a PRIMARY KEY and does with the unique index that its
+-- 0003 migration creates instead.
