@@ -147,13 +147,13 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
         )?);
     }
 
-    let postgres_url = if settings.postgres && settings.runs("import") {
-        runtime.block_on(huimin_store::testing::fresh_postgres_database())
-    } else {
-        None
-    };
-    if let Some(url) = &postgres_url {
-        rows.extend(import_postgres(&binary, url, &csv, settings.people)?);
+    if settings.postgres && settings.runs("import") {
+        let urls: Option<Vec<String>> = (0..IMPORT_RUNS)
+            .map(|_| runtime.block_on(huimin_store::testing::fresh_postgres_database()))
+            .collect();
+        if let Some(urls) = urls {
+            rows.extend(import_postgres(&binary, &urls, &csv, settings.people)?);
+        }
     }
     let http_postgres_url = if settings.postgres && settings.runs("http") {
         runtime.block_on(huimin_store::testing::fresh_postgres_database())
@@ -270,6 +270,11 @@ fn write_ids(persons: &[Person], path: &Path) -> anyhow::Result<()> {
 
 /// Runs a command under `/usr/bin/time`, returning (seconds, peak resident KiB, stdout).
 fn timed(command: &mut Command) -> anyhow::Result<(f64, u64, String)> {
+    // Start from a clean page cache: dirty pages of the files written just before (the
+    // CSV, the previous database) would otherwise be written back during the run and
+    // slow its own writes and fsyncs.
+    let synced = Command::new("sync").status()?;
+    ensure!(synced.success(), "sync failed");
     let report = tempfile_path("time");
     let mut wrapped = Command::new("/usr/bin/time");
     wrapped
@@ -309,6 +314,17 @@ fn mib(kib: u64) -> String {
     format!("{} MiB", kib / 1024)
 }
 
+/// Runs of each import and its peer; the table gives the medians. One run of either
+/// varies by a third from one to the next on this kind of machine.
+const IMPORT_RUNS: usize = 3;
+
+/// The run with the median time.
+fn median(mut runs: Vec<(f64, u64, String)>) -> (f64, u64, String) {
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let middle = runs.len() / 2;
+    runs.swap_remove(middle)
+}
+
 /// `huimin import persons CSV --database URL`, quiet.
 fn import_command(binary: &Path, csv: &Path, database: &str) -> Command {
     let mut command = Command::new(binary);
@@ -323,26 +339,32 @@ fn import_command(binary: &Path, csv: &Path, database: &str) -> Command {
 fn import_sqlite(binary: &Path, out: &Path, csv: &Path, people: u32) -> anyhow::Result<Vec<Row>> {
     let huimin_db = out.join("import.db");
     let plain_db = out.join("plain.db");
-    for file in [&huimin_db, &plain_db] {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-        }
-    }
-    println!("sqlite3 .import …");
-    let (peer_seconds, peer_kib, _) = timed(
-        Command::new("sqlite3")
-            .arg(&plain_db)
-            .arg("-cmd")
-            .arg(".mode csv")
-            .arg(format!(".import {} person_plain", csv.display())),
-    )?;
-    println!("huimin import (SQLite) …");
     let database = format!("sqlite:{}", huimin_db.display());
-    let (seconds, kib, stdout) = timed(&mut import_command(binary, csv, &database))?;
-    ensure!(
-        stdout.contains(&format!("{people} inserted")),
-        "unexpected import result: {stdout}"
-    );
+    let (mut peer_runs, mut runs) = (Vec::new(), Vec::new());
+    for run in 1..=IMPORT_RUNS {
+        for file in [&huimin_db, &plain_db] {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+        println!("sqlite3 .import ({run} of {IMPORT_RUNS}) …");
+        peer_runs.push(timed(
+            Command::new("sqlite3")
+                .arg(&plain_db)
+                .arg("-cmd")
+                .arg(".mode csv")
+                .arg(format!(".import {} person_plain", csv.display())),
+        )?);
+        println!("huimin import, SQLite ({run} of {IMPORT_RUNS}) …");
+        let (seconds, kib, stdout) = timed(&mut import_command(binary, csv, &database))?;
+        ensure!(
+            stdout.contains(&format!("{people} inserted")),
+            "unexpected import result: {stdout}"
+        );
+        runs.push((seconds, kib, stdout));
+    }
+    let (peer_seconds, peer_kib, _) = median(peer_runs);
+    let (seconds, kib, _) = median(runs);
     let same_job = same_job_sqlite(out, &huimin_db, people)?;
     println!("huimin import again (idempotent) …");
     let (again_seconds, _, again) = timed(&mut import_command(binary, csv, &database))?;
@@ -356,9 +378,9 @@ fn import_sqlite(binary: &Path, out: &Path, csv: &Path, people: u32) -> anyhow::
         Row {
             what: format!("person import, {people}-row CSV"),
             backend: "sqlite".into(),
-            result: format!("{rate:.0} rows/s ({seconds:.1} s)"),
+            result: format!("{rate:.0} rows/s ({seconds:.1} s, median of {IMPORT_RUNS})"),
             peer: format!(
-                "sqlite3 .import: {peer_rate:.0} rows/s ({peer_seconds:.1} s, {})",
+                "sqlite3 .import: {peer_rate:.0} rows/s ({peer_seconds:.1} s, median of {IMPORT_RUNS}, {})",
                 mib(peer_kib)
             ),
             ratio: format!("{:.2}×", rate / peer_rate),
@@ -379,32 +401,51 @@ fn import_sqlite(binary: &Path, out: &Path, csv: &Path, people: u32) -> anyhow::
     ])
 }
 
-fn import_postgres(binary: &Path, url: &str, csv: &Path, people: u32) -> anyhow::Result<Vec<Row>> {
-    let psql_url = url.replace("postgres://postgres@localhost/", "postgresql://postgres@/");
+/// Each run on its own fresh database (`urls`, one per run).
+fn import_postgres(
+    binary: &Path,
+    urls: &[String],
+    csv: &Path,
+    people: u32,
+) -> anyhow::Result<Vec<Row>> {
+    let psql_url_of =
+        |url: &str| url.replace("postgres://postgres@localhost/", "postgresql://postgres@/");
     let create = "CREATE TABLE person_plain (citizen_id text, name text, sex text, birth_date text, ethnicity text, \
                   hukou_address text, residence_address text, phone text, life_status text, tags text, grid text)";
-    let status = Command::new("psql")
-        .args(["-q", "-v", "ON_ERROR_STOP=1", &psql_url, "-c", create])
-        .status()?;
-    ensure!(status.success(), "psql could not create the plain table");
-    println!("COPY …");
-    let (peer_seconds, peer_kib, _) = timed(Command::new("psql").args([
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        &psql_url,
-        "-c",
-        &format!(
-            "\\copy person_plain FROM '{}' WITH (FORMAT csv, HEADER true)",
-            csv.display()
-        ),
-    ]))?;
-    println!("huimin import (PostgreSQL) …");
-    let (seconds, kib, stdout) = timed(&mut import_command(binary, csv, url))?;
-    ensure!(
-        stdout.contains(&format!("{people} inserted")),
-        "unexpected import result: {stdout}"
-    );
+    let (mut peer_runs, mut runs) = (Vec::new(), Vec::new());
+    for (run, url) in urls.iter().enumerate() {
+        let psql_url = psql_url_of(url);
+        let status = Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", &psql_url, "-c", create])
+            .status()?;
+        ensure!(status.success(), "psql could not create the plain table");
+        println!("COPY ({} of {}) …", run + 1, urls.len());
+        peer_runs.push(timed(Command::new("psql").args([
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            &psql_url,
+            "-c",
+            &format!(
+                "\\copy person_plain FROM '{}' WITH (FORMAT csv, HEADER true)",
+                csv.display()
+            ),
+        ]))?);
+        println!(
+            "huimin import, PostgreSQL ({} of {}) …",
+            run + 1,
+            urls.len()
+        );
+        let (seconds, kib, stdout) = timed(&mut import_command(binary, csv, url))?;
+        ensure!(
+            stdout.contains(&format!("{people} inserted")),
+            "unexpected import result: {stdout}"
+        );
+        runs.push((seconds, kib, stdout));
+    }
+    let (peer_seconds, peer_kib, _) = median(peer_runs);
+    let (seconds, kib, _) = median(runs);
+    let psql_url = psql_url_of(urls.last().context("no PostgreSQL database")?);
     let same_job = same_job_postgres(&psql_url, people)?;
     let rate = f64::from(people) / seconds;
     let peer_rate = f64::from(people) / peer_seconds;
@@ -412,9 +453,13 @@ fn import_postgres(binary: &Path, url: &str, csv: &Path, people: u32) -> anyhow:
         Row {
             what: format!("person import, {people}-row CSV"),
             backend: "postgres".into(),
-            result: format!("{rate:.0} rows/s ({seconds:.1} s)"),
+            result: format!(
+                "{rate:.0} rows/s ({seconds:.1} s, median of {})",
+                urls.len()
+            ),
             peer: format!(
-                "COPY: {peer_rate:.0} rows/s ({peer_seconds:.1} s, psql {})",
+                "COPY: {peer_rate:.0} rows/s ({peer_seconds:.1} s, median of {}, psql {})",
+                urls.len(),
                 mib(peer_kib)
             ),
             ratio: format!("{:.2}×", rate / peer_rate),
