@@ -251,12 +251,13 @@ fn parse_iso_date(text: &str) -> chrono::ParseResult<NaiveDate> {
                 .then(|| number * 10 + u32::from(byte - b'0'))
         })
     };
-    if bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' {
-        if let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10))
-            && let Some(date) = NaiveDate::from_ymd_opt(year as i32, month, day)
-        {
-            return Ok(date);
-        }
+    if bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10))
+        && let Some(date) = NaiveDate::from_ymd_opt(year as i32, month, day)
+    {
+        return Ok(date);
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
 }
