@@ -612,6 +612,81 @@ async fn sqlite_file_survives_reopening() {
     assert_eq!(reopened.count_persons().await.unwrap(), 1);
 }
 
+/// SQLite only: migration 0003 rebuilds the person table of a database made by an older
+/// Huimin (key as PRIMARY KEY) with its rows, and the key it leaves is a named unique
+/// index that keeps refusing a second row for a number.
+#[tokio::test]
+async fn the_person_key_migration_keeps_the_rows_of_an_older_sqlite_database() {
+    let (url, _directory) = fresh_sqlite_database().await;
+    let older = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            url.parse::<sqlx::sqlite::SqliteConnectOptions>()
+                .unwrap()
+                .create_if_missing(true),
+        )
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE schema_migration (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_us BIGINT NOT NULL)",
+    )
+    .execute(&older)
+    .await
+    .unwrap();
+    for migration in huimin_store::MIGRATIONS
+        .iter()
+        .filter(|migration| migration.version < 3)
+    {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sqlite))
+            .execute(&older)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO schema_migration VALUES ($1, $2, 0)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .execute(&older)
+            .await
+            .unwrap();
+    }
+    let id = citizen("321002", (1970, 7, 7), 5);
+    sqlx::query(
+        "INSERT INTO person VALUES ($1, '钱七', 'qq', 'qianqi', 'male', '1970-07-07', 1, '扬州市', '扬州市', NULL, \
+         'alive', '', NULL, 'older', 'b0', 0)",
+    )
+    .bind(id.as_str())
+    .execute(&older)
+    .await
+    .unwrap();
+    older.close().await;
+
+    let store = huimin_store::SqliteStore::connect(&url).await.unwrap();
+    let key: String = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = 'person_key'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(key, "CREATE UNIQUE INDEX person_key ON person (citizen_id)");
+    let stored = store.person(&id, None).await.unwrap().unwrap();
+    assert_eq!(stored.record.name.as_str(), "钱七");
+    assert_eq!(stored.provenance.source, "older");
+    let duplicate = sqlx::query("INSERT INTO person SELECT * FROM person")
+        .execute(store.pool())
+        .await;
+    assert!(
+        duplicate.is_err(),
+        "the unique key refuses a second row for a number"
+    );
+    let mut renamed = stored.record.clone();
+    renamed.name = PersonName::parse("钱八").unwrap();
+    let counts = store
+        .put_persons(std::slice::from_ref(&renamed), &provenance("b1", at(1)))
+        .await
+        .unwrap();
+    assert_eq!((counts.inserted, counts.updated), (0, 1));
+    assert_eq!(store.count_persons().await.unwrap(), 1);
+}
+
 async fn names_are_read_in_one_call_and_statistics_refresh(store: Arc<dyn RegistryStore>) {
     let people: Vec<Person> = (0..600u16)
         .map(|n| {
