@@ -685,6 +685,9 @@ struct Checking {
     threads: Vec<std::thread::JoinHandle<std::collections::BTreeSet<String>>>,
     /// The CSV header's columns that no column takes.
     ignored: Vec<String>,
+    /// Pieces that finished before their turn, and the number of the next in file order.
+    waiting: std::collections::BTreeMap<usize, Vec<CheckedRow>>,
+    next: usize,
 }
 
 /// Reads the header and starts one checking thread per core on the rest of `text`.
@@ -748,24 +751,22 @@ fn start_checking(
         outcomes,
         threads,
         ignored,
+        waiting: std::collections::BTreeMap::new(),
+        next: 0,
     })
 }
 
 impl Checking {
     /// The next piece's outcomes in file order, or `None` after the last piece. Pieces
-    /// that finish early wait in `waiting` until their turn.
-    async fn next_in_order(
-        &mut self,
-        waiting: &mut std::collections::BTreeMap<usize, Vec<CheckedRow>>,
-        next: &mut usize,
-    ) -> Option<Vec<CheckedRow>> {
+    /// that finish early wait until their turn.
+    async fn next_in_order(&mut self) -> Option<Vec<CheckedRow>> {
         loop {
-            if let Some(checked) = waiting.remove(next) {
-                *next += 1;
+            if let Some(checked) = self.waiting.remove(&self.next) {
+                self.next += 1;
                 return Some(checked);
             }
             let (sequence, checked) = self.outcomes.recv().await?;
-            waiting.insert(sequence, checked);
+            self.waiting.insert(sequence, checked);
         }
     }
 
@@ -856,8 +857,7 @@ const APPEND_ROWS: usize = 16_384;
 
 /// A first load of people, fed while the file is still being checked.
 struct BulkSink {
-    /// `None` once an `--atomic` import has met a bad row: the load is rolled back.
-    load: Option<Box<dyn PersonBulkLoad>>,
+    load: Box<dyn PersonBulkLoad>,
     pending: Vec<huimin_domain::registry::Person>,
     /// The identity numbers in the load ([`CitizenId::key`]); a person whose number is
     /// already there is a repeat, written as an update after the load.
@@ -912,7 +912,7 @@ impl<'s> Writer<'s> {
         };
         let sink = match load {
             Some(load) => Sink::Bulk(BulkSink {
-                load: Some(load),
+                load,
                 pending: Vec::with_capacity(APPEND_ROWS),
                 seen: std::collections::HashSet::with_capacity(usize::try_from(lines).unwrap_or(0)),
                 repeats: Vec::new(),
@@ -940,18 +940,13 @@ impl<'s> Writer<'s> {
                     return Ok(());
                 };
                 bulk.taken += 1;
-                if bulk.load.is_none() {
-                    return Ok(());
-                }
                 if bulk.seen.insert(person.citizen_id.key()) {
                     bulk.pending.push(person);
                 } else {
                     bulk.repeats.push(person);
                 }
-                if bulk.pending.len() >= APPEND_ROWS
-                    && let Some(load) = &mut bulk.load
-                {
-                    load.append(&bulk.pending).await?;
+                if bulk.pending.len() >= APPEND_ROWS {
+                    bulk.load.append(&bulk.pending).await?;
                     bulk.pending.clear();
                 }
                 if bulk.taken >= self.batch_rows {
@@ -974,19 +969,6 @@ impl<'s> Writer<'s> {
         Ok(())
     }
 
-    /// An `--atomic` import met a bad row: nothing will be written.
-    fn abandon(&mut self) {
-        match &mut self.sink {
-            // Dropping the load rolls it back.
-            Sink::Bulk(bulk) => {
-                bulk.load = None;
-                bulk.pending = Vec::new();
-                bulk.repeats = Vec::new();
-            }
-            Sink::Batches(records) => *records = Records::new(self.kind),
-        }
-    }
-
     /// Appends what is pending, builds the indexes and commits the bulk load; later
     /// records go to ordinary transactions.
     async fn finish_bulk(&mut self) -> Result<(), StorageError> {
@@ -995,7 +977,7 @@ impl<'s> Writer<'s> {
         }
         let sink = std::mem::replace(&mut self.sink, Sink::Batches(Records::new(self.kind)));
         if let Sink::Bulk(BulkSink {
-            load: Some(mut load),
+            mut load,
             pending,
             repeats,
             ..
@@ -1065,21 +1047,23 @@ pub async fn import_bytes(
         batch,
         recorded_at: now,
     };
-    let mut writer = Writer::new(store, options, provenance, total_lines).await?;
-    let (mut waiting, mut next) = (std::collections::BTreeMap::new(), 0);
-    while let Some(checked) = checking.next_in_order(&mut waiting, &mut next).await {
+    // `None` once an `--atomic` import has met a bad row: dropping the writer rolls back
+    // what it had begun, and nothing more is written.
+    let mut writer = Some(Writer::new(store, options, provenance, total_lines).await?);
+    while let Some(checked) = checking.next_in_order().await {
         let mut last_line = 0;
         for (line, outcome) in checked {
             summary.rows += 1;
             last_line = line;
             match outcome {
-                Ok(record) if !(options.atomic && summary.rejected_rows > 0) => {
-                    writer.push(record).await?;
+                Ok(record) => {
+                    if let Some(writer) = &mut writer {
+                        writer.push(record).await?;
+                    }
                 }
-                Ok(_) => {}
                 Err(errors) => {
-                    if options.atomic && summary.rejected_rows == 0 {
-                        writer.abandon();
+                    if options.atomic {
+                        writer = None;
                     }
                     summary.rejected_rows += 1;
                     for error in &errors {
@@ -1103,10 +1087,12 @@ pub async fn import_bytes(
         report.flush()?;
         return Ok(summary);
     }
-    let good = summary.rows - summary.rejected_rows;
-    progress(ImportPhase::Writing, writer.written, good);
-    summary.counts = writer.finish().await?;
-    progress(ImportPhase::Writing, good, good);
+    if let Some(writer) = writer {
+        let good = summary.rows - summary.rejected_rows;
+        progress(ImportPhase::Writing, writer.written, good);
+        summary.counts = writer.finish().await?;
+        progress(ImportPhase::Writing, good, good);
+    }
     if summary.counts.inserted + summary.counts.updated > 0 {
         let started = std::time::Instant::now();
         store.refresh_statistics().await?;
