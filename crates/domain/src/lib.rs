@@ -8,6 +8,7 @@
 //! reqwest appears among this crate's normal dependencies.
 
 pub mod area;
+pub mod audit;
 pub mod identifiers;
 pub mod merkle;
 pub mod provenance;

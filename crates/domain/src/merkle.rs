@@ -31,7 +31,7 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// The largest power of two smaller than `n` (for `n` ≥ 2): where the tree splits.
-fn split(n: usize) -> usize {
+fn split(n: u64) -> u64 {
     debug_assert!(n >= 2);
     let mut k = 1;
     while k * 2 < n {
@@ -46,66 +46,227 @@ pub fn root(leaves: &[Hash]) -> Hash {
         [] => Sha256::digest([]).into(),
         [leaf] => *leaf,
         _ => {
-            let k = split(leaves.len());
+            let k = split(leaves.len() as u64) as usize;
             node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
         }
     }
 }
 
+/// A run of consecutive leaves, `start..start + len`: a subtree of the RFC 6962 tree. Every
+/// hash in a proof is the head of one; a store that keeps the heads of large complete
+/// subtrees can answer proofs without reading every leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: u64,
+    pub len: u64,
+}
+
+impl Span {
+    pub fn end(self) -> u64 {
+        self.start + self.len
+    }
+}
+
+/// The subtrees whose heads make the audit path of leaf `index` in a tree of `size` leaves
+/// (RFC 6962 `PATH`), from the leaf's sibling up; `None` when the index is outside the tree.
+pub fn inclusion_spans(index: u64, size: u64) -> Option<Vec<Span>> {
+    if index >= size {
+        return None;
+    }
+    let mut spans = Vec::new();
+    inclusion_path(
+        Span {
+            start: 0,
+            len: size,
+        },
+        index,
+        &mut spans,
+    );
+    Some(spans)
+}
+
+fn inclusion_path(tree: Span, index: u64, spans: &mut Vec<Span>) {
+    if tree.len <= 1 {
+        return;
+    }
+    let k = split(tree.len);
+    let (left, right) = halves(tree, k);
+    if index < k {
+        inclusion_path(left, index, spans);
+        spans.push(right);
+    } else {
+        inclusion_path(right, index - k, spans);
+        spans.push(left);
+    }
+}
+
+fn halves(tree: Span, k: u64) -> (Span, Span) {
+    (
+        Span {
+            start: tree.start,
+            len: k,
+        },
+        Span {
+            start: tree.start + k,
+            len: tree.len - k,
+        },
+    )
+}
+
+/// The subtrees whose heads prove that the tree of the first `old_size` leaves is a prefix
+/// of the tree of `size` leaves (RFC 6962 `PROOF`); `None` when `old_size > size`. Empty
+/// when the sizes are equal or the old tree is empty, which need no proof.
+pub fn consistency_spans(old_size: u64, size: u64) -> Option<Vec<Span>> {
+    if old_size > size {
+        return None;
+    }
+    let mut spans = Vec::new();
+    if old_size > 0 {
+        consistency_subproof(
+            old_size,
+            Span {
+                start: 0,
+                len: size,
+            },
+            true,
+            &mut spans,
+        );
+    }
+    Some(spans)
+}
+
+fn consistency_subproof(m: u64, tree: Span, whole: bool, spans: &mut Vec<Span>) {
+    if m == tree.len {
+        if !whole {
+            spans.push(tree);
+        }
+        return;
+    }
+    let k = split(tree.len);
+    let (left, right) = halves(tree, k);
+    if m <= k {
+        consistency_subproof(m, left, whole, spans);
+        spans.push(right);
+    } else {
+        consistency_subproof(m - k, right, false, spans);
+        spans.push(left);
+    }
+}
+
+/// The complete subtrees a span is made of, largest first: its head is
+/// `node(p1, node(p2, … pk))` over their heads (see [`combine`]). A span taken from a
+/// proof is aligned, so every piece is an aligned complete subtree.
+pub fn pieces(span: Span) -> Vec<Span> {
+    let mut pieces = Vec::new();
+    let mut start = span.start;
+    for bit in (0..64).rev() {
+        let len = 1u64 << bit;
+        if span.len & len != 0 {
+            pieces.push(Span { start, len });
+            start += len;
+        }
+    }
+    pieces
+}
+
+/// The head of a span from the heads of its [`pieces`], largest first.
+pub fn combine(heads: &[Hash]) -> Hash {
+    let mut heads = heads.iter().rev();
+    match heads.next() {
+        None => Sha256::digest([]).into(),
+        Some(last) => heads.fold(*last, |right, left| node_hash(left, &right)),
+    }
+}
+
+fn heads_of(leaves: &[Hash], spans: Vec<Span>) -> Vec<Hash> {
+    spans
+        .into_iter()
+        .map(|span| root(&leaves[span.start as usize..span.end() as usize]))
+        .collect()
+}
+
 /// The audit path of leaf `index` in the tree of `leaves` (RFC 6962 `PATH`), from the
 /// leaf's sibling up; `None` when the index is outside the tree.
 pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Option<Vec<Hash>> {
-    if index >= leaves.len() {
-        return None;
-    }
-    let mut proof = Vec::new();
-    inclusion_path(leaves, index, &mut proof);
-    Some(proof)
-}
-
-fn inclusion_path(leaves: &[Hash], index: usize, proof: &mut Vec<Hash>) {
-    if leaves.len() <= 1 {
-        return;
-    }
-    let k = split(leaves.len());
-    if index < k {
-        inclusion_path(&leaves[..k], index, proof);
-        proof.push(root(&leaves[k..]));
-    } else {
-        inclusion_path(&leaves[k..], index - k, proof);
-        proof.push(root(&leaves[..k]));
-    }
+    let spans = inclusion_spans(index as u64, leaves.len() as u64)?;
+    Some(heads_of(leaves, spans))
 }
 
 /// The proof that the tree of the first `old_size` leaves is a prefix of the tree of all
 /// `leaves` (RFC 6962 `PROOF`); `None` when `old_size` is larger than the tree. Empty when
 /// the sizes are equal or the old tree is empty, which need no proof.
 pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Option<Vec<Hash>> {
-    if old_size > leaves.len() {
-        return None;
-    }
-    let mut proof = Vec::new();
-    if old_size > 0 {
-        consistency_subproof(old_size, leaves, true, &mut proof);
-    }
-    Some(proof)
+    let spans = consistency_spans(old_size as u64, leaves.len() as u64)?;
+    Some(heads_of(leaves, spans))
 }
 
-fn consistency_subproof(m: usize, leaves: &[Hash], whole: bool, proof: &mut Vec<Hash>) {
-    let n = leaves.len();
-    if m == n {
-        if !whole {
-            proof.push(root(leaves));
-        }
-        return;
+/// The right edge of a growing tree: the heads of its complete subtrees, largest first
+/// (a "compact range"). Appending a leaf and reading the tree head take O(log n) time and
+/// memory, which is how a log of millions of entries is checkpointed and verified in one
+/// pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// (head, height): a subtree of 2^height leaves.
+    subtrees: Vec<(Hash, u32)>,
+}
+
+impl Frontier {
+    pub fn new() -> Frontier {
+        Frontier::default()
     }
-    let k = split(n);
-    if m <= k {
-        consistency_subproof(m, &leaves[..k], whole, proof);
-        proof.push(root(&leaves[k..]));
-    } else {
-        consistency_subproof(m - k, &leaves[k..], false, proof);
-        proof.push(root(&leaves[..k]));
+
+    /// A frontier from its stored parts; `None` unless the heights are those of `size`.
+    pub fn from_parts(size: u64, heads: Vec<Hash>) -> Option<Frontier> {
+        let heights: Vec<u32> = (0..64).rev().filter(|bit| size >> bit & 1 == 1).collect();
+        if heights.len() != heads.len() {
+            return None;
+        }
+        Some(Frontier {
+            size,
+            subtrees: heads.into_iter().zip(heights).collect(),
+        })
+    }
+
+    /// The heads of the complete subtrees, largest first (what `from_parts` takes back).
+    pub fn heads(&self) -> Vec<Hash> {
+        self.subtrees.iter().map(|(head, _)| *head).collect()
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf hash. Returns the complete subtrees this leaf finished, smallest
+    /// first, as (span, head) — for a store that keeps large subtree heads.
+    pub fn push(&mut self, leaf: Hash) -> Vec<(Span, Hash)> {
+        let mut finished = Vec::new();
+        let mut head = leaf;
+        let mut height = 0u32;
+        while let Some(&(left, left_height)) = self.subtrees.last() {
+            if left_height != height {
+                break;
+            }
+            self.subtrees.pop();
+            head = node_hash(&left, &head);
+            height += 1;
+            let len = 1u64 << height;
+            finished.push((
+                Span {
+                    start: self.size + 1 - len,
+                    len,
+                },
+                head,
+            ));
+        }
+        self.subtrees.push((head, height));
+        self.size += 1;
+        finished
+    }
+
+    /// The tree head of the leaves pushed so far.
+    pub fn root(&self) -> Hash {
+        combine(&self.heads())
     }
 }
 
@@ -316,6 +477,47 @@ mod tests {
                     let wrong = leaves[7];
                     assert!(!verify_consistency(m, n, &wrong, &head, &proof));
                     assert!(!verify_consistency(m, n, &old_head, &wrong, &proof));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_frontier_gives_every_tree_head_and_the_finished_subtrees() {
+        let leaves: Vec<Hash> = (0u32..300).map(|n| leaf_hash(&n.to_be_bytes())).collect();
+        let mut frontier = Frontier::new();
+        assert_eq!(frontier.root(), root(&[]));
+        for (at, leaf) in leaves.iter().enumerate() {
+            for (span, head) in frontier.push(*leaf) {
+                assert!(span.len.is_power_of_two() && span.start % span.len == 0);
+                assert_eq!(span.end(), at as u64 + 1);
+                assert_eq!(
+                    head,
+                    root(&leaves[span.start as usize..span.end() as usize])
+                );
+            }
+            assert_eq!(frontier.root(), root(&leaves[..=at]), "tree of {}", at + 1);
+            let again = Frontier::from_parts(frontier.size(), frontier.heads()).unwrap();
+            assert_eq!(again, frontier);
+        }
+        assert_eq!(Frontier::from_parts(3, vec![leaves[0]]), None);
+        for size in 1..=leaves.len() as u64 {
+            for spans in [
+                inclusion_spans(size / 2, size),
+                consistency_spans(size / 3, size),
+            ] {
+                for span in spans.unwrap() {
+                    let heads: Vec<Hash> = pieces(span)
+                        .into_iter()
+                        .map(|piece| {
+                            assert_eq!(piece.start % piece.len, 0, "{piece:?} of {span:?}");
+                            root(&leaves[piece.start as usize..piece.end() as usize])
+                        })
+                        .collect();
+                    assert_eq!(
+                        combine(&heads),
+                        root(&leaves[span.start as usize..span.end() as usize])
+                    );
                 }
             }
         }

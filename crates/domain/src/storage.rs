@@ -7,7 +7,11 @@
 //! is reported as unchanged, which is what makes imports idempotent.
 
 use crate::area::{Area, AreaLevel};
+use crate::audit::{
+    Actor, AuditEvent, AuditSigner, Checkpoint, KeyRing, StoredEntry, VerifyReport,
+};
 use crate::identifiers::{CitizenId, CreditCode};
+use crate::merkle::Hash;
 use crate::provenance::Provenance;
 use crate::registry::{Building, House, Household, LegalEntity, Person};
 use async_trait::async_trait;
@@ -40,6 +44,18 @@ pub struct WriteCounts {
 }
 
 impl WriteCounts {
+    /// The audit entry of a registry write: `<kind>.write` of the batch by `actor`, with
+    /// the source and these counts. The store appends it in the write's transaction.
+    pub fn audit_event(self, actor: &Actor, kind: &str, provenance: &Provenance) -> AuditEvent {
+        AuditEvent {
+            detail: format!(
+                "source {}; inserted {}, updated {}, unchanged {}",
+                provenance.source, self.inserted, self.updated, self.unchanged
+            ),
+            ..actor.event(format!("{kind}.write"), "batch", provenance.batch.clone())
+        }
+    }
+
     pub fn add(&mut self, other: WriteCounts) {
         self.inserted += other.inserted;
         self.updated += other.updated;
@@ -178,6 +194,7 @@ pub trait RegistryStore: Send + Sync {
         &self,
         persons: &[Person],
         provenance: &Provenance,
+        actor: &Actor,
     ) -> StorageResult<WriteCounts>;
 
     /// Starts a [`PersonBulkLoad`] with `provenance` on every row, when the person
@@ -186,6 +203,7 @@ pub trait RegistryStore: Send + Sync {
     async fn begin_person_bulk_load(
         &self,
         provenance: &Provenance,
+        actor: &Actor,
     ) -> StorageResult<Option<Box<dyn PersonBulkLoad>>>;
 
     /// The current version, or the version current at `as_of` when given.
@@ -217,6 +235,7 @@ pub trait RegistryStore: Send + Sync {
         &self,
         households: &[Household],
         provenance: &Provenance,
+        actor: &Actor,
     ) -> StorageResult<WriteCounts>;
 
     async fn household(&self, number: &str) -> StorageResult<Option<Versioned<Household>>>;
@@ -225,6 +244,7 @@ pub trait RegistryStore: Send + Sync {
         &self,
         entities: &[LegalEntity],
         provenance: &Provenance,
+        actor: &Actor,
     ) -> StorageResult<WriteCounts>;
 
     async fn entity(
@@ -243,12 +263,14 @@ pub trait RegistryStore: Send + Sync {
         &self,
         buildings: &[Building],
         provenance: &Provenance,
+        actor: &Actor,
     ) -> StorageResult<WriteCounts>;
 
     async fn put_houses(
         &self,
         houses: &[House],
         provenance: &Provenance,
+        actor: &Actor,
     ) -> StorageResult<WriteCounts>;
 
     async fn house(&self, id: &str) -> StorageResult<Option<Versioned<House>>>;
@@ -264,6 +286,7 @@ pub trait RegistryStore: Send + Sync {
         &self,
         areas: &[Area],
         provenance: &Provenance,
+        actor: &Actor,
     ) -> StorageResult<WriteCounts>;
 
     /// Every area of the given levels (all levels when empty), by code.
@@ -291,3 +314,83 @@ pub trait RegistryStore: Send + Sync {
     /// SQLite `ANALYZE`), so the first queries after an import use the right indexes.
     async fn refresh_statistics(&self) -> StorageResult<()>;
 }
+
+/// An inclusion proof: entry `seq` is leaf `seq - 1` of the checkpointed tree of
+/// `tree_size` entries (verify with [`crate::merkle::verify_inclusion`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    pub seq: u64,
+    pub tree_size: u64,
+    pub leaf_hash: Hash,
+    pub path: Vec<Hash>,
+}
+
+/// What goes wrong with a proof request, besides storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofError {
+    #[error("no checkpoint has tree size {0}; proofs are served against checkpointed sizes")]
+    NoSuchCheckpoint(u64),
+    #[error("entry {seq} is not in the tree of {tree_size} entries")]
+    OutOfRange { seq: u64, tree_size: u64 },
+    #[error("the first tree size ({first}) is larger than the second ({second})")]
+    Order { first: u64, second: u64 },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The audit log's storage: append-only entries, signed checkpoints, proofs. The same
+/// stores implement it as [`RegistryStore`]; registry writes append their own entries in
+/// the transaction of the change.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends events in one transaction, numbered in order and timed `at` (or the time
+    /// of the newest entry, if later: entry times never go backwards). Returns the first
+    /// sequence number given.
+    async fn append_audit(&self, events: &[AuditEvent], at: DateTime<Utc>) -> StorageResult<u64>;
+
+    /// How many entries the log holds.
+    async fn audit_size(&self) -> StorageResult<u64>;
+
+    /// One entry with its stored leaf hash.
+    async fn audit_entry(&self, seq: u64) -> StorageResult<Option<StoredEntry>>;
+
+    /// Signs the tree head over every entry so far and keeps it, unless the newest
+    /// checkpoint covers them already; returns the newest checkpoint (`None` while the log
+    /// is empty). Leaf hashes are recomputed from the entries first, so a change made
+    /// before the checkpoint is refused rather than signed.
+    async fn checkpoint_audit(
+        &self,
+        signer: &AuditSigner,
+        at: DateTime<Utc>,
+    ) -> StorageResult<Option<Checkpoint>>;
+
+    /// Every checkpoint, oldest first.
+    async fn audit_checkpoints(&self) -> StorageResult<Vec<Checkpoint>>;
+
+    /// The newest checkpoint.
+    async fn latest_audit_checkpoint(&self) -> StorageResult<Option<Checkpoint>>;
+
+    /// The proof that entry `seq` is in the checkpointed tree of `tree_size` entries.
+    async fn audit_inclusion_proof(
+        &self,
+        seq: u64,
+        tree_size: u64,
+    ) -> Result<InclusionProof, ProofError>;
+
+    /// The proof that checkpointed tree `first` is a prefix of checkpointed tree `second`.
+    async fn audit_consistency_proof(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> Result<Vec<Hash>, ProofError>;
+
+    /// Recomputes every leaf and tree head from the stored entries and checks every
+    /// checkpoint against `keys` (`huimin audit verify`).
+    async fn verify_audit(&self, keys: &KeyRing) -> StorageResult<VerifyReport>;
+}
+
+/// Everything a database keeps for Huimin: the registries and the audit log. An
+/// `Arc<dyn Store>` converts to either trait object.
+pub trait Store: RegistryStore + AuditStore {}
+
+impl<T: RegistryStore + AuditStore + ?Sized> Store for T {}

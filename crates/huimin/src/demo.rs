@@ -65,33 +65,34 @@ pub async fn load_demo_city(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "generated the demo city"
     );
+    let actor = huimin_domain::audit::Actor::system("demo-generator");
     let provenance = Provenance {
         source: "demo-generator".to_owned(),
         batch,
         recorded_at,
     };
     store
-        .put_areas(&city.areas, &provenance)
+        .put_areas(&city.areas, &provenance, &actor)
         .await
         .context("writing areas")?;
     store
-        .put_persons(&city.persons, &provenance)
+        .put_persons(&city.persons, &provenance, &actor)
         .await
         .context("writing people")?;
     store
-        .put_households(&city.households, &provenance)
+        .put_households(&city.households, &provenance, &actor)
         .await
         .context("writing households")?;
     store
-        .put_buildings(&city.buildings, &provenance)
+        .put_buildings(&city.buildings, &provenance, &actor)
         .await
         .context("writing buildings")?;
     store
-        .put_houses(&city.houses, &provenance)
+        .put_houses(&city.houses, &provenance, &actor)
         .await
         .context("writing houses")?;
     store
-        .put_entities(&city.entities, &provenance)
+        .put_entities(&city.entities, &provenance, &actor)
         .await
         .context("writing legal entities")?;
     store

@@ -8,6 +8,7 @@
 //! store leaves identical records alone, so importing the same file twice changes nothing.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use huimin_domain::audit::Actor;
 use huimin_domain::provenance::Provenance;
 use huimin_domain::registry::{EntityDraft, FieldError, HouseDraft, PersonDraft};
 use huimin_domain::storage::{PersonBulkLoad, RegistryStore, StorageError, WriteCounts};
@@ -48,6 +49,8 @@ pub struct ImportOptions {
     /// Records per transaction when not atomic. The first transaction into an empty
     /// registry loads in bulk, so one large transaction is fastest for a first load.
     pub batch_rows: usize,
+    /// Who runs the import, for the audit log: every transaction of it appends an entry.
+    pub actor: Actor,
 }
 
 /// What an import is doing when it reports progress.
@@ -828,20 +831,27 @@ impl Records {
         store: &dyn RegistryStore,
         count: usize,
         provenance: &Provenance,
+        actor: &Actor,
     ) -> Result<WriteCounts, StorageError> {
         match self {
             Records::Persons(persons) => {
-                let counts = store.put_persons(&persons[..count], provenance).await?;
+                let counts = store
+                    .put_persons(&persons[..count], provenance, actor)
+                    .await?;
                 persons.drain(..count);
                 Ok(counts)
             }
             Records::Entities(entities) => {
-                let counts = store.put_entities(&entities[..count], provenance).await?;
+                let counts = store
+                    .put_entities(&entities[..count], provenance, actor)
+                    .await?;
                 entities.drain(..count);
                 Ok(counts)
             }
             Records::Houses(houses) => {
-                let counts = store.put_houses(&houses[..count], provenance).await?;
+                let counts = store
+                    .put_houses(&houses[..count], provenance, actor)
+                    .await?;
                 houses.drain(..count);
                 Ok(counts)
             }
@@ -886,6 +896,7 @@ struct Writer<'s> {
     kind: RecordKind,
     batch_rows: usize,
     provenance: Provenance,
+    actor: Actor,
     counts: WriteCounts,
     written: u64,
 }
@@ -906,7 +917,9 @@ impl<'s> Writer<'s> {
             && lines >= BULK_LOAD_MIN_LINES
             && batch_rows as u64 >= BULK_LOAD_MIN_LINES;
         let load = if bulk {
-            store.begin_person_bulk_load(&provenance).await?
+            store
+                .begin_person_bulk_load(&provenance, &options.actor)
+                .await?
         } else {
             None
         };
@@ -926,6 +939,7 @@ impl<'s> Writer<'s> {
             kind: options.kind,
             batch_rows,
             provenance,
+            actor: options.actor.clone(),
             counts: WriteCounts::default(),
             written: 0,
         })
@@ -959,7 +973,7 @@ impl<'s> Writer<'s> {
                 records.push(record);
                 if records.len() >= self.batch_rows {
                     let counts = records
-                        .write_front(self.store, self.batch_rows, &self.provenance)
+                        .write_front(self.store, self.batch_rows, &self.provenance, &self.actor)
                         .await?;
                     self.counts.add(counts);
                     self.written += self.batch_rows as u64;
@@ -998,7 +1012,7 @@ impl<'s> Writer<'s> {
             while records.len() > 0 {
                 let count = records.len().min(self.batch_rows);
                 let counts = records
-                    .write_front(self.store, count, &self.provenance)
+                    .write_front(self.store, count, &self.provenance, &self.actor)
                     .await?;
                 self.counts.add(counts);
                 self.written += count as u64;

@@ -234,6 +234,7 @@ async fn run_import(
         atomic,
         source,
         batch_rows: batch_rows.max(1),
+        actor: huimin_domain::audit::Actor::system("import"),
     };
     let summary = huimin::import::import_bytes(
         store.as_ref(),

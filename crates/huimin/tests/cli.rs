@@ -26,6 +26,7 @@ fn options(kind: RecordKind, format: InputFormat) -> ImportOptions {
         atomic: false,
         source: "公安局".into(),
         batch_rows: 2,
+        actor: huimin_domain::audit::Actor::system("import"),
     }
 }
 

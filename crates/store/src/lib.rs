@@ -15,6 +15,7 @@ macro_rules! sql {
     };
 }
 
+mod audit;
 mod codec;
 mod migrate;
 mod postgres;
@@ -26,7 +27,7 @@ pub use migrate::{MIGRATIONS, Migration};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use huimin_domain::storage::{RegistryStore, StorageError};
+use huimin_domain::storage::{StorageError, Store};
 use std::sync::Arc;
 
 /// Which database a URL names.
@@ -61,7 +62,7 @@ impl Backend {
 }
 
 /// Opens the database a URL names, creating (SQLite) and migrating it.
-pub async fn connect(url: &str) -> Result<Arc<dyn RegistryStore>, StorageError> {
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StorageError> {
     Ok(match Backend::of_url(url)? {
         Backend::Sqlite => Arc::new(SqliteStore::connect(url).await?),
         Backend::Postgres => Arc::new(PostgresStore::connect(url).await?),

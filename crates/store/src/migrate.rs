@@ -33,6 +33,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_person_key_index.sql"),
         postgres: include_str!("../migrations/postgres/0003_person_key_index.sql"),
     },
+    Migration {
+        version: 4,
+        name: "audit_log",
+        sqlite: include_str!("../migrations/sqlite/0004_audit_log.sql"),
+        postgres: include_str!("../migrations/postgres/0004_audit_log.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -246,3 +246,8 @@ async fn droppable_indexes(
 }
 
 crate::registry::registry_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
+crate::audit::audit_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

@@ -120,6 +120,7 @@ macro_rules! registry_store {
         use chrono::{DateTime, Datelike, NaiveDate, Utc};
         use huimin_domain::area::{Area, AreaLevel};
         use huimin_domain::identifiers::{CitizenId, CreditCode, GridCode, PersonName, Phone};
+        use huimin_domain::audit::Actor;
         use huimin_domain::provenance::Provenance;
         use huimin_domain::registry::{
             Address, Building, EntityKind, EntityStatus, Ethnicity, GeoPoint, House, HouseUse, Household,
@@ -528,6 +529,7 @@ macro_rules! registry_store {
             transaction: Transaction<'static>,
             indexes: Vec<DroppedIndex>,
             provenance: Provenance,
+            actor: Actor,
             appended: u64,
         }
 
@@ -537,6 +539,7 @@ macro_rules! registry_store {
         async fn begin_bulk_load(
             store: &$store,
             provenance: &Provenance,
+            actor: &Actor,
         ) -> StorageResult<Option<BulkPersonLoad>> {
             let mut transaction = store.pool.begin().await.map_err(|e| storage_error("begin", e))?;
             let occupied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM person LIMIT 1) AS any_row")
@@ -553,7 +556,13 @@ macro_rules! registry_store {
                     .await
                     .map_err(|e| storage_error("drop index", e))?;
             }
-            Ok(Some(BulkPersonLoad { transaction, indexes, provenance: provenance.clone(), appended: 0 }))
+            Ok(Some(BulkPersonLoad {
+                transaction,
+                indexes,
+                provenance: provenance.clone(),
+                actor: actor.clone(),
+                appended: 0,
+            }))
         }
 
         #[async_trait]
@@ -575,6 +584,8 @@ macro_rules! registry_store {
                 );
                 let mut counts = WriteCounts { inserted: self.appended, ..WriteCounts::default() };
                 counts.add(write_persons(&mut self.transaction, repeats, &self.provenance).await?);
+                let event = counts.audit_event(&self.actor, "person", &self.provenance);
+                audit_queries::append_in(&mut self.transaction, &[event], self.provenance.recorded_at).await?;
                 let started = std::time::Instant::now();
                 self.transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                 tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "bulk load: committed");
@@ -614,17 +625,18 @@ macro_rules! registry_store {
                 Ok(())
             }
 
-            async fn put_persons(&self, persons: &[Person], provenance: &Provenance) -> StorageResult<WriteCounts> {
+            async fn put_persons(&self, persons: &[Person], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
                 if persons.len() >= BULK_LOAD_MIN_ROWS {
                     let mut keys = std::collections::HashSet::with_capacity(persons.len());
                     let repeats = !persons.iter().all(|person| keys.insert(person.citizen_id.as_str()));
-                    if !repeats && let Some(mut load) = begin_bulk_load(self, provenance).await? {
+                    if !repeats && let Some(mut load) = begin_bulk_load(self, provenance, actor).await? {
                         huimin_domain::storage::PersonBulkLoad::append(&mut load, persons).await?;
                         return huimin_domain::storage::PersonBulkLoad::commit(Box::new(load), &[]).await;
                     }
                 }
                 let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
                 let counts = write_persons(&mut transaction, persons, provenance).await?;
+                audit_queries::append_in(&mut transaction, &[counts.audit_event(actor, "person", provenance)], provenance.recorded_at).await?;
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                 Ok(counts)
             }
@@ -632,8 +644,9 @@ macro_rules! registry_store {
             async fn begin_person_bulk_load(
                 &self,
                 provenance: &Provenance,
+                actor: &Actor,
             ) -> StorageResult<Option<Box<dyn huimin_domain::storage::PersonBulkLoad>>> {
-                Ok(begin_bulk_load(self, provenance)
+                Ok(begin_bulk_load(self, provenance, actor)
                     .await?
                     .map(|load| Box::new(load) as Box<dyn huimin_domain::storage::PersonBulkLoad>))
             }
@@ -775,7 +788,7 @@ macro_rules! registry_store {
                 Ok(PersonLinks { households, owned_houses, rented_houses, represented_entities })
             }
 
-            async fn put_households(&self, households: &[Household], provenance: &Provenance) -> StorageResult<WriteCounts> {
+            async fn put_households(&self, households: &[Household], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
                 let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
@@ -838,6 +851,7 @@ macro_rules! registry_store {
                         builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert members", e))?;
                     }
                 }
+                audit_queries::append_in(&mut transaction, &[counts.audit_event(actor, "household", provenance)], provenance.recorded_at).await?;
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                 Ok(counts)
             }
@@ -853,7 +867,7 @@ macro_rules! registry_store {
                     .transpose()
             }
 
-            async fn put_entities(&self, entities: &[LegalEntity], provenance: &Provenance) -> StorageResult<WriteCounts> {
+            async fn put_entities(&self, entities: &[LegalEntity], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
                 let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
@@ -892,6 +906,7 @@ macro_rules! registry_store {
                     });
                     builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert entity", e))?;
                 }
+                audit_queries::append_in(&mut transaction, &[counts.audit_event(actor, "entity", provenance)], provenance.recorded_at).await?;
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                 Ok(counts)
             }
@@ -931,7 +946,7 @@ macro_rules! registry_store {
                 Ok(page_of(items, total, page))
             }
 
-            async fn put_buildings(&self, buildings: &[Building], provenance: &Provenance) -> StorageResult<WriteCounts> {
+            async fn put_buildings(&self, buildings: &[Building], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
                 let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
@@ -968,11 +983,12 @@ macro_rules! registry_store {
                     builder.push(overwrite_clause("id", BUILDING_COLUMNS));
                     builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert building", e))?;
                 }
+                audit_queries::append_in(&mut transaction, &[counts.audit_event(actor, "building", provenance)], provenance.recorded_at).await?;
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                 Ok(counts)
             }
 
-            async fn put_houses(&self, houses: &[House], provenance: &Provenance) -> StorageResult<WriteCounts> {
+            async fn put_houses(&self, houses: &[House], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
                 let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
@@ -1041,6 +1057,7 @@ macro_rules! registry_store {
                         builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert parties", e))?;
                     }
                 }
+                audit_queries::append_in(&mut transaction, &[counts.audit_event(actor, "house", provenance)], provenance.recorded_at).await?;
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                 Ok(counts)
             }
@@ -1081,7 +1098,7 @@ macro_rules! registry_store {
                 Ok(page_of(items, total, page))
             }
 
-            async fn put_areas(&self, areas: &[Area], provenance: &Provenance) -> StorageResult<WriteCounts> {
+            async fn put_areas(&self, areas: &[Area], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
                 let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
@@ -1123,6 +1140,7 @@ macro_rules! registry_store {
                     builder.push(overwrite_clause("code", AREA_COLUMNS));
                     builder.build().execute(&mut *transaction).await.map_err(|e| storage_error("insert area", e))?;
                 }
+                audit_queries::append_in(&mut transaction, &[counts.audit_event(actor, "area", provenance)], provenance.recorded_at).await?;
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                 Ok(counts)
             }

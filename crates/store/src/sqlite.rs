@@ -567,3 +567,8 @@ async fn droppable_indexes(
 }
 
 crate::registry::registry_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+crate::audit::audit_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

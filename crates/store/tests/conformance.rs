@@ -92,7 +92,11 @@ async fn person_versions_keep_history_and_read_as_of(store: Arc<dyn RegistryStor
     let id = citizen("321002", (1950, 3, 4), 11);
     let first = person(id.clone(), "张三", GRID_A);
     let counts = store
-        .put_persons(std::slice::from_ref(&first), &provenance("b1", at(1)))
+        .put_persons(
+            std::slice::from_ref(&first),
+            &provenance("b1", at(1)),
+            &tester(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -108,7 +112,11 @@ async fn person_versions_keep_history_and_read_as_of(store: Arc<dyn RegistryStor
     second.residence_address = "扬州市广陵区东关街1号".into();
     second.phone = None;
     let counts = store
-        .put_persons(std::slice::from_ref(&second), &provenance("b2", at(3)))
+        .put_persons(
+            std::slice::from_ref(&second),
+            &provenance("b2", at(3)),
+            &tester(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -171,12 +179,12 @@ async fn identical_writes_are_unchanged_and_repeats_in_a_batch_are_updates(
         })
         .collect();
     let counts = store
-        .put_persons(&people, &provenance("b1", at(1)))
+        .put_persons(&people, &provenance("b1", at(1)), &tester())
         .await
         .unwrap();
     assert_eq!(counts.inserted, 1_200);
     let counts = store
-        .put_persons(&people, &provenance("b1-again", at(2)))
+        .put_persons(&people, &provenance("b1-again", at(2)), &tester())
         .await
         .unwrap();
     assert_eq!(
@@ -194,7 +202,11 @@ async fn identical_writes_are_unchanged_and_repeats_in_a_batch_are_updates(
     let original = renamed.clone();
     renamed.name = PersonName::parse("王伍").unwrap();
     let counts = store
-        .put_persons(&[original, renamed.clone()], &provenance("b3", at(4)))
+        .put_persons(
+            &[original, renamed.clone()],
+            &provenance("b3", at(4)),
+            &tester(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -224,7 +236,7 @@ async fn person_search_by_name_initials_and_area_in_pinyin_order(store: Arc<dyn 
         person(citizen("321002", (1964, 1, 1), 1), "张三", GRID_B),
     ];
     store
-        .put_persons(&people, &provenance("b1", at(1)))
+        .put_persons(&people, &provenance("b1", at(1)), &tester())
         .await
         .unwrap();
     let names = |page: &huimin_domain::storage::Page<huimin_domain::storage::PersonSummary>| {
@@ -340,14 +352,14 @@ async fn areas_round_trip_with_boundaries(store: Arc<dyn RegistryStore>) {
         },
     ];
     let counts = store
-        .put_areas(&areas, &provenance("areas", at(1)))
+        .put_areas(&areas, &provenance("areas", at(1)), &tester())
         .await
         .unwrap();
     assert_eq!(counts.inserted, 2);
     assert_eq!(store.areas(&[]).await.unwrap(), areas);
     assert_eq!(
         store
-            .put_areas(&areas, &provenance("areas", at(2)))
+            .put_areas(&areas, &provenance("areas", at(2)), &tester())
             .await
             .unwrap()
             .unchanged,
@@ -368,22 +380,34 @@ async fn generated_city_round_trips_with_links_and_statistics(store: Arc<dyn Reg
         today,
     );
     let stamp = provenance("demo", at(1));
-    store.put_areas(&city.areas, &stamp).await.unwrap();
+    store
+        .put_areas(&city.areas, &stamp, &tester())
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .put_persons(&city.persons, &stamp)
+            .put_persons(&city.persons, &stamp, &tester())
             .await
             .unwrap()
             .inserted,
         city.persons.len() as u64
     );
     store
-        .put_households(&city.households, &stamp)
+        .put_households(&city.households, &stamp, &tester())
         .await
         .unwrap();
-    store.put_entities(&city.entities, &stamp).await.unwrap();
-    store.put_buildings(&city.buildings, &stamp).await.unwrap();
-    store.put_houses(&city.houses, &stamp).await.unwrap();
+    store
+        .put_entities(&city.entities, &stamp, &tester())
+        .await
+        .unwrap();
+    store
+        .put_buildings(&city.buildings, &stamp, &tester())
+        .await
+        .unwrap();
+    store
+        .put_houses(&city.houses, &stamp, &tester())
+        .await
+        .unwrap();
     assert_eq!(
         store.count_persons().await.unwrap(),
         city.persons.len() as u64
@@ -522,7 +546,7 @@ async fn generated_city_round_trips_with_links_and_statistics(store: Arc<dyn Reg
     let again = provenance("demo-again", at(2));
     assert_eq!(
         store
-            .put_persons(&city.persons, &again)
+            .put_persons(&city.persons, &again, &tester())
             .await
             .unwrap()
             .unchanged,
@@ -530,7 +554,7 @@ async fn generated_city_round_trips_with_links_and_statistics(store: Arc<dyn Reg
     );
     assert_eq!(
         store
-            .put_households(&city.households, &again)
+            .put_households(&city.households, &again, &tester())
             .await
             .unwrap()
             .unchanged,
@@ -538,7 +562,7 @@ async fn generated_city_round_trips_with_links_and_statistics(store: Arc<dyn Reg
     );
     assert_eq!(
         store
-            .put_houses(&city.houses, &again)
+            .put_houses(&city.houses, &again, &tester())
             .await
             .unwrap()
             .unchanged,
@@ -546,7 +570,7 @@ async fn generated_city_round_trips_with_links_and_statistics(store: Arc<dyn Reg
     );
     assert_eq!(
         store
-            .put_entities(&city.entities, &again)
+            .put_entities(&city.entities, &again, &tester())
             .await
             .unwrap()
             .unchanged,
@@ -558,7 +582,11 @@ async fn reopening_a_database_does_not_reapply_migrations(store: Arc<dyn Registr
     store.ping().await.unwrap();
     let id = citizen("110105", (1949, 12, 31), 2);
     store
-        .put_persons(&[person(id, "赵六", GRID_A)], &provenance("b", at(1)))
+        .put_persons(
+            &[person(id, "赵六", GRID_A)],
+            &provenance("b", at(1)),
+            &tester(),
+        )
         .await
         .unwrap();
     assert_eq!(store.count_persons().await.unwrap(), 1);
@@ -604,6 +632,7 @@ async fn sqlite_file_survives_reopening() {
         .put_persons(
             &[person(citizen("321002", (1970, 7, 7), 5), "钱七", GRID_A)],
             &provenance("b", at(1)),
+            &tester(),
         )
         .await
         .unwrap();
@@ -680,7 +709,11 @@ async fn the_person_key_migration_keeps_the_rows_of_an_older_sqlite_database() {
     let mut renamed = stored.record.clone();
     renamed.name = PersonName::parse("钱八").unwrap();
     let counts = store
-        .put_persons(std::slice::from_ref(&renamed), &provenance("b1", at(1)))
+        .put_persons(
+            std::slice::from_ref(&renamed),
+            &provenance("b1", at(1)),
+            &tester(),
+        )
         .await
         .unwrap();
     assert_eq!((counts.inserted, counts.updated), (0, 1));
@@ -698,7 +731,7 @@ async fn names_are_read_in_one_call_and_statistics_refresh(store: Arc<dyn Regist
         })
         .collect();
     store
-        .put_persons(&people, &provenance("b", at(1)))
+        .put_persons(&people, &provenance("b", at(1)), &tester())
         .await
         .unwrap();
     let mut wanted: Vec<CitizenId> = people.iter().map(|p| p.citizen_id.clone()).collect();
@@ -730,7 +763,7 @@ async fn sqlite_statistics_keep_summaries_but_no_value_samples() {
         })
         .collect();
     sqlite
-        .put_persons(&people, &provenance("b", at(1)))
+        .put_persons(&people, &provenance("b", at(1)), &tester())
         .await
         .unwrap();
     sqlite.refresh_statistics().await.unwrap();
@@ -783,7 +816,7 @@ async fn a_large_first_load_is_bulk_loaded_with_the_same_results(store: Arc<dyn 
     people[1].tags.clear();
     people[2].name = PersonName::parse("阿依古丽·买买提").unwrap();
     let counts = store
-        .put_persons(&people, &provenance("bulk", at(1)))
+        .put_persons(&people, &provenance("bulk", at(1)), &tester())
         .await
         .unwrap();
     assert_eq!(
@@ -830,7 +863,7 @@ async fn a_large_first_load_is_bulk_loaded_with_the_same_results(store: Arc<dyn 
     assert_eq!(by_initials.total, 1);
     // The table is no longer empty: the same batch again is compared, not bulk loaded.
     let counts = store
-        .put_persons(&people, &provenance("bulk-again", at(2)))
+        .put_persons(&people, &provenance("bulk-again", at(2)), &tester())
         .await
         .unwrap();
     assert_eq!(counts.unchanged, 12_000);
@@ -844,7 +877,7 @@ async fn a_large_first_load_that_repeats_a_key_versions_the_repeat(other: Arc<dy
     renamed.name = PersonName::parse("郑拾").unwrap();
     repeating.push(renamed.clone());
     let counts = other
-        .put_persons(&repeating, &provenance("repeats", at(3)))
+        .put_persons(&repeating, &provenance("repeats", at(3)), &tester())
         .await
         .unwrap();
     assert_eq!((counts.inserted, counts.updated), (11_000, 1));
@@ -872,7 +905,7 @@ async fn a_bulk_load_appends_chunks_and_writes_repeats_on_commit(store: Arc<dyn 
     let mut renamed = people[7].clone();
     renamed.name = PersonName::parse("郑拾").unwrap();
     let mut load = store
-        .begin_person_bulk_load(&provenance("load", at(1)))
+        .begin_person_bulk_load(&provenance("load", at(1)), &tester())
         .await
         .unwrap()
         .expect("an empty registry takes a bulk load");
@@ -921,12 +954,16 @@ async fn a_bulk_load_appends_chunks_and_writes_repeats_on_commit(store: Arc<dyn 
 async fn a_bulk_load_starts_only_on_an_empty_registry(store: Arc<dyn RegistryStore>) {
     let someone = person(citizen("321002", (1960, 1, 1), 3), "钱七", GRID_A);
     store
-        .put_persons(std::slice::from_ref(&someone), &provenance("b", at(1)))
+        .put_persons(
+            std::slice::from_ref(&someone),
+            &provenance("b", at(1)),
+            &tester(),
+        )
         .await
         .unwrap();
     assert!(
         store
-            .begin_person_bulk_load(&provenance("load", at(2)))
+            .begin_person_bulk_load(&provenance("load", at(2)), &tester())
             .await
             .unwrap()
             .is_none()
@@ -938,7 +975,7 @@ async fn a_bulk_load_starts_only_on_an_empty_registry(store: Arc<dyn RegistrySto
 async fn a_bulk_load_dropped_before_commit_leaves_nothing(store: Arc<dyn RegistryStore>) {
     let people = many_people(3_000, "冯一");
     let mut load = store
-        .begin_person_bulk_load(&provenance("load", at(1)))
+        .begin_person_bulk_load(&provenance("load", at(1)), &tester())
         .await
         .unwrap()
         .unwrap();
@@ -946,13 +983,13 @@ async fn a_bulk_load_dropped_before_commit_leaves_nothing(store: Arc<dyn Registr
     drop(load);
     assert_eq!(store.count_persons().await.unwrap(), 0);
     let counts = store
-        .put_persons(&people[..10], &provenance("after", at(2)))
+        .put_persons(&people[..10], &provenance("after", at(2)), &tester())
         .await
         .unwrap();
     assert_eq!(counts.inserted, 10);
     assert!(
         store
-            .begin_person_bulk_load(&provenance("again", at(3)))
+            .begin_person_bulk_load(&provenance("again", at(3)), &tester())
             .await
             .unwrap()
             .is_none()
@@ -964,7 +1001,7 @@ async fn a_bulk_load_dropped_before_commit_leaves_nothing(store: Arc<dyn Registr
 async fn a_bulk_load_whose_appends_repeat_a_key_fails_whole(store: Arc<dyn RegistryStore>) {
     let people = many_people(2_000, "冯一");
     let mut load = store
-        .begin_person_bulk_load(&provenance("load", at(1)))
+        .begin_person_bulk_load(&provenance("load", at(1)), &tester())
         .await
         .unwrap()
         .unwrap();
@@ -974,13 +1011,17 @@ async fn a_bulk_load_whose_appends_repeat_a_key_fails_whole(store: Arc<dyn Regis
     assert_eq!(store.count_persons().await.unwrap(), 0);
     // The key is back: a repeat written the ordinary way is an update, not a second row.
     store
-        .put_persons(&people[..1], &provenance("b", at(2)))
+        .put_persons(&people[..1], &provenance("b", at(2)), &tester())
         .await
         .unwrap();
     let mut renamed = people[0].clone();
     renamed.name = PersonName::parse("冯二").unwrap();
     let counts = store
-        .put_persons(std::slice::from_ref(&renamed), &provenance("c", at(3)))
+        .put_persons(
+            std::slice::from_ref(&renamed),
+            &provenance("c", at(3)),
+            &tester(),
+        )
         .await
         .unwrap();
     assert_eq!((counts.inserted, counts.updated), (0, 1));
@@ -999,7 +1040,7 @@ async fn a_bulk_load_rebuilds_every_index() {
         .await
         .unwrap();
     sqlite
-        .put_persons(&people, &provenance("bulk", at(1)))
+        .put_persons(&people, &provenance("bulk", at(1)), &tester())
         .await
         .unwrap();
     let after: Vec<(String, Option<String>)> = sqlx::query_as(query)
@@ -1033,7 +1074,7 @@ async fn a_bulk_load_rebuilds_every_index() {
         .await
         .unwrap();
     postgres
-        .put_persons(&people, &provenance("bulk", at(1)))
+        .put_persons(&people, &provenance("bulk", at(1)), &tester())
         .await
         .unwrap();
     let after: Vec<(String, String)> = sqlx::query_as(query)
@@ -1062,7 +1103,11 @@ async fn an_in_memory_sqlite_database_answers_the_360_view() {
     let store = huimin_store::connect("sqlite::memory:").await.unwrap();
     let someone = person(citizen("321002", (1960, 1, 1), 3), "钱七", GRID_A);
     store
-        .put_persons(std::slice::from_ref(&someone), &provenance("b", at(1)))
+        .put_persons(
+            std::slice::from_ref(&someone),
+            &provenance("b", at(1)),
+            &tester(),
+        )
         .await
         .unwrap();
     let view = store
@@ -1072,4 +1117,9 @@ async fn an_in_memory_sqlite_database_answers_the_360_view() {
         .unwrap();
     assert_eq!(view.history.len(), 1);
     assert_eq!(view.history[0].record, someone);
+}
+
+/// The actor of the suite's writes.
+fn tester() -> huimin_domain::audit::Actor {
+    huimin_domain::audit::Actor::system("conformance")
 }

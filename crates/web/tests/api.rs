@@ -134,19 +134,52 @@ async fn load_city(store: &dyn RegistryStore) {
         batch: "fixture".into(),
         recorded_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
     };
-    store.put_areas(&city.areas, &provenance).await.unwrap();
-    store.put_persons(&city.persons, &provenance).await.unwrap();
     store
-        .put_households(&city.households, &provenance)
+        .put_areas(
+            &city.areas,
+            &provenance,
+            &huimin_domain::audit::Actor::system("fixture"),
+        )
         .await
         .unwrap();
     store
-        .put_buildings(&city.buildings, &provenance)
+        .put_persons(
+            &city.persons,
+            &provenance,
+            &huimin_domain::audit::Actor::system("fixture"),
+        )
         .await
         .unwrap();
-    store.put_houses(&city.houses, &provenance).await.unwrap();
     store
-        .put_entities(&city.entities, &provenance)
+        .put_households(
+            &city.households,
+            &provenance,
+            &huimin_domain::audit::Actor::system("fixture"),
+        )
+        .await
+        .unwrap();
+    store
+        .put_buildings(
+            &city.buildings,
+            &provenance,
+            &huimin_domain::audit::Actor::system("fixture"),
+        )
+        .await
+        .unwrap();
+    store
+        .put_houses(
+            &city.houses,
+            &provenance,
+            &huimin_domain::audit::Actor::system("fixture"),
+        )
+        .await
+        .unwrap();
+    store
+        .put_entities(
+            &city.entities,
+            &provenance,
+            &huimin_domain::audit::Actor::system("fixture"),
+        )
         .await
         .unwrap();
 }

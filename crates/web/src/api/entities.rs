@@ -119,7 +119,11 @@ pub async fn put_entity(
     let provenance = super::api_provenance(&state, &headers, state.clock.now());
     let counts = state
         .store
-        .put_entities(std::slice::from_ref(&entity), &provenance)
+        .put_entities(
+            std::slice::from_ref(&entity),
+            &provenance,
+            &super::api_actor(&headers),
+        )
         .await?;
     Ok((super::write_status(counts), Json(EntityDto::from(&entity))))
 }

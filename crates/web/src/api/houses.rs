@@ -171,7 +171,11 @@ pub async fn put_house(
     let provenance = super::api_provenance(&state, &headers, state.clock.now());
     let counts = state
         .store
-        .put_houses(std::slice::from_ref(&house), &provenance)
+        .put_houses(
+            std::slice::from_ref(&house),
+            &provenance,
+            &super::api_actor(&headers),
+        )
         .await?;
     Ok((super::write_status(counts), Json(HouseDto::from(&house))))
 }

@@ -84,6 +84,22 @@ pub(crate) fn api_provenance(
     }
 }
 
+/// Who an API write is by, for the audit log. FIXME(issue 3): the API has no sign-in
+/// yet, so every write is by the anonymous API account; the identity work replaces this
+/// with the signed-in principal and the client's address.
+pub(crate) fn api_actor(headers: &axum::http::HeaderMap) -> huimin_domain::audit::Actor {
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("unknown");
+    huimin_domain::audit::Actor {
+        account: "anonymous:api".to_owned(),
+        role: "unauthenticated".to_owned(),
+        request_id: request_id.to_owned(),
+        ..huimin_domain::audit::Actor::default()
+    }
+}
+
 /// 201 when a one-record write created it, 200 when it updated or left it alone.
 pub(crate) fn write_status(counts: huimin_domain::storage::WriteCounts) -> axum::http::StatusCode {
     if counts.inserted == 1 {

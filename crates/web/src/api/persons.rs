@@ -376,7 +376,11 @@ pub async fn put_person(
     let provenance = super::api_provenance(&state, &headers, now);
     let counts = state
         .store
-        .put_persons(std::slice::from_ref(&person), &provenance)
+        .put_persons(
+            std::slice::from_ref(&person),
+            &provenance,
+            &super::api_actor(&headers),
+        )
         .await?;
     let (status, outcome) = if counts.inserted == 1 {
         (StatusCode::CREATED, "inserted")
@@ -446,7 +450,11 @@ pub async fn put_household(
     let provenance = super::api_provenance(&state, &headers, state.clock.now());
     let counts = state
         .store
-        .put_households(std::slice::from_ref(&household), &provenance)
+        .put_households(
+            std::slice::from_ref(&household),
+            &provenance,
+            &super::api_actor(&headers),
+        )
         .await?;
     Ok((
         super::write_status(counts),

@@ -1,0 +1,441 @@
+//! The audit log's queries, written once for both backends.
+//!
+//! `audit_store!` expands to an implementation of [`AuditStore`] for a store type with a
+//! concrete sqlx `pool`, like `registry_store!`. Appends number entries through the one
+//! row of `audit_head`, whose update takes the write lock (SQLite) or holds a row lock to
+//! commit (PostgreSQL): entries are numbered, timed and committed in one order, and
+//! [`append_in`](self) is what registry writes call in their own transaction, last,
+//! so the lock is held as briefly as possible.
+//!
+//! [`AuditStore`]: huimin_domain::storage::AuditStore
+
+use huimin_domain::merkle::Hash;
+use huimin_domain::storage::StorageError;
+
+pub(crate) const ENTRY_COLUMNS: &str = "seq, at_us, actor, role, action, object_kind, object_id, \
+     jurisdiction, subject, purpose, outcome, request_id, client, detail, leaf_hash";
+
+/// Entries per multi-row insert: 15 columns × 500 rows stays under both databases' limits
+/// on bound parameters.
+pub(crate) const ENTRY_ROWS_PER_STATEMENT: usize = 500;
+
+pub(crate) const NUMBER_ENTRIES_SQL: &str = "UPDATE audit_head SET size = size + $1, \
+     last_at_us = CASE WHEN last_at_us > $2 THEN last_at_us ELSE $2 END WHERE id = 1 \
+     RETURNING size, last_at_us";
+
+pub(crate) fn hash_from(column: &str, bytes: &[u8]) -> Result<Hash, StorageError> {
+    Hash::try_from(bytes).map_err(|_| {
+        StorageError::new(format!(
+            "{column}: expected a 32-byte hash, found {} bytes",
+            bytes.len()
+        ))
+    })
+}
+
+pub(crate) fn encode_frontier(heads: &[Hash]) -> Vec<u8> {
+    heads.concat()
+}
+
+pub(crate) fn decode_frontier(bytes: &[u8]) -> Result<Vec<Hash>, StorageError> {
+    if bytes.len() % 32 != 0 {
+        return Err(StorageError::new(
+            "audit_checkpoint.frontier: not a list of 32-byte hashes",
+        ));
+    }
+    bytes
+        .chunks(32)
+        .map(|chunk| hash_from("audit_checkpoint.frontier", chunk))
+        .collect()
+}
+
+/// Expands to the `AuditStore` implementation for `$store` over `$database`, and to
+/// `append_in`, the append that registry writes run inside their transactions.
+macro_rules! audit_store {
+    ($store:ty, $database:ty, $row:ty) => {
+        pub(crate) mod audit_queries {
+            use crate::audit::{
+                ENTRY_COLUMNS, ENTRY_ROWS_PER_STATEMENT, NUMBER_ENTRIES_SQL, decode_frontier, encode_frontier,
+                hash_from,
+            };
+            use crate::codec::{from_micros, micros};
+            use crate::storage_error;
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use futures_util::TryStreamExt;
+            use huimin_domain::audit::{
+                AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, Outcome, StoredEntry, Verifier,
+                VerifyReport, is_stored_subtree,
+            };
+            use huimin_domain::merkle::{self, Frontier, Hash, Span};
+            use huimin_domain::storage::{AuditStore, InclusionProof, ProofError, StorageError, StorageResult};
+            use sqlx::{QueryBuilder, Row};
+
+            type DatabaseRow = $row;
+            type Transaction<'a> = sqlx::Transaction<'a, $database>;
+
+            /// Appends `events` inside `transaction`; returns the first sequence number.
+            pub(crate) async fn append_in(
+                transaction: &mut Transaction<'_>,
+                events: &[AuditEvent],
+                at: DateTime<Utc>,
+            ) -> StorageResult<u64> {
+                let count = i64::try_from(events.len()).map_err(|e| storage_error("audit batch", e))?;
+                let (size, at_us): (i64, i64) = sqlx::query_as(NUMBER_ENTRIES_SQL)
+                    .bind(count)
+                    .bind(micros(at))
+                    .fetch_one(&mut **transaction)
+                    .await
+                    .map_err(|e| storage_error("numbering audit entries", e))?;
+                let first = size - count + 1;
+                let at = from_micros(at_us)?;
+                for (chunk_number, chunk) in events.chunks(ENTRY_ROWS_PER_STATEMENT).enumerate() {
+                    let chunk_first = first + (chunk_number * ENTRY_ROWS_PER_STATEMENT) as i64;
+                    let mut insert = QueryBuilder::<$database>::new(format!("INSERT INTO audit_entry ({ENTRY_COLUMNS}) "));
+                    insert.push_values(chunk.iter().enumerate(), |mut row, (offset, event)| {
+                        let seq = chunk_first + offset as i64;
+                        let leaf = AuditEntry::leaf_hash_of(seq as u64, at, event);
+                        row.push_bind(seq)
+                            .push_bind(at_us)
+                            .push_bind(event.actor.as_str())
+                            .push_bind(event.role.as_str())
+                            .push_bind(event.action.as_str())
+                            .push_bind(event.object_kind.as_str())
+                            .push_bind(event.object_id.as_str())
+                            .push_bind(event.jurisdiction.as_str())
+                            .push_bind(event.subject.as_str())
+                            .push_bind(event.purpose.as_str())
+                            .push_bind(event.outcome.as_str())
+                            .push_bind(event.request_id.as_str())
+                            .push_bind(event.client.as_str())
+                            .push_bind(event.detail.as_str())
+                            .push_bind(leaf.to_vec());
+                    });
+                    insert
+                        .build()
+                        .execute(&mut **transaction)
+                        .await
+                        .map_err(|e| storage_error("appending audit entries", e))?;
+                }
+                Ok(u64::try_from(first).unwrap_or(0))
+            }
+
+            /// An entry row: the entry, or — when a stored value does not decode — its
+            /// number and whatever stored hash it has.
+            fn read_entry(row: &DatabaseRow) -> Result<StoredEntry, (u64, Option<Hash>)> {
+                let seq: i64 = row.try_get("seq").unwrap_or(0);
+                let seq = u64::try_from(seq).unwrap_or(0);
+                let stored_leaf = row
+                    .try_get::<Vec<u8>, _>("leaf_hash")
+                    .ok()
+                    .and_then(|bytes| hash_from("leaf_hash", &bytes).ok());
+                let decoded = (|| -> Option<StoredEntry> {
+                    let text = |column: &str| row.try_get::<String, _>(column).ok();
+                    let at = from_micros(row.try_get("at_us").ok()?).ok()?;
+                    let event = AuditEvent {
+                        actor: text("actor")?,
+                        role: text("role")?,
+                        action: text("action")?,
+                        object_kind: text("object_kind")?,
+                        object_id: text("object_id")?,
+                        jurisdiction: text("jurisdiction")?,
+                        subject: text("subject")?,
+                        purpose: text("purpose")?,
+                        outcome: Outcome::parse(&text("outcome")?)?,
+                        request_id: text("request_id")?,
+                        client: text("client")?,
+                        detail: text("detail")?,
+                    };
+                    Some(StoredEntry {
+                        entry: AuditEntry { seq, at, event },
+                        stored_leaf: stored_leaf?,
+                    })
+                })();
+                decoded.ok_or((seq, stored_leaf))
+            }
+
+            fn read_checkpoint(row: &DatabaseRow) -> StorageResult<Checkpoint> {
+                let size: i64 = row.try_get("size").map_err(|e| storage_error("audit_checkpoint.size", e))?;
+                let root: Vec<u8> = row.try_get("root").map_err(|e| storage_error("audit_checkpoint.root", e))?;
+                let signature: Vec<u8> =
+                    row.try_get("signature").map_err(|e| storage_error("audit_checkpoint.signature", e))?;
+                let signed_at: i64 =
+                    row.try_get("signed_at_us").map_err(|e| storage_error("audit_checkpoint.signed_at_us", e))?;
+                // A damaged root or signature is kept as a checkpoint whose signature
+                // fails, so verification reports it rather than stopping.
+                Ok(Checkpoint {
+                    size: u64::try_from(size).unwrap_or(0),
+                    root: Hash::try_from(root.as_slice()).unwrap_or_default(),
+                    signed_at: from_micros(signed_at)?,
+                    key_id: row.try_get("key_id").map_err(|e| storage_error("audit_checkpoint.key_id", e))?,
+                    signature: <[u8; 64]>::try_from(signature.as_slice()).unwrap_or([0; 64]),
+                })
+            }
+
+            const CHECKPOINT_COLUMNS: &str = "size, root, signed_at_us, key_id, signature";
+
+            async fn checkpoint_root(store: &$store, size: u64) -> Result<Hash, ProofError> {
+                let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT root FROM audit_checkpoint WHERE size = $1")
+                    .bind(size as i64)
+                    .fetch_optional(&store.pool)
+                    .await
+                    .map_err(|e| storage_error("reading a checkpoint", e))?;
+                match row {
+                    Some((root,)) => Ok(hash_from("audit_checkpoint.root", &root)?),
+                    None => Err(ProofError::NoSuchCheckpoint(size)),
+                }
+            }
+
+            /// The head of a span of the tree, from stored subtree heads where the store
+            /// keeps them and from leaf hashes for the rest.
+            async fn span_head(store: &$store, span: Span) -> StorageResult<Hash> {
+                let mut heads = Vec::new();
+                for piece in merkle::pieces(span) {
+                    if is_stored_subtree(piece) {
+                        let stored: Option<(Vec<u8>,)> =
+                            sqlx::query_as("SELECT head FROM audit_subtree WHERE start = $1 AND len = $2")
+                                .bind(piece.start as i64)
+                                .bind(piece.len as i64)
+                                .fetch_optional(&store.pool)
+                                .await
+                                .map_err(|e| storage_error("reading a subtree head", e))?;
+                        if let Some((head,)) = stored {
+                            heads.push(hash_from("audit_subtree.head", &head)?);
+                            continue;
+                        }
+                    }
+                    let leaves: Vec<(Vec<u8>,)> = sqlx::query_as(
+                        "SELECT leaf_hash FROM audit_entry WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                    )
+                    .bind(piece.start as i64)
+                    .bind(piece.end() as i64)
+                    .fetch_all(&store.pool)
+                    .await
+                    .map_err(|e| storage_error("reading leaf hashes", e))?;
+                    if leaves.len() as u64 != piece.len {
+                        return Err(StorageError::new(format!(
+                            "the audit log is missing entries between {} and {}; run `huimin audit verify`",
+                            piece.start + 1,
+                            piece.end()
+                        )));
+                    }
+                    let leaves: Vec<Hash> = leaves
+                        .iter()
+                        .map(|(bytes,)| hash_from("audit_entry.leaf_hash", bytes))
+                        .collect::<StorageResult<_>>()?;
+                    heads.push(merkle::root(&leaves));
+                }
+                Ok(merkle::combine(&heads))
+            }
+
+            #[async_trait]
+            impl AuditStore for $store {
+                async fn append_audit(&self, events: &[AuditEvent], at: DateTime<Utc>) -> StorageResult<u64> {
+                    if events.is_empty() {
+                        return Ok(self.audit_size().await? + 1);
+                    }
+                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                    let first = append_in(&mut transaction, events, at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(first)
+                }
+
+                async fn audit_size(&self) -> StorageResult<u64> {
+                    let size: i64 = sqlx::query_scalar("SELECT size FROM audit_head WHERE id = 1")
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("reading the audit log's size", e))?;
+                    Ok(u64::try_from(size).unwrap_or(0))
+                }
+
+                async fn audit_entry(&self, seq: u64) -> StorageResult<Option<StoredEntry>> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ENTRY_COLUMNS} FROM audit_entry WHERE seq = $1"
+                    )))
+                    .bind(seq as i64)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading an audit entry", e))?;
+                    row.map(|row| {
+                        read_entry(&row).map_err(|(seq, _)| {
+                            StorageError::new(format!("audit entry {seq} does not decode; run `huimin audit verify`"))
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn checkpoint_audit(
+                    &self,
+                    signer: &AuditSigner,
+                    at: DateTime<Utc>,
+                ) -> StorageResult<Option<Checkpoint>> {
+                    let latest: Option<DatabaseRow> = sqlx::query(
+                        "SELECT size, root, signed_at_us, key_id, signature, frontier FROM audit_checkpoint \
+                         ORDER BY size DESC LIMIT 1",
+                    )
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading the newest checkpoint", e))?;
+                    let (mut frontier, latest) = match &latest {
+                        None => (Frontier::new(), None),
+                        Some(row) => {
+                            let checkpoint = read_checkpoint(row)?;
+                            let heads: Vec<u8> =
+                                row.try_get("frontier").map_err(|e| storage_error("audit_checkpoint.frontier", e))?;
+                            let frontier = Frontier::from_parts(checkpoint.size, decode_frontier(&heads)?)
+                                .ok_or_else(|| StorageError::new("audit_checkpoint.frontier: wrong number of heads"))?;
+                            (frontier, Some(checkpoint))
+                        }
+                    };
+                    let (size, last_at_us): (i64, i64) =
+                        sqlx::query_as("SELECT size, last_at_us FROM audit_head WHERE id = 1")
+                            .fetch_one(&self.pool)
+                            .await
+                            .map_err(|e| storage_error("reading the audit log's size", e))?;
+                    let size = u64::try_from(size).unwrap_or(0);
+                    if size == 0 || latest.as_ref().is_some_and(|checkpoint| checkpoint.size >= size) {
+                        return Ok(latest);
+                    }
+                    let mut subtrees = Vec::new();
+                    {
+                        let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT {ENTRY_COLUMNS} FROM audit_entry WHERE seq > $1 AND seq <= $2 ORDER BY seq"
+                        )))
+                        .bind(frontier.size() as i64)
+                        .bind(size as i64)
+                        .fetch(&self.pool);
+                        while let Some(row) = rows.try_next().await.map_err(|e| storage_error("reading audit entries", e))? {
+                            let expected = frontier.size() + 1;
+                            let stored = read_entry(&row).map_err(|(seq, _)| {
+                                StorageError::new(format!(
+                                    "audit entry {seq} does not decode; not signing — run `huimin audit verify`"
+                                ))
+                            })?;
+                            if stored.entry.seq != expected || stored.entry.leaf_hash() != stored.stored_leaf {
+                                return Err(StorageError::new(format!(
+                                    "audit entry {expected} does not match its record; not signing — run `huimin audit verify`"
+                                )));
+                            }
+                            for (span, head) in frontier.push(stored.stored_leaf) {
+                                if is_stored_subtree(span) {
+                                    subtrees.push((span, head));
+                                }
+                            }
+                        }
+                    }
+                    if frontier.size() != size {
+                        return Err(StorageError::new(format!(
+                            "the audit log should hold {size} entries and holds {}; not signing — run `huimin audit verify`",
+                            frontier.size()
+                        )));
+                    }
+                    let signed_at = at.max(from_micros(last_at_us)?);
+                    let checkpoint = signer.sign(size, frontier.root(), signed_at);
+                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                    for (span, head) in &subtrees {
+                        sqlx::query("INSERT INTO audit_subtree (start, len, head) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                            .bind(span.start as i64)
+                            .bind(span.len as i64)
+                            .bind(head.to_vec())
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err(|e| storage_error("keeping a subtree head", e))?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO audit_checkpoint (size, root, signed_at_us, key_id, signature, frontier) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(size as i64)
+                    .bind(checkpoint.root.to_vec())
+                    .bind(micros(checkpoint.signed_at))
+                    .bind(checkpoint.key_id.as_str())
+                    .bind(checkpoint.signature.to_vec())
+                    .bind(encode_frontier(&frontier.heads()))
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("keeping a checkpoint", e))?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    self.latest_audit_checkpoint().await
+                }
+
+                async fn audit_checkpoints(&self) -> StorageResult<Vec<Checkpoint>> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoint ORDER BY size"
+                    )))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading checkpoints", e))?;
+                    rows.iter().map(read_checkpoint).collect()
+                }
+
+                async fn latest_audit_checkpoint(&self) -> StorageResult<Option<Checkpoint>> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoint ORDER BY size DESC LIMIT 1"
+                    )))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading the newest checkpoint", e))?;
+                    row.as_ref().map(read_checkpoint).transpose()
+                }
+
+                async fn audit_inclusion_proof(&self, seq: u64, tree_size: u64) -> Result<InclusionProof, ProofError> {
+                    checkpoint_root(self, tree_size).await?;
+                    let spans = merkle::inclusion_spans(seq.wrapping_sub(1), tree_size)
+                        .filter(|_| seq >= 1)
+                        .ok_or(ProofError::OutOfRange { seq, tree_size })?;
+                    let leaf_hash = span_head(self, Span { start: seq - 1, len: 1 }).await?;
+                    let mut path = Vec::with_capacity(spans.len());
+                    for span in spans {
+                        path.push(span_head(self, span).await?);
+                    }
+                    Ok(InclusionProof { seq, tree_size, leaf_hash, path })
+                }
+
+                async fn audit_consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, ProofError> {
+                    if first > second {
+                        return Err(ProofError::Order { first, second });
+                    }
+                    if first > 0 {
+                        checkpoint_root(self, first).await?;
+                    }
+                    checkpoint_root(self, second).await?;
+                    let spans = merkle::consistency_spans(first, second).ok_or(ProofError::Order { first, second })?;
+                    let mut proof = Vec::with_capacity(spans.len());
+                    for span in spans {
+                        proof.push(span_head(self, span).await?);
+                    }
+                    Ok(proof)
+                }
+
+                async fn verify_audit(&self, keys: &KeyRing) -> StorageResult<VerifyReport> {
+                    let checkpoints = self.audit_checkpoints().await?;
+                    let subtrees: Vec<(i64, i64, Vec<u8>)> =
+                        sqlx::query_as("SELECT start, len, head FROM audit_subtree")
+                            .fetch_all(&self.pool)
+                            .await
+                            .map_err(|e| storage_error("reading subtree heads", e))?;
+                    let subtrees = subtrees
+                        .into_iter()
+                        .map(|(start, len, head)| {
+                            let span = Span { start: start as u64, len: len as u64 };
+                            (span, Hash::try_from(head.as_slice()).unwrap_or_default())
+                        })
+                        .collect();
+                    let mut verifier = Verifier::new(checkpoints, subtrees, keys);
+                    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ENTRY_COLUMNS} FROM audit_entry ORDER BY seq"
+                    )))
+                    .fetch(&self.pool);
+                    while let Some(row) = rows.try_next().await.map_err(|e| storage_error("reading audit entries", e))? {
+                        match read_entry(&row) {
+                            Ok(stored) => verifier.feed(&stored),
+                            Err((seq, stored_leaf)) => verifier.feed_unreadable(seq, stored_leaf),
+                        }
+                    }
+                    Ok(verifier.finish())
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use audit_store;
