@@ -26,13 +26,15 @@ struct Settings {
     people: u32,
     postgres: bool,
     http_seconds: u32,
+    /// Entries in the audit log that `huimin audit verify` is timed over.
+    audit_entries: u64,
     out: PathBuf,
     /// The benchmarks to run (`--only import,http`); all when empty.
     only: Vec<String>,
 }
 
 /// The benchmarks `--only` can name.
-const SECTIONS: &[&str] = &["grid", "import", "demo", "http"];
+const SECTIONS: &[&str] = &["grid", "import", "demo", "http", "audit"];
 
 impl Settings {
     fn runs(&self, section: &str) -> bool {
@@ -45,6 +47,7 @@ fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
         people: 1_000_000,
         postgres: true,
         http_seconds: 15,
+        audit_entries: 10_000_000,
         out: PathBuf::from("bench-out"),
         only: Vec::new(),
     };
@@ -56,6 +59,9 @@ fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
                 settings.http_seconds = iterator.next().context("--http-seconds N")?.parse()?
             }
             "--skip-postgres" => settings.postgres = false,
+            "--audit-entries" => {
+                settings.audit_entries = iterator.next().context("--audit-entries N")?.parse()?
+            }
             "--out" => settings.out = PathBuf::from(iterator.next().context("--out DIR")?),
             "--only" => {
                 let names = iterator.next().context("--only NAME[,NAME…]")?;
@@ -75,13 +81,13 @@ fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
 }
 
 /// One row of the results table.
-struct Row {
-    what: String,
-    backend: String,
-    result: String,
-    peer: String,
-    ratio: String,
-    memory: String,
+pub(crate) struct Row {
+    pub what: String,
+    pub backend: String,
+    pub result: String,
+    pub peer: String,
+    pub ratio: String,
+    pub memory: String,
 }
 
 pub fn run(arguments: &[String]) -> anyhow::Result<()> {
@@ -99,6 +105,21 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
     let today = NaiveDate::from_ymd_opt(2026, 11, 22).context("date")?;
 
     let mut rows = Vec::new();
+    if settings.runs("audit") {
+        rows.extend(crate::audit_bench::run(
+            &runtime,
+            &binary,
+            &settings.out,
+            settings.audit_entries,
+            settings.postgres,
+        )?);
+    }
+    if !["grid", "import", "demo", "http"]
+        .iter()
+        .any(|section| settings.runs(section))
+    {
+        return print_table(&settings, arguments, &rows);
+    }
     println!("generating a city of {} people…", settings.people);
     let started = Instant::now();
     let city = huimin_city::generate(
@@ -171,10 +192,14 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
         )?);
     }
 
+    print_table(&settings, arguments, &rows)
+}
+
+fn print_table(settings: &Settings, arguments: &[String], rows: &[Row]) -> anyhow::Result<()> {
     let mut table = String::from(
         "| benchmark | backend | result | peer in the same run | ratio | peak memory |\n|---|---|---|---|---|---|\n",
     );
-    for row in &rows {
+    for row in rows {
         table.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
             row.what, row.backend, row.result, row.peer, row.ratio, row.memory
@@ -297,7 +322,7 @@ fn psql_url(url: &str) -> String {
 }
 
 /// Runs a command under `/usr/bin/time`, returning (seconds, peak resident KiB, stdout).
-fn timed(command: &mut Command) -> anyhow::Result<(f64, u64, String)> {
+pub(crate) fn timed(command: &mut Command) -> anyhow::Result<(f64, u64, String)> {
     // Start from a clean page cache: dirty pages of the files written just before (the
     // CSV, the previous database) would otherwise be written back during the run and
     // slow its own writes and fsyncs.

@@ -3,6 +3,7 @@
 //!
 //! The tidy rules also run as `cargo test -p xtask`, so CI enforces them.
 
+mod audit_bench;
 mod bench;
 mod tidy;
 

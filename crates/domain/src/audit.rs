@@ -217,7 +217,7 @@ pub const STORED_SUBTREE_HEIGHT: u32 = 8;
 pub fn is_stored_subtree(span: Span) -> bool {
     span.len >= 1 << STORED_SUBTREE_HEIGHT
         && span.len.is_power_of_two()
-        && span.start % span.len == 0
+        && span.start.is_multiple_of(span.len)
 }
 
 /// A signed tree head: the log's first `size` entries have Merkle tree head `root`, as
@@ -322,6 +322,10 @@ impl KeyRing {
 
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    pub fn keys(&self) -> &[AuditPublicKey] {
+        &self.keys
     }
 }
 

@@ -15,6 +15,26 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub server: ServerConfig,
     pub log: LogConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The directory of the checkpoint signing keys; created with a first key when absent.
+    /// Keep it off the database's disk and readable by the server's user only.
+    pub key_directory: std::path::PathBuf,
+    /// Seconds between signed checkpoints of the audit log.
+    pub checkpoint_interval_seconds: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            key_directory: "huimin-audit-keys".into(),
+            checkpoint_interval_seconds: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -73,6 +73,22 @@ enum Command {
     },
     /// Print the effective configuration, secrets hidden.
     Config,
+    /// The audit log: verify it, sign a checkpoint now, or rotate the signing key.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every entry and tree head and check every checkpoint's signature; exits
+    /// with status 1 and names each finding when the log was changed.
+    Verify,
+    /// Sign a checkpoint over every entry so far.
+    Checkpoint,
+    /// Make a new signing key; older checkpoints stay verifiable with the old public key.
+    RotateKey,
 }
 
 #[tokio::main]
@@ -83,6 +99,39 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Config => {
             print!("{}", config.to_redacted_toml());
+            Ok(())
+        }
+        Command::Audit { command } => {
+            huimin::server::init_logging(&config);
+            let keys = huimin::audit::KeyDirectory::new(&config.audit.key_directory);
+            let store = huimin_store::connect(config.database.url.expose())
+                .await
+                .context("opening the database")?;
+            match command {
+                AuditCommand::Verify => {
+                    let report = store.verify_audit(&keys.key_ring()?).await?;
+                    print!("{}", huimin::audit::describe(&report));
+                    if !report.is_intact() {
+                        std::process::exit(1);
+                    }
+                }
+                AuditCommand::Checkpoint => {
+                    let now = huimin_web::Clock::now(&huimin_web::SystemClock);
+                    match store.checkpoint_audit(&keys.signer()?, now).await? {
+                        Some(checkpoint) => println!(
+                            "Checkpoint of {} entries, root {}, key {}.",
+                            checkpoint.size,
+                            huimin_domain::audit::hex(&checkpoint.root),
+                            checkpoint.key_id
+                        ),
+                        None => println!("The audit log is empty; nothing to sign."),
+                    }
+                }
+                AuditCommand::RotateKey => {
+                    let signer = keys.rotate()?;
+                    println!("The audit log is now signed with key {}.", signer.id());
+                }
+            }
             Ok(())
         }
         Command::Serve => {

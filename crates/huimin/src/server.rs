@@ -3,7 +3,7 @@
 
 use crate::config::{Config, LogFormat};
 use anyhow::Context;
-use huimin_domain::storage::RegistryStore;
+use huimin_domain::storage::Store;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -24,12 +24,26 @@ pub fn init_logging(config: &Config) {
 /// bound address (port 0 picks a free one) once the listener accepts connections.
 pub async fn serve(
     config: &Config,
-    store: Arc<dyn RegistryStore>,
+    store: Arc<dyn Store>,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> anyhow::Result<()> {
-    let state = huimin_web::AppState::new(store, Arc::new(huimin_web::SystemClock), config.web())
-        .await
-        .context("loading the area index")?;
+    let keys = crate::audit::KeyDirectory::new(&config.audit.key_directory);
+    keys.signer_or_create()
+        .context("opening the audit signing key")?;
+    let state = huimin_web::AppState::new(
+        store.clone(),
+        Arc::new(huimin_web::SystemClock),
+        config.web(),
+    )
+    .await
+    .context("loading the area index")?
+    .with_audit_keys(keys.public_keys()?);
+    let checkpoints = tokio::spawn(crate::audit::run_checkpoints(
+        store.clone(),
+        keys.clone(),
+        std::time::Duration::from_secs(config.audit.checkpoint_interval_seconds.max(1)),
+        || huimin_web::Clock::now(&huimin_web::SystemClock),
+    ));
     let app = huimin_web::router(state, axum_router());
     let listener = TcpListener::bind(&config.server.listen)
         .await
@@ -37,9 +51,15 @@ pub async fn serve(
     let address = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%address, "serving");
     on_ready(address);
-    huimin_web::serve(listener, app, shutdown_signal())
+    let served = huimin_web::serve(listener, app, shutdown_signal()).await;
+    checkpoints.abort();
+    served.context("serving HTTP")?;
+    // Sign what the last requests appended, so a clean stop leaves nothing unsigned.
+    let signer = keys.signer()?;
+    store
+        .checkpoint_audit(&signer, huimin_web::Clock::now(&huimin_web::SystemClock))
         .await
-        .context("serving HTTP")?;
+        .context("signing the final audit checkpoint")?;
     tracing::info!("stopped");
     Ok(())
 }

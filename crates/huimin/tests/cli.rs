@@ -388,6 +388,79 @@ fn the_import_command_summarises_and_writes_a_report_file() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/file.csv"));
 }
 
+/// `huimin audit checkpoint`, `verify` and `rotate-key` on an imported database; a change
+/// made behind Huimin's back makes `verify` fail and name the entry.
+#[tokio::test]
+async fn the_audit_commands_sign_verify_rotate_and_catch_a_change() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("persons.csv");
+    std::fs::write(&file, PERSONS_CSV).unwrap();
+    let database = format!("sqlite:{}", directory.path().join("audit.db").display());
+    let run = |arguments: &[&str]| {
+        let output = huimin()
+            .args(arguments)
+            .env("HUIMIN__DATABASE__URL", &database)
+            .env(
+                "HUIMIN__AUDIT__KEY_DIRECTORY",
+                directory.path().join("keys"),
+            )
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code(), text)
+    };
+    let (status, text) = run(&["import", "persons", file.to_str().unwrap()]);
+    assert_eq!(status, Some(0), "{text}");
+    let (status, text) = run(&["audit", "checkpoint"]);
+    assert_eq!(status, Some(1), "no key yet: {text}");
+    let (status, text) = run(&["audit", "rotate-key"]);
+    assert_eq!(status, Some(0), "{text}");
+    let (status, text) = run(&["audit", "checkpoint"]);
+    assert!(
+        status == Some(0) && text.contains("Checkpoint of 1 entries"),
+        "{text}"
+    );
+    run(&["import", "persons", file.to_str().unwrap()]);
+    let (status, text) = run(&["audit", "verify"]);
+    assert_eq!(status, Some(0), "{text}");
+    assert!(
+        text.contains("intact: 2 entries, 1 checkpoints")
+            && text.contains("1 entries after the newest checkpoint"),
+        "{text}"
+    );
+    // A new key signs from now on; the first checkpoint still verifies with the old one.
+    run(&["audit", "rotate-key"]);
+    let (status, text) = run(&["audit", "checkpoint"]);
+    assert!(
+        status == Some(0) && text.contains("Checkpoint of 2 entries"),
+        "{text}"
+    );
+    let (status, text) = run(&["audit", "verify"]);
+    assert!(
+        status == Some(0) && text.contains("intact: 2 entries, 2 checkpoints"),
+        "{text}"
+    );
+
+    let store = huimin_store::SqliteStore::connect(&database).await.unwrap();
+    for statement in [
+        "DROP TRIGGER audit_entry_append_only_update",
+        "UPDATE audit_entry SET actor = 'staff:nobody' WHERE seq = 1",
+    ] {
+        sqlx::query(statement).execute(store.pool()).await.unwrap();
+    }
+    drop(store);
+    let (status, text) = run(&["audit", "verify"]);
+    assert_eq!(status, Some(1), "{text}");
+    assert!(
+        text.contains("tampered") && text.contains("entry 1 does not match its recorded hash"),
+        "{text}"
+    );
+}
+
 #[test]
 fn the_config_command_prints_the_effective_configuration_without_secrets() {
     let output = huimin()
@@ -435,6 +508,10 @@ impl Demo {
                 "--database",
                 &database,
             ])
+            .env(
+                "HUIMIN__AUDIT__KEY_DIRECTORY",
+                directory.path().join("keys"),
+            )
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -493,6 +570,101 @@ async fn the_demo_serves_the_city_and_stops_gracefully_on_sigterm() {
         .await
         .unwrap();
     assert!(page["total"].as_u64().unwrap() >= 900, "{page}");
+
+    // The loader's writes are in the audit log, and the server signs a checkpoint at
+    // start: check it and a proof with nothing but the API's answers.
+    let mut checkpoint = serde_json::Value::Null;
+    for _ in 0..100 {
+        let response = client
+            .get(format!("{}/api/v1/audit/checkpoint", demo.address))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == reqwest::StatusCode::OK {
+            checkpoint = response.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let size = checkpoint["tree_size"]
+        .as_u64()
+        .expect("a checkpoint within 5 s");
+    assert!(
+        size >= 6,
+        "one entry per registry write of the loader: {checkpoint}"
+    );
+    let keys: serde_json::Value = client
+        .get(format!("{}/api/v1/audit/keys", demo.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let public = keys[0]["public_key"].as_str().unwrap();
+    let key = huimin_domain::audit::AuditPublicKey::from_bytes(
+        &huimin_domain::audit::from_hex::<32>(public).unwrap(),
+    )
+    .unwrap();
+    let hash = |field: &serde_json::Value| {
+        huimin_domain::audit::from_hex::<32>(field.as_str().unwrap()).unwrap()
+    };
+    let signed = huimin_domain::audit::Checkpoint {
+        size,
+        root: hash(&checkpoint["root_hash"]),
+        signed_at: chrono::DateTime::parse_from_rfc3339(checkpoint["signed_at"].as_str().unwrap())
+            .unwrap()
+            .to_utc(),
+        key_id: checkpoint["key_id"].as_str().unwrap().to_owned(),
+        signature: {
+            let text = checkpoint["signature"].as_str().unwrap();
+            let mut bytes = [0u8; 64];
+            bytes[..32]
+                .copy_from_slice(&huimin_domain::audit::from_hex::<32>(&text[..64]).unwrap());
+            bytes[32..]
+                .copy_from_slice(&huimin_domain::audit::from_hex::<32>(&text[64..]).unwrap());
+            bytes
+        },
+    };
+    assert_eq!(
+        signed.verify(&huimin_domain::audit::KeyRing::new(vec![key])),
+        Ok(())
+    );
+    let proof: serde_json::Value = client
+        .get(format!(
+            "{}/api/v1/audit/proof/inclusion?seq=2&tree_size={size}",
+            demo.address
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path: Vec<[u8; 32]> = proof["audit_path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(hash)
+        .collect();
+    assert!(huimin_domain::merkle::verify_inclusion(
+        &hash(&proof["leaf_hash"]),
+        1,
+        size,
+        &path,
+        &signed.root
+    ));
+    let missing = client
+        .get(format!(
+            "{}/api/v1/audit/proof/inclusion?seq=2&tree_size={}",
+            demo.address,
+            size + 1
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
+
     let status = demo.stop();
     assert!(
         status.success(),

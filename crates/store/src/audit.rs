@@ -37,7 +37,7 @@ pub(crate) fn encode_frontier(heads: &[Hash]) -> Vec<u8> {
 }
 
 pub(crate) fn decode_frontier(bytes: &[u8]) -> Result<Vec<Hash>, StorageError> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return Err(StorageError::new(
             "audit_checkpoint.frontier: not a list of 32-byte hashes",
         ));

@@ -32,12 +32,12 @@ fn event(n: usize) -> AuditEvent {
     AuditEvent {
         jurisdiction: format!("321002001{:03}", n % 7),
         subject: subject.clone(),
-        purpose: if n % 3 == 0 {
+        purpose: if n.is_multiple_of(3) {
             format!("案件 {n}")
         } else {
             format!("household check {n}")
         },
-        outcome: if n % 11 == 0 {
+        outcome: if n.is_multiple_of(11) {
             Outcome::Denied
         } else {
             Outcome::Allowed

@@ -33,6 +33,10 @@ use utoipa_swagger_ui::SwaggerUi;
         api::get_area,
         api::grid_at,
         api::population,
+        api::latest_checkpoint,
+        api::audit_keys,
+        api::inclusion_proof,
+        api::consistency_proof,
     ),
     components(schemas(
         api::PersonDto,
@@ -53,6 +57,10 @@ use utoipa_swagger_ui::SwaggerUi;
         api::AgeBandDto,
         api::AgeingDto,
         api::ProvenanceDto,
+        api::CheckpointDto,
+        api::AuditKeyDto,
+        api::InclusionProofDto,
+        api::ConsistencyProofDto,
     ))
 )]
 pub struct ApiDoc;

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use huimin_domain::area::GridIndex;
-use huimin_domain::storage::RegistryStore;
+use huimin_domain::audit::AuditPublicKey;
+use huimin_domain::storage::{AuditStore, RegistryStore, Store};
 use std::sync::{Arc, RwLock};
 
 /// The source of "now". The domain never reads the clock; the web layer reads it here.
@@ -49,6 +50,10 @@ impl Default for WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn RegistryStore>,
+    /// The same database's audit log.
+    pub audit: Arc<dyn AuditStore>,
+    /// The public keys that sign the audit log's checkpoints, served to monitors.
+    pub audit_keys: Vec<AuditPublicKey>,
     /// Rebuilt when areas change; readers take a cheap read lock.
     pub grid_index: Arc<RwLock<Arc<GridIndex>>>,
     pub clock: Arc<dyn Clock>,
@@ -58,17 +63,24 @@ pub struct AppState {
 impl AppState {
     /// A state whose grid index is built from the store's grids.
     pub async fn new(
-        store: Arc<dyn RegistryStore>,
+        store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         config: WebConfig,
     ) -> Result<AppState, huimin_domain::storage::StorageError> {
         let grids = store.areas(&[huimin_domain::area::AreaLevel::Grid]).await?;
         Ok(AppState {
-            store,
+            store: store.clone(),
+            audit: store,
+            audit_keys: Vec::new(),
             grid_index: Arc::new(RwLock::new(Arc::new(GridIndex::new(&grids)))),
             clock,
             config,
         })
+    }
+
+    /// The state with the audit log's signing keys to serve.
+    pub fn with_audit_keys(self, audit_keys: Vec<AuditPublicKey>) -> AppState {
+        AppState { audit_keys, ..self }
     }
 
     pub fn grid_index(&self) -> Arc<GridIndex> {

@@ -2,12 +2,14 @@
 //! shapes (`…Dto`) are defined here and converted explicitly from domain records.
 
 mod areas;
+mod audit;
 mod entities;
 mod houses;
 mod persons;
 mod statistics;
 
 pub use areas::*;
+pub use audit::*;
 pub use entities::*;
 pub use houses::*;
 pub use persons::*;
@@ -51,6 +53,10 @@ pub fn routes() -> Router<AppState> {
         .route("/areas/{code}", get(areas::get_area))
         .route("/grid-at", get(areas::grid_at))
         .route("/statistics/population", get(statistics::population))
+        .route("/audit/checkpoint", get(audit::latest_checkpoint))
+        .route("/audit/keys", get(audit::audit_keys))
+        .route("/audit/proof/inclusion", get(audit::inclusion_proof))
+        .route("/audit/proof/consistency", get(audit::consistency_proof))
 }
 
 /// `/readyz`: 200 when the database answers, 503 otherwise.
