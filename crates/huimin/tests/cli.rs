@@ -869,3 +869,143 @@ mod untrusted_files {
         }
     }
 }
+
+/// Canary identity numbers, planted through every path that handles one (API reads,
+/// writes, refusals, 360 view, search, a file import with good and bad rows), never
+/// appear in the server's or the importer's own logs, at the most verbose level.
+#[tokio::test]
+async fn identity_numbers_never_reach_the_logs() {
+    use huimin_domain::identifiers::{AreaCode, CitizenId};
+    let area = AreaCode::parse("321002").unwrap();
+    let canary = |sequence: u16| {
+        CitizenId::from_parts(
+            &area,
+            NaiveDate::from_ymd_opt(1961, 7, 3).unwrap(),
+            sequence,
+        )
+        .unwrap()
+        .as_str()
+        .to_owned()
+    };
+    let (stored, missing, refused, imported) = (canary(771), canary(772), canary(773), canary(774));
+    let directory = tempfile::tempdir().unwrap();
+    let log = directory.path().join("server.log");
+    let database = format!("sqlite:{}", directory.path().join("canary.db").display());
+    let mut child = huimin()
+        .args([
+            "demo",
+            "--people",
+            "200",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &database,
+        ])
+        .env("HUIMIN__LOG__FILTER", "trace")
+        .env(
+            "HUIMIN__AUDIT__KEY_DIRECTORY",
+            directory.path().join("keys"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let address = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split("Open ")
+                .nth(1)
+                .map(|rest| rest.trim().trim_end_matches("/console").to_owned())
+        })
+        .expect("the demo prints its address");
+    let client = reqwest::Client::new();
+    let person = |id: &str, phone: &str| {
+        serde_json::json!({
+            "citizen_id": id, "name": "金丝雀", "hukou_address": "扬州市广陵区文昌中路1号",
+            "residence_address": "扬州市广陵区文昌中路1号", "phone": phone, "tags": []
+        })
+    };
+    let created = client
+        .post(format!("{address}/api/v1/persons"))
+        .json(&person(&stored, "13800001234"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let refused_write = client
+        .post(format!("{address}/api/v1/persons"))
+        .json(&person(&refused, "12"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused_write.status(),
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY
+    );
+    for path in [
+        format!("/api/v1/persons/{stored}"),
+        format!("/api/v1/persons/{stored}/360"),
+        format!("/api/v1/persons/{stored}/history"),
+        format!("/api/v1/persons/{missing}"),
+        format!("/api/v1/persons/{missing}/360"),
+        format!("/api/v1/persons?name={stored}"),
+        format!("/console/persons/{stored}"),
+        format!("/console/persons/{missing}"),
+        format!("/api/v1/persons/{}", &stored[..17]),
+    ] {
+        let response = client.get(format!("{address}{path}")).send().await.unwrap();
+        assert!(
+            response.status() != reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+            "{path}"
+        );
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+
+    let file = directory.path().join("canaries.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "公民身份号码,姓名,性别,出生日期,民族,居住地址,联系电话,标签\n\
+             {imported},金丝雀,男,1961-07-03,汉族,扬州市广陵区,,\n\
+             {},金丝雀,男,1961-07-03,汉族,扬州市广陵区,,\n",
+            &refused[..17]
+        ),
+    )
+    .unwrap();
+    let output = huimin()
+        .args(["import", "persons"])
+        .arg(&file)
+        .args(["--database", &database])
+        .env("HUIMIN__LOG__FILTER", "trace")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let mut logs = std::fs::read_to_string(&log).unwrap();
+    logs.push_str(&String::from_utf8_lossy(&output.stderr));
+    assert!(
+        logs.contains("serving"),
+        "the log was captured: {}",
+        &logs[..logs.len().min(500)]
+    );
+    assert!(
+        logs.contains("/api/v1/persons/{citizen_id}/360"),
+        "the requests were logged (by route, not by path)"
+    );
+    for number in [&stored, &missing, &refused, &imported] {
+        // The 17 digits before the check character are enough to identify someone.
+        assert!(
+            !logs.contains(&number[..17]),
+            "identity number {number} is in the logs"
+        );
+    }
+}
