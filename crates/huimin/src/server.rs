@@ -28,8 +28,15 @@ pub async fn serve(
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> anyhow::Result<()> {
     let keys = crate::audit::KeyDirectory::new(&config.audit.key_directory);
-    keys.signer_or_create()
+    let signer = keys
+        .signer_or_create()
         .context("opening the audit signing key")?;
+    // Sign what is in the log before serving, so the first answer already has a
+    // checkpoint to prove entries against.
+    store
+        .checkpoint_audit(&signer, huimin_web::Clock::now(&huimin_web::SystemClock))
+        .await
+        .context("signing the audit log's checkpoint")?;
     let state = huimin_web::AppState::new(
         store.clone(),
         Arc::new(huimin_web::SystemClock),
