@@ -10,6 +10,7 @@
 pub mod area;
 pub mod audit;
 pub mod identifiers;
+pub mod identity;
 pub mod merkle;
 pub mod provenance;
 pub mod registry;

@@ -11,6 +11,7 @@ use crate::audit::{
     Actor, AuditEvent, AuditSigner, Checkpoint, KeyRing, StoredEntry, VerifyReport,
 };
 use crate::identifiers::{CitizenId, CreditCode};
+use crate::identity::{Account, RoleAssignment, Session, SessionStage};
 use crate::merkle::Hash;
 use crate::provenance::Provenance;
 use crate::registry::{Building, House, Household, LegalEntity, Person};
@@ -389,8 +390,94 @@ pub trait AuditStore: Send + Sync {
     async fn verify_audit(&self, keys: &KeyRing) -> StorageResult<VerifyReport>;
 }
 
-/// Everything a database keeps for Huimin: the registries and the audit log. An
-/// `Arc<dyn Store>` converts to either trait object.
-pub trait Store: RegistryStore + AuditStore {}
+/// Accounts, role assignments and sessions. Every change that matters to security takes
+/// the audit event that records it and appends it in the same transaction.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Creates an account; `false` (and nothing written) when the login is taken.
+    async fn create_account(&self, account: &Account, audit: &AuditEvent) -> StorageResult<bool>;
 
-impl<T: RegistryStore + AuditStore + ?Sized> Store for T {}
+    async fn account(&self, login: &str) -> StorageResult<Option<Account>>;
+
+    /// Accounts in login order.
+    async fn accounts(&self, page: PageRequest) -> StorageResult<Page<Account>>;
+
+    /// Adds a role assignment (the caller checks it with `identity::check_assignment`).
+    async fn assign_role(
+        &self,
+        login: &str,
+        assignment: &RoleAssignment,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+
+    /// Every assignment the account has held, in the order given.
+    async fn role_assignments(&self, login: &str) -> StorageResult<Vec<RoleAssignment>>;
+
+    /// Records a failed sign-in: one more consecutive failure; at `max_failures` the
+    /// account is locked until `lock_until` and the count starts again. Returns whether
+    /// the account is now locked. Unknown logins only append the event.
+    async fn record_sign_in_failure(
+        &self,
+        login: &str,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+
+    /// Records a good password (or code): the failure count starts again.
+    async fn record_sign_in_success(
+        &self,
+        login: &str,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+
+    /// Sets the TOTP secret (enrolment begun), or marks it enrolled, and the last step
+    /// used.
+    async fn set_second_factor(
+        &self,
+        login: &str,
+        secret: &[u8],
+        enrolled_at: Option<DateTime<Utc>>,
+        last_step: Option<u64>,
+    ) -> StorageResult<()>;
+
+    async fn create_session(&self, token_hash: &[u8], session: &Session) -> StorageResult<()>;
+
+    async fn session(&self, token_hash: &[u8]) -> StorageResult<Option<Session>>;
+
+    /// Moves a session to a new token (after a step of signing in: no fixation) and stage.
+    async fn advance_session(
+        &self,
+        old_hash: &[u8],
+        new_hash: &[u8],
+        stage: SessionStage,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+
+    async fn touch_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> StorageResult<()>;
+
+    /// Ends one session (sign-out); appends the event when one was ended.
+    async fn end_session(
+        &self,
+        token_hash: &[u8],
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+
+    /// Ends every session of an account (sign out everywhere); returns how many.
+    async fn end_sessions_of(
+        &self,
+        login: &str,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<u64>;
+}
+
+/// Everything a database keeps for Huimin: the registries, the audit log, identities. An
+/// `Arc<dyn Store>` converts to either trait object.
+pub trait Store: RegistryStore + AuditStore + IdentityStore {}
+
+impl<T: RegistryStore + AuditStore + IdentityStore + ?Sized> Store for T {}

@@ -9,8 +9,11 @@
 //!
 //! [`AuditStore`]: huimin_domain::storage::AuditStore
 
+use crate::codec::{Columns, from_micros};
+use huimin_domain::audit::{AuditEntry, AuditEvent, Outcome, StoredEntry};
 use huimin_domain::merkle::Hash;
 use huimin_domain::storage::StorageError;
+use std::sync::LazyLock;
 
 pub(crate) const ENTRY_COLUMNS: &str = "seq, at_us, actor, role, action, object_kind, object_id, \
      jurisdiction, subject, purpose, outcome, request_id, client, detail, leaf_hash";
@@ -22,6 +25,60 @@ pub(crate) const ENTRY_ROWS_PER_STATEMENT: usize = 500;
 pub(crate) const NUMBER_ENTRIES_SQL: &str = "UPDATE audit_head SET size = size + $1, \
      last_at_us = CASE WHEN last_at_us > $2 THEN last_at_us ELSE $2 END WHERE id = 1 \
      RETURNING size, last_at_us";
+
+/// Entries read per query when the whole log is scanned (verification, a first
+/// checkpoint): memory stays bounded and the caller's task yields between batches.
+pub(crate) const SCAN_BATCH: usize = 50_000;
+
+/// `$1` after, `$2` through, `$3` limit.
+pub(crate) static AUDIT_ROWS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {ENTRY_COLUMNS} FROM audit_entry WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
+    )
+});
+
+/// An entry row: the entry, or — when a stored value does not decode — its number and
+/// whatever stored hash it has (verification reports it as changed).
+pub(crate) type ScannedEntry = Result<StoredEntry, (u64, Option<Hash>)>;
+
+pub(crate) fn as_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn entry_from_columns(row: &impl Columns) -> ScannedEntry {
+    let seq = row
+        .int64("seq")
+        .ok()
+        .and_then(|seq| u64::try_from(seq).ok())
+        .unwrap_or(0);
+    let stored_leaf = row
+        .bytes("leaf_hash")
+        .ok()
+        .and_then(|bytes| hash_from("leaf_hash", &bytes).ok());
+    let decoded = (|| -> Option<StoredEntry> {
+        let text = |column: &str| row.text(column).ok();
+        let at = from_micros(row.int64("at_us").ok()?).ok()?;
+        let event = AuditEvent {
+            actor: text("actor")?,
+            role: text("role")?,
+            action: text("action")?,
+            object_kind: text("object_kind")?,
+            object_id: text("object_id")?,
+            jurisdiction: text("jurisdiction")?,
+            subject: text("subject")?,
+            purpose: text("purpose")?,
+            outcome: Outcome::parse(&text("outcome")?)?,
+            request_id: text("request_id")?,
+            client: text("client")?,
+            detail: text("detail")?,
+        };
+        Some(StoredEntry {
+            entry: AuditEntry { seq, at, event },
+            stored_leaf: stored_leaf?,
+        })
+    })();
+    decoded.ok_or((seq, stored_leaf))
+}
 
 pub(crate) fn hash_from(column: &str, bytes: &[u8]) -> Result<Hash, StorageError> {
     Hash::try_from(bytes).map_err(|_| {
@@ -54,17 +111,16 @@ macro_rules! audit_store {
     ($store:ty, $database:ty, $row:ty) => {
         pub(crate) mod audit_queries {
             use crate::audit::{
-                ENTRY_COLUMNS, ENTRY_ROWS_PER_STATEMENT, NUMBER_ENTRIES_SQL, decode_frontier, encode_frontier,
-                hash_from,
+                AUDIT_ROWS_SQL, ENTRY_COLUMNS, ENTRY_ROWS_PER_STATEMENT, NUMBER_ENTRIES_SQL, SCAN_BATCH, ScannedEntry,
+                as_i64, decode_frontier, encode_frontier, entry_from_columns, hash_from,
             };
             use crate::codec::{from_micros, micros};
             use crate::storage_error;
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
-            use futures_util::TryStreamExt;
             use huimin_domain::audit::{
-                AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, Outcome, StoredEntry, Verifier,
-                VerifyReport, is_stored_subtree,
+                AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, StoredEntry, Verifier, VerifyReport,
+                is_stored_subtree,
             };
             use huimin_domain::merkle::{self, Frontier, Hash, Span};
             use huimin_domain::storage::{AuditStore, InclusionProof, ProofError, StorageError, StorageResult};
@@ -119,38 +175,50 @@ macro_rules! audit_store {
                 Ok(u64::try_from(first).unwrap_or(0))
             }
 
-            /// An entry row: the entry, or — when a stored value does not decode — its
-            /// number and whatever stored hash it has.
-            fn read_entry(row: &DatabaseRow) -> Result<StoredEntry, (u64, Option<Hash>)> {
-                let seq: i64 = row.try_get("seq").unwrap_or(0);
-                let seq = u64::try_from(seq).unwrap_or(0);
-                let stored_leaf = row
-                    .try_get::<Vec<u8>, _>("leaf_hash")
-                    .ok()
-                    .and_then(|bytes| hash_from("leaf_hash", &bytes).ok());
-                let decoded = (|| -> Option<StoredEntry> {
-                    let text = |column: &str| row.try_get::<String, _>(column).ok();
-                    let at = from_micros(row.try_get("at_us").ok()?).ok()?;
-                    let event = AuditEvent {
-                        actor: text("actor")?,
-                        role: text("role")?,
-                        action: text("action")?,
-                        object_kind: text("object_kind")?,
-                        object_id: text("object_id")?,
-                        jurisdiction: text("jurisdiction")?,
-                        subject: text("subject")?,
-                        purpose: text("purpose")?,
-                        outcome: Outcome::parse(&text("outcome")?)?,
-                        request_id: text("request_id")?,
-                        client: text("client")?,
-                        detail: text("detail")?,
-                    };
-                    Some(StoredEntry {
-                        entry: AuditEntry { seq, at, event },
-                        stored_leaf: stored_leaf?,
-                    })
-                })();
-                decoded.ok_or((seq, stored_leaf))
+            fn read_entry(row: &DatabaseRow) -> ScannedEntry {
+                entry_from_columns(row)
+            }
+
+            /// The per-backend scan's portable fallback: one query through sqlx.
+            pub(crate) async fn read_audit_rows_by_query(
+                store: &$store,
+                after: u64,
+                through: u64,
+                limit: usize,
+            ) -> StorageResult<Vec<ScannedEntry>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(AUDIT_ROWS_SQL.as_str()))
+                    .bind(as_i64(after))
+                    .bind(as_i64(through))
+                    .bind(as_i64(limit as u64))
+                    .fetch_all(&store.pool)
+                    .await
+                    .map_err(|e| storage_error("reading audit entries", e))?;
+                Ok(rows.iter().map(read_entry).collect())
+            }
+
+            /// Visits entries after `after` through `through` in order, in batches.
+            async fn scan(
+                store: &$store,
+                after: u64,
+                through: u64,
+                mut visit: impl FnMut(ScannedEntry) -> StorageResult<()>,
+            ) -> StorageResult<()> {
+                let mut after = after;
+                loop {
+                    let batch = super::read_audit_rows(store, after, through, SCAN_BATCH).await?;
+                    let full = batch.len() == SCAN_BATCH;
+                    for scanned in batch {
+                        after = match &scanned {
+                            Ok(stored) => stored.entry.seq,
+                            Err((seq, _)) => *seq,
+                        };
+                        visit(scanned)?;
+                    }
+                    if !full {
+                        return Ok(());
+                    }
+                    tokio::task::yield_now().await;
+                }
             }
 
             fn read_checkpoint(row: &DatabaseRow) -> StorageResult<Checkpoint> {
@@ -296,32 +364,26 @@ macro_rules! audit_store {
                         return Ok(latest);
                     }
                     let mut subtrees = Vec::new();
-                    {
-                        let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "SELECT {ENTRY_COLUMNS} FROM audit_entry WHERE seq > $1 AND seq <= $2 ORDER BY seq"
-                        )))
-                        .bind(frontier.size() as i64)
-                        .bind(size as i64)
-                        .fetch(&self.pool);
-                        while let Some(row) = rows.try_next().await.map_err(|e| storage_error("reading audit entries", e))? {
-                            let expected = frontier.size() + 1;
-                            let stored = read_entry(&row).map_err(|(seq, _)| {
-                                StorageError::new(format!(
-                                    "audit entry {seq} does not decode; not signing — run `huimin audit verify`"
-                                ))
-                            })?;
-                            if stored.entry.seq != expected || stored.entry.leaf_hash() != stored.stored_leaf {
-                                return Err(StorageError::new(format!(
-                                    "audit entry {expected} does not match its record; not signing — run `huimin audit verify`"
-                                )));
-                            }
-                            for (span, head) in frontier.push(stored.stored_leaf) {
-                                if is_stored_subtree(span) {
-                                    subtrees.push((span, head));
-                                }
+                    scan(self, frontier.size(), size, |scanned| {
+                        let expected = frontier.size() + 1;
+                        let stored = scanned.map_err(|(seq, _)| {
+                            StorageError::new(format!(
+                                "audit entry {seq} does not decode; not signing — run `huimin audit verify`"
+                            ))
+                        })?;
+                        if stored.entry.seq != expected || stored.entry.leaf_hash() != stored.stored_leaf {
+                            return Err(StorageError::new(format!(
+                                "audit entry {expected} does not match its record; not signing — run `huimin audit verify`"
+                            )));
+                        }
+                        for (span, head) in frontier.push(stored.stored_leaf) {
+                            if is_stored_subtree(span) {
+                                subtrees.push((span, head));
                             }
                         }
-                    }
+                        Ok(())
+                    })
+                    .await?;
                     if frontier.size() != size {
                         return Err(StorageError::new(format!(
                             "the audit log should hold {size} entries and holds {}; not signing — run `huimin audit verify`",
@@ -421,16 +483,14 @@ macro_rules! audit_store {
                         })
                         .collect();
                     let mut verifier = Verifier::new(checkpoints, subtrees, keys);
-                    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT {ENTRY_COLUMNS} FROM audit_entry ORDER BY seq"
-                    )))
-                    .fetch(&self.pool);
-                    while let Some(row) = rows.try_next().await.map_err(|e| storage_error("reading audit entries", e))? {
-                        match read_entry(&row) {
+                    scan(self, 0, u64::MAX, |scanned| {
+                        match scanned {
                             Ok(stored) => verifier.feed(&stored),
                             Err((seq, stored_leaf)) => verifier.feed_unreadable(seq, stored_leaf),
                         }
-                    }
+                        Ok(())
+                    })
+                    .await?;
                     Ok(verifier.finish())
                 }
             }

@@ -174,6 +174,7 @@ pub(crate) trait Columns {
     fn real(&self, column: &str) -> Result<f64, StorageError>;
     fn optional_real(&self, column: &str) -> Result<Option<f64>, StorageError>;
     fn optional_date(&self, column: &str) -> Result<Option<chrono::NaiveDate>, StorageError>;
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StorageError>;
 }
 
 #[cfg(test)]

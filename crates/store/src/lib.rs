@@ -17,6 +17,7 @@ macro_rules! sql {
 
 mod audit;
 mod codec;
+mod identity;
 mod migrate;
 mod postgres;
 mod registry;

@@ -39,6 +39,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_audit_log.sql"),
         postgres: include_str!("../migrations/postgres/0004_audit_log.sql"),
     },
+    Migration {
+        version: 5,
+        name: "identity",
+        sqlite: include_str!("../migrations/sqlite/0005_identity.sql"),
+        postgres: include_str!("../migrations/postgres/0005_identity.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -246,7 +246,22 @@ async fn droppable_indexes(
 }
 
 crate::registry::registry_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
+/// Audit entries after `after`, up to `through`, at most `limit`.
+pub(crate) async fn read_audit_rows(
+    store: &PostgresStore,
+    after: u64,
+    through: u64,
+    limit: usize,
+) -> Result<Vec<crate::audit::ScannedEntry>, StorageError> {
+    audit_queries::read_audit_rows_by_query(store, after, through, limit).await
+}
+
 crate::audit::audit_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);
+crate::identity::identity_store!(
     crate::postgres::PostgresStore,
     sqlx::Postgres,
     sqlx::postgres::PgRow

@@ -158,6 +158,9 @@ macro_rules! registry_store {
             fn optional_real(&self, column: &str) -> StorageResult<Option<f64>> {
                 self.try_get(column).map_err(|error| storage_error(column, error))
             }
+            fn bytes(&self, column: &str) -> StorageResult<Vec<u8>> {
+                self.try_get(column).map_err(|error| storage_error(column, error))
+            }
             fn optional_date(&self, column: &str) -> StorageResult<Option<NaiveDate>> {
                 self.try_get(column).map_err(|error| storage_error(column, error))
             }

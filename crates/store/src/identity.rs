@@ -1,0 +1,349 @@
+//! Accounts, role assignments and sessions, written once for both backends
+//! (`identity_store!`, like `registry_store!`). Changes that matter to security append
+//! their audit event in the same transaction, through the audit log's `append_in`.
+
+pub(crate) const ACCOUNT_COLUMNS: &str = "login, kind, display_name, citizen_id, department, password_hash, \
+     totp_secret, totp_enrolled_at_us, totp_last_step, failed_attempts, locked_until_us, disabled_at_us, created_at_us";
+
+pub(crate) const SESSION_COLUMNS: &str =
+    "login, stage, csrf_token, created_at_us, last_seen_at_us, client";
+
+macro_rules! identity_store {
+    ($store:ty, $database:ty, $row:ty) => {
+        pub(crate) mod identity_queries {
+            use super::audit_queries::append_in;
+            use crate::codec::{from_micros, micros};
+            use crate::identity::{ACCOUNT_COLUMNS, SESSION_COLUMNS};
+            use crate::storage_error;
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use huimin_domain::audit::AuditEvent;
+            use huimin_domain::identity::{Account, AccountKind, Role, RoleAssignment, Session, SessionStage};
+            use huimin_domain::storage::{IdentityStore, Page, PageRequest, StorageError, StorageResult};
+            use sqlx::Row;
+
+            type DatabaseRow = $row;
+
+            fn optional_time(row: &DatabaseRow, column: &str) -> StorageResult<Option<DateTime<Utc>>> {
+                let micros: Option<i64> = row.try_get(column).map_err(|e| storage_error(column, e))?;
+                micros.map(from_micros).transpose()
+            }
+
+            fn read_account(row: &DatabaseRow) -> StorageResult<Account> {
+                let text = |column: &str| -> StorageResult<String> {
+                    row.try_get(column).map_err(|e| storage_error(column, e))
+                };
+                let kind = text("kind")?;
+                let failed: i64 = row.try_get("failed_attempts").map_err(|e| storage_error("failed_attempts", e))?;
+                let last_step: Option<i64> =
+                    row.try_get("totp_last_step").map_err(|e| storage_error("totp_last_step", e))?;
+                let created: i64 = row.try_get("created_at_us").map_err(|e| storage_error("created_at_us", e))?;
+                Ok(Account {
+                    login: text("login")?,
+                    kind: AccountKind::parse(&kind)
+                        .ok_or_else(|| StorageError::new(format!("account.kind: unknown kind '{kind}'")))?,
+                    display_name: text("display_name")?,
+                    citizen_id: row.try_get("citizen_id").map_err(|e| storage_error("citizen_id", e))?,
+                    department: row.try_get("department").map_err(|e| storage_error("department", e))?,
+                    password_hash: text("password_hash")?,
+                    totp_secret: row.try_get("totp_secret").map_err(|e| storage_error("totp_secret", e))?,
+                    totp_enrolled_at: optional_time(row, "totp_enrolled_at_us")?,
+                    totp_last_step: last_step.map(|step| step as u64),
+                    failed_attempts: u32::try_from(failed).unwrap_or(u32::MAX),
+                    locked_until: optional_time(row, "locked_until_us")?,
+                    disabled_at: optional_time(row, "disabled_at_us")?,
+                    created_at: from_micros(created)?,
+                })
+            }
+
+            fn read_session(row: &DatabaseRow) -> StorageResult<Session> {
+                let text = |column: &str| -> StorageResult<String> {
+                    row.try_get(column).map_err(|e| storage_error(column, e))
+                };
+                let stage = text("stage")?;
+                let created: i64 = row.try_get("created_at_us").map_err(|e| storage_error("created_at_us", e))?;
+                let seen: i64 = row.try_get("last_seen_at_us").map_err(|e| storage_error("last_seen_at_us", e))?;
+                Ok(Session {
+                    login: text("login")?,
+                    stage: SessionStage::parse(&stage)
+                        .ok_or_else(|| StorageError::new(format!("session.stage: unknown stage '{stage}'")))?,
+                    csrf_token: text("csrf_token")?,
+                    created_at: from_micros(created)?,
+                    last_seen_at: from_micros(seen)?,
+                    client: text("client")?,
+                })
+            }
+
+            /// Runs the body in a transaction and appends `audit` (timed `at`) in it.
+            macro_rules! audited {
+                ($self:expr, $audit:expr, $at:expr, |$transaction:ident| $body:expr) => {{
+                    let mut $transaction = $self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                    let result = $body;
+                    append_in(&mut $transaction, std::slice::from_ref($audit), $at).await?;
+                    $transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    result
+                }};
+            }
+
+            #[async_trait]
+            impl IdentityStore for $store {
+                async fn create_account(&self, account: &Account, audit: &AuditEvent) -> StorageResult<bool> {
+                    let at = account.created_at;
+                    Ok(audited!(self, audit, at, |transaction| {
+                        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "INSERT INTO account ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                             ON CONFLICT (login) DO NOTHING"
+                        )))
+                        .bind(account.login.as_str())
+                        .bind(account.kind.code())
+                        .bind(account.display_name.as_str())
+                        .bind(account.citizen_id.as_deref())
+                        .bind(account.department.as_deref())
+                        .bind(account.password_hash.as_str())
+                        .bind(account.totp_secret.as_deref())
+                        .bind(account.totp_enrolled_at.map(micros))
+                        .bind(account.totp_last_step.map(|step| step as i64))
+                        .bind(i64::from(account.failed_attempts))
+                        .bind(account.locked_until.map(micros))
+                        .bind(account.disabled_at.map(micros))
+                        .bind(micros(account.created_at))
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("creating an account", e))?;
+                        if inserted.rows_affected() == 0 {
+                            return Ok(false);
+                        }
+                        true
+                    }))
+                }
+
+                async fn account(&self, login: &str) -> StorageResult<Option<Account>> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ACCOUNT_COLUMNS} FROM account WHERE login = $1"
+                    )))
+                    .bind(login)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading an account", e))?;
+                    row.as_ref().map(read_account).transpose()
+                }
+
+                async fn accounts(&self, page: PageRequest) -> StorageResult<Page<Account>> {
+                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM account")
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("counting accounts", e))?;
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ACCOUNT_COLUMNS} FROM account ORDER BY login LIMIT $1 OFFSET $2"
+                    )))
+                    .bind(i64::from(page.per_page))
+                    .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("listing accounts", e))?;
+                    Ok(Page {
+                        items: rows.iter().map(read_account).collect::<StorageResult<_>>()?,
+                        total: u64::try_from(total).unwrap_or(0),
+                        page: page.page,
+                        per_page: page.per_page,
+                    })
+                }
+
+                async fn assign_role(
+                    &self,
+                    login: &str,
+                    assignment: &RoleAssignment,
+                    audit: &AuditEvent,
+                    now: DateTime<Utc>,
+                ) -> StorageResult<()> {
+                    audited!(self, audit, now, |transaction| {
+                        sqlx::query(
+                            "INSERT INTO role_assignment (login, role, jurisdiction, department, valid_from_us, valid_until_us) \
+                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(login)
+                        .bind(assignment.role.code())
+                        .bind(assignment.jurisdiction.as_str())
+                        .bind(assignment.department.as_deref().unwrap_or(""))
+                        .bind(micros(assignment.valid_from))
+                        .bind(assignment.valid_until.map(micros))
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("assigning a role", e))?;
+                    });
+                    Ok(())
+                }
+
+                async fn role_assignments(&self, login: &str) -> StorageResult<Vec<RoleAssignment>> {
+                    let rows = sqlx::query(
+                        "SELECT role, jurisdiction, department, valid_from_us, valid_until_us FROM role_assignment \
+                         WHERE login = $1 ORDER BY valid_from_us, role, jurisdiction",
+                    )
+                    .bind(login)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading role assignments", e))?;
+                    rows.iter()
+                        .map(|row| {
+                            let role: String = row.try_get("role").map_err(|e| storage_error("role", e))?;
+                            let department: String =
+                                row.try_get("department").map_err(|e| storage_error("department", e))?;
+                            let from: i64 = row.try_get("valid_from_us").map_err(|e| storage_error("valid_from_us", e))?;
+                            Ok(RoleAssignment {
+                                role: Role::parse(&role)
+                                    .ok_or_else(|| StorageError::new(format!("role_assignment.role: unknown role '{role}'")))?,
+                                jurisdiction: row.try_get("jurisdiction").map_err(|e| storage_error("jurisdiction", e))?,
+                                department: (!department.is_empty()).then_some(department),
+                                valid_from: from_micros(from)?,
+                                valid_until: optional_time(row, "valid_until_us")?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn record_sign_in_failure(
+                    &self,
+                    login: &str,
+                    max_failures: u32,
+                    lock_until: DateTime<Utc>,
+                    audit: &AuditEvent,
+                    now: DateTime<Utc>,
+                ) -> StorageResult<bool> {
+                    Ok(audited!(self, audit, now, |transaction| {
+                        let locked: Option<(Option<i64>,)> = sqlx::query_as(
+                            "UPDATE account SET \
+                             locked_until_us = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until_us END, \
+                             failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END \
+                             WHERE login = $1 RETURNING locked_until_us",
+                        )
+                        .bind(login)
+                        .bind(i64::from(max_failures))
+                        .bind(micros(lock_until))
+                        .fetch_optional(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("recording a failed sign-in", e))?;
+                        locked.and_then(|(until,)| until).is_some_and(|until| until == micros(lock_until))
+                    }))
+                }
+
+                async fn record_sign_in_success(
+                    &self,
+                    login: &str,
+                    audit: &AuditEvent,
+                    now: DateTime<Utc>,
+                ) -> StorageResult<()> {
+                    audited!(self, audit, now, |transaction| {
+                        sqlx::query("UPDATE account SET failed_attempts = 0, locked_until_us = NULL WHERE login = $1")
+                            .bind(login)
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err(|e| storage_error("recording a sign-in", e))?;
+                    });
+                    Ok(())
+                }
+
+                async fn set_second_factor(
+                    &self,
+                    login: &str,
+                    secret: &[u8],
+                    enrolled_at: Option<DateTime<Utc>>,
+                    last_step: Option<u64>,
+                ) -> StorageResult<()> {
+                    sqlx::query(
+                        "UPDATE account SET totp_secret = $2, totp_enrolled_at_us = $3, totp_last_step = $4 WHERE login = $1",
+                    )
+                    .bind(login)
+                    .bind(secret)
+                    .bind(enrolled_at.map(micros))
+                    .bind(last_step.map(|step| step as i64))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("setting the second factor", e))?;
+                    Ok(())
+                }
+
+                async fn create_session(&self, token_hash: &[u8], session: &Session) -> StorageResult<()> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO session (token_hash, {SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    )))
+                    .bind(token_hash)
+                    .bind(session.login.as_str())
+                    .bind(session.stage.code())
+                    .bind(session.csrf_token.as_str())
+                    .bind(micros(session.created_at))
+                    .bind(micros(session.last_seen_at))
+                    .bind(session.client.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("creating a session", e))?;
+                    Ok(())
+                }
+
+                async fn session(&self, token_hash: &[u8]) -> StorageResult<Option<Session>> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {SESSION_COLUMNS} FROM session WHERE token_hash = $1"
+                    )))
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading a session", e))?;
+                    row.as_ref().map(read_session).transpose()
+                }
+
+                async fn advance_session(
+                    &self,
+                    old_hash: &[u8],
+                    new_hash: &[u8],
+                    stage: SessionStage,
+                    now: DateTime<Utc>,
+                ) -> StorageResult<()> {
+                    sqlx::query(
+                        "UPDATE session SET token_hash = $2, stage = $3, last_seen_at_us = $4 WHERE token_hash = $1",
+                    )
+                    .bind(old_hash)
+                    .bind(new_hash)
+                    .bind(stage.code())
+                    .bind(micros(now))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("advancing a session", e))?;
+                    Ok(())
+                }
+
+                async fn touch_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> StorageResult<()> {
+                    sqlx::query("UPDATE session SET last_seen_at_us = $2 WHERE token_hash = $1")
+                        .bind(token_hash)
+                        .bind(micros(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("touching a session", e))?;
+                    Ok(())
+                }
+
+                async fn end_session(&self, token_hash: &[u8], audit: &AuditEvent, now: DateTime<Utc>) -> StorageResult<()> {
+                    audited!(self, audit, now, |transaction| {
+                        sqlx::query("DELETE FROM session WHERE token_hash = $1")
+                            .bind(token_hash)
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err(|e| storage_error("ending a session", e))?;
+                    });
+                    Ok(())
+                }
+
+                async fn end_sessions_of(&self, login: &str, audit: &AuditEvent, now: DateTime<Utc>) -> StorageResult<u64> {
+                    Ok(audited!(self, audit, now, |transaction| {
+                        sqlx::query("DELETE FROM session WHERE login = $1")
+                            .bind(login)
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err(|e| storage_error("ending sessions", e))?
+                            .rows_affected()
+                    }))
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use identity_store;
