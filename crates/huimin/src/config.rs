@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// A request taking longer is answered 408.
     pub request_timeout_seconds: u64,
+    /// Mark session cookies `Secure`. Browsers accept them from `http://127.0.0.1` and
+    /// `localhost`; turn this off only to serve plain HTTP to another host in development.
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -114,6 +117,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".to_owned(),
             body_limit_bytes: web.body_limit_bytes,
             request_timeout_seconds: web.request_timeout_seconds,
+            secure_cookies: web.secure_cookies,
         }
     }
 }
@@ -193,6 +197,7 @@ impl Config {
         huimin_web::WebConfig {
             body_limit_bytes: self.server.body_limit_bytes,
             request_timeout_seconds: self.server.request_timeout_seconds,
+            secure_cookies: self.server.secure_cookies,
             ..huimin_web::WebConfig::default()
         }
     }

@@ -73,10 +73,39 @@ enum Command {
     },
     /// Print the effective configuration, secrets hidden.
     Config,
+    /// Accounts: add one with its role (the password is read from HUIMIN_NEW_PASSWORD or
+    /// the first line of standard input).
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
     /// The audit log: verify it, sign a checkpoint now, or rotate the signing key.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Add an account with one role, e.g. the first security administrator.
+    Add {
+        /// The login name: lower-case letters, digits, '.', '_' or '-'.
+        login: String,
+        /// The name shown for the account.
+        #[arg(long)]
+        name: String,
+        /// The role's code, e.g. security_administrator, grid_worker.
+        #[arg(long)]
+        role: String,
+        /// The area code the role is held over (city, district, street, community, grid).
+        #[arg(long)]
+        jurisdiction: String,
+        #[arg(long)]
+        department: Option<String>,
+        /// A resident's identity number.
+        #[arg(long)]
+        citizen_id: Option<String>,
     },
 }
 
@@ -99,6 +128,63 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Config => {
             print!("{}", config.to_redacted_toml());
+            Ok(())
+        }
+        Command::Account {
+            command:
+                AccountCommand::Add {
+                    login,
+                    name,
+                    role,
+                    jurisdiction,
+                    department,
+                    citizen_id,
+                },
+        } => {
+            huimin::server::init_logging(&config);
+            let role = huimin_domain::identity::Role::parse(&role).with_context(|| {
+                let codes: Vec<&str> = huimin_domain::identity::Role::ALL
+                    .iter()
+                    .map(|role| role.code())
+                    .collect();
+                format!("unknown role '{role}'; the roles are {}", codes.join(", "))
+            })?;
+            let password = match std::env::var("HUIMIN_NEW_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let store = huimin_store::connect(config.database.url.expose())
+                .await
+                .context("opening the database")?;
+            let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+            let actor = huimin_domain::audit::Actor {
+                account: format!("operator:{operator}"),
+                role: "command_line".to_owned(),
+                ..huimin_domain::audit::Actor::default()
+            };
+            let new = huimin::accounts::NewAccount {
+                login: login.clone(),
+                display_name: name,
+                password,
+                role,
+                jurisdiction,
+                department,
+                citizen_id,
+            };
+            huimin::accounts::add_account(
+                store.as_ref(),
+                new,
+                &actor,
+                huimin_web::Clock::now(&huimin_web::SystemClock),
+            )
+            .await?;
+            println!("Added {login} as {} ({}).", role.name_zh(), role.code());
             Ok(())
         }
         Command::Audit { command } => {
@@ -176,6 +262,24 @@ async fn main() -> anyhow::Result<()> {
                 huimin_web::Clock::now(&clock),
             )
             .await?;
+            let grid = store
+                .areas(&[huimin_domain::area::AreaLevel::Grid])
+                .await?
+                .first()
+                .map(|area| area.code.clone())
+                .context("the demo city has no grid")?;
+            let logins = huimin::accounts::add_demo_accounts(
+                store.as_ref(),
+                &grid[..6],
+                &grid,
+                huimin_web::Clock::now(&clock),
+            )
+            .await?;
+            println!(
+                "Demo accounts (password {}): {} — staff set up a one-time code at their first sign-in.",
+                huimin::accounts::DEMO_PASSWORD,
+                logins.join(", ")
+            );
             println!(
                 "Demo city (seed {seed}): {} people, {} households, {} houses, {} legal entities, {} grids{}.",
                 load.people,

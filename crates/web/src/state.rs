@@ -3,7 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use huimin_domain::area::GridIndex;
 use huimin_domain::audit::AuditPublicKey;
-use huimin_domain::storage::{AuditStore, RegistryStore, Store};
+use huimin_domain::identity::SignInPolicy;
+use huimin_domain::storage::{AuditStore, IdentityStore, RegistryStore, Store};
 use std::sync::{Arc, RwLock};
 
 /// The source of "now". The domain never reads the clock; the web layer reads it here.
@@ -35,6 +36,11 @@ pub struct WebConfig {
     /// The department recorded as the source of facts written through the API, until
     /// the identity issue gives every request a signed-in actor.
     pub api_source: String,
+    /// Whether session cookies are marked `Secure` (sent over HTTPS only). Browsers treat
+    /// `http://localhost` and `127.0.0.1` as secure, so the demo works with it on.
+    pub secure_cookies: bool,
+    /// Password, lockout and session rules.
+    pub sign_in: SignInPolicy,
 }
 
 impl Default for WebConfig {
@@ -43,6 +49,8 @@ impl Default for WebConfig {
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_seconds: 30,
             api_source: "api".to_owned(),
+            secure_cookies: true,
+            sign_in: SignInPolicy::default(),
         }
     }
 }
@@ -52,6 +60,8 @@ pub struct AppState {
     pub store: Arc<dyn RegistryStore>,
     /// The same database's audit log.
     pub audit: Arc<dyn AuditStore>,
+    /// The same database's accounts and sessions.
+    pub identity: Arc<dyn IdentityStore>,
     /// The public keys that sign the audit log's checkpoints, served to monitors.
     pub audit_keys: Vec<AuditPublicKey>,
     /// Rebuilt when areas change; readers take a cheap read lock.
@@ -70,7 +80,8 @@ impl AppState {
         let grids = store.areas(&[huimin_domain::area::AreaLevel::Grid]).await?;
         Ok(AppState {
             store: store.clone(),
-            audit: store,
+            audit: store.clone(),
+            identity: store,
             audit_keys: Vec::new(),
             grid_index: Arc::new(RwLock::new(Arc::new(GridIndex::new(&grids)))),
             clock,

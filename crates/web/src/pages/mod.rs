@@ -18,6 +18,8 @@ use huimin_domain::identifiers::CitizenId;
 use huimin_domain::search::normalise_initials;
 use serde::Deserialize;
 
+mod sign_in;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/console") }))
@@ -26,7 +28,20 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/console/persons/{citizen_id}", get(person))
         .route("/console/map", get(map))
         .route("/console/statistics", get(statistics))
-        .route("/console/sign-in", get(sign_in))
+        .route(
+            "/console/sign-in",
+            get(sign_in::sign_in_form).post(sign_in::sign_in_password),
+        )
+        .route(
+            "/console/sign-in/second-factor",
+            get(sign_in::second_factor_form).post(sign_in::second_factor_submit),
+        )
+        .route("/console/account", get(sign_in::account_page))
+        .route("/console/sign-out", axum::routing::post(sign_in::sign_out))
+        .route(
+            "/console/sign-out-everywhere",
+            axum::routing::post(sign_in::sign_out_everywhere),
+        )
         .route("/console/lang/{lang}", get(switch_language))
 }
 
@@ -293,19 +308,6 @@ async fn statistics(
         population_json,
     }
     .into_response())
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "sign_in.html")]
-struct SignInPage {
-    chrome: Chrome,
-}
-
-async fn sign_in(headers: HeaderMap, Query(query): Query<LangQuery>) -> Response {
-    SignInPage {
-        chrome: Chrome::new(&headers, &query, "sign-in", "/console/sign-in"),
-    }
-    .into_response()
 }
 
 #[derive(Debug, Deserialize)]

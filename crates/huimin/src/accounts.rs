@@ -1,0 +1,122 @@
+//! Creating accounts with their roles: `huimin account add` and the demo city's accounts.
+//! The rules (login names, the password policy, 三员 separation) are the domain's; this
+//! is the wiring, with the password hashed off the async runtime.
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use huimin_domain::audit::Actor;
+use huimin_domain::identity::{
+    Account, AccountKind, Role, RoleAssignment, SignInPolicy, check_assignment, check_login,
+    hash_password,
+};
+use huimin_domain::storage::Store;
+
+/// An account to create, with one role.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub login: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub jurisdiction: String,
+    pub department: Option<String>,
+    pub citizen_id: Option<String>,
+}
+
+/// Creates the account and assigns its role, each audited as done by `actor`. Fails with
+/// the reason when the login, the password or the assignment is refused, or the login
+/// is taken.
+pub async fn add_account(
+    store: &dyn Store,
+    new: NewAccount,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    check_login(&new.login).map_err(anyhow::Error::msg)?;
+    SignInPolicy::default()
+        .check_new_password(&new.password, &new.login)
+        .map_err(|problem| anyhow::anyhow!("{problem}"))?;
+    let kind: AccountKind = new.role.account_kind();
+    let assignment = RoleAssignment {
+        role: new.role,
+        jurisdiction: new.jurisdiction.clone(),
+        department: new.department.clone(),
+        valid_from: now,
+        valid_until: None,
+    };
+    check_assignment(kind, &[], &assignment)?;
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|error| anyhow::anyhow!("reading random bytes: {error}"))?;
+    let password = new.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password, &salt))
+        .await
+        .context("hashing the password")?;
+    let mut account = Account::new(new.login.clone(), kind, new.display_name.clone(), hash, now);
+    account.department = new.department.clone();
+    account.citizen_id = new.citizen_id.clone();
+    let event = actor.event("account.create", "account", new.login.clone());
+    if !store.create_account(&account, &event).await? {
+        bail!("the login name {} is taken", new.login);
+    }
+    let event = huimin_domain::audit::AuditEvent {
+        jurisdiction: new.jurisdiction.clone(),
+        detail: format!("role {}", new.role.code()),
+        ..actor.event("account.assign_role", "account", new.login.clone())
+    };
+    store
+        .assign_role(&new.login, &assignment, &event, now)
+        .await?;
+    Ok(())
+}
+
+/// The password of the demo city's accounts (printed when the demo starts).
+pub const DEMO_PASSWORD: &str = "huimin-demo-2026";
+
+/// Creates the demo city's staff accounts unless they exist: a security and an audit
+/// administrator for the city, a district leader and a grid worker. Returns their logins.
+pub async fn add_demo_accounts(
+    store: &dyn Store,
+    district: &str,
+    grid: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<String>> {
+    let accounts = [
+        (
+            "security.admin",
+            "安全管理员（演示）",
+            Role::SecurityAdministrator,
+            "321000",
+        ),
+        (
+            "audit.admin",
+            "安全审计员（演示）",
+            Role::AuditAdministrator,
+            "321000",
+        ),
+        (
+            "district.leader",
+            "区级领导（演示）",
+            Role::DistrictLeader,
+            district,
+        ),
+        ("grid.worker", "网格员（演示）", Role::GridWorker, grid),
+    ];
+    let actor = Actor::system("demo-generator");
+    let mut logins = Vec::new();
+    for (login, name, role, jurisdiction) in accounts {
+        if store.account(login).await?.is_none() {
+            let new = NewAccount {
+                login: login.to_owned(),
+                display_name: name.to_owned(),
+                password: DEMO_PASSWORD.to_owned(),
+                role,
+                jurisdiction: jurisdiction.to_owned(),
+                department: None,
+                citizen_id: None,
+            };
+            add_account(store, new, &actor, now).await?;
+        }
+        logins.push(login.to_owned());
+    }
+    Ok(logins)
+}

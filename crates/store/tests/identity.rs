@@ -1,0 +1,272 @@
+//! Accounts, role assignments and sessions on both backends: each change that matters to
+//! security lands with its audit entry, failures lock an account at the fifth, sessions
+//! move to a new token when they advance.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test should panic
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use huimin_domain::audit::{Actor, Outcome};
+use huimin_domain::identity::{Account, AccountKind, Role, RoleAssignment, Session, SessionStage};
+use huimin_domain::storage::{PageRequest, Store};
+use std::sync::Arc;
+
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let (url, _directory) = huimin_store::testing::fresh_sqlite_database().await;
+                    super::$test(huimin_store::connect(&url).await.unwrap()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let Some(url) = huimin_store::testing::fresh_postgres_database().await else { return };
+                    super::$test(huimin_store::connect(&url).await.unwrap()).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    accounts_and_roles_are_kept_with_their_audit_entries,
+    failures_lock_at_the_limit_and_success_starts_the_count_again,
+    sessions_advance_to_new_tokens_and_end_one_or_all,
+);
+
+fn at(minute: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap() + Duration::minutes(minute)
+}
+
+fn admin() -> Actor {
+    Actor {
+        account: "security.admin".into(),
+        role: "security_administrator".into(),
+        ..Actor::default()
+    }
+}
+
+fn staff(login: &str) -> Account {
+    Account::new(
+        login,
+        AccountKind::Staff,
+        "王丽",
+        "$argon2id$placeholder".into(),
+        at(0),
+    )
+}
+
+async fn accounts_and_roles_are_kept_with_their_audit_entries(store: Arc<dyn Store>) {
+    let mut account = staff("wang.li");
+    account.department = Some("民政局".into());
+    let event = admin().event("account.create", "account", "wang.li");
+    assert!(store.create_account(&account, &event).await.unwrap());
+    assert!(
+        !store
+            .create_account(&staff("wang.li"), &event)
+            .await
+            .unwrap(),
+        "the login is taken"
+    );
+    assert_eq!(
+        store.audit_size().await.unwrap(),
+        1,
+        "the refused create wrote nothing"
+    );
+    assert_eq!(
+        store.account("wang.li").await.unwrap(),
+        Some(account.clone())
+    );
+    assert_eq!(store.account("nobody").await.unwrap(), None);
+
+    let assignment = RoleAssignment {
+        role: Role::GridWorker,
+        jurisdiction: "321002001001001".into(),
+        department: None,
+        valid_from: at(0),
+        valid_until: Some(at(60 * 24 * 365)),
+    };
+    let other = RoleAssignment {
+        role: Role::CivilAffairsOfficer,
+        jurisdiction: "321002".into(),
+        department: Some("民政局".into()),
+        valid_from: at(1),
+        valid_until: None,
+    };
+    for assignment in [&assignment, &other] {
+        let event = admin().event("account.assign_role", "account", "wang.li");
+        store
+            .assign_role("wang.li", assignment, &event, at(2))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.role_assignments("wang.li").await.unwrap(),
+        vec![assignment, other]
+    );
+    assert_eq!(store.audit_size().await.unwrap(), 3);
+
+    store.create_account(&staff("li.na"), &event).await.unwrap();
+    let page = store.accounts(PageRequest::new(1, 1)).await.unwrap();
+    assert_eq!((page.total, page.items[0].login.as_str()), (2, "li.na"));
+
+    store
+        .set_second_factor("wang.li", &[9; 20], Some(at(3)), Some(57))
+        .await
+        .unwrap();
+    let stored = store.account("wang.li").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.totp_secret,
+            stored.totp_enrolled_at,
+            stored.totp_last_step
+        ),
+        (Some(vec![9; 20]), Some(at(3)), Some(57))
+    );
+}
+
+async fn failures_lock_at_the_limit_and_success_starts_the_count_again(store: Arc<dyn Store>) {
+    let event = admin().event("account.create", "account", "wang.li");
+    store
+        .create_account(&staff("wang.li"), &event)
+        .await
+        .unwrap();
+    let failure = huimin_domain::audit::AuditEvent {
+        outcome: Outcome::Failed,
+        ..Actor::default().event("session.password", "account", "wang.li")
+    };
+    for attempt in 1..=4 {
+        let locked = store
+            .record_sign_in_failure("wang.li", 5, at(20), &failure, at(attempt))
+            .await
+            .unwrap();
+        assert!(!locked, "attempt {attempt}");
+    }
+    assert_eq!(
+        store
+            .account("wang.li")
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        4
+    );
+    store
+        .record_sign_in_success("wang.li", &failure, at(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .account("wang.li")
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        0
+    );
+    for attempt in 1..=4 {
+        store
+            .record_sign_in_failure("wang.li", 5, at(20), &failure, at(5 + attempt))
+            .await
+            .unwrap();
+    }
+    assert!(
+        store
+            .record_sign_in_failure("wang.li", 5, at(25), &failure, at(10))
+            .await
+            .unwrap()
+    );
+    let locked = store.account("wang.li").await.unwrap().unwrap();
+    assert_eq!(
+        (locked.locked_until, locked.failed_attempts),
+        (Some(at(25)), 0)
+    );
+    assert!(locked.is_locked_at(at(24)) && !locked.is_locked_at(at(25)));
+    // An unknown login changes no account; its event is still in the log.
+    let before = store.audit_size().await.unwrap();
+    assert!(
+        !store
+            .record_sign_in_failure("nobody", 5, at(30), &failure, at(11))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.audit_size().await.unwrap(), before + 1);
+    let entry = store.audit_entry(before + 1).await.unwrap().unwrap().entry;
+    assert_eq!(
+        (entry.event.action.as_str(), entry.event.outcome),
+        ("session.password", Outcome::Failed)
+    );
+}
+
+async fn sessions_advance_to_new_tokens_and_end_one_or_all(store: Arc<dyn Store>) {
+    let event = admin().event("account.create", "account", "wang.li");
+    store
+        .create_account(&staff("wang.li"), &event)
+        .await
+        .unwrap();
+    let session = Session {
+        login: "wang.li".into(),
+        stage: SessionStage::SecondFactor,
+        csrf_token: "c".repeat(64),
+        created_at: at(0),
+        last_seen_at: at(0),
+        client: "10.0.0.9".into(),
+    };
+    store.create_session(b"first", &session).await.unwrap();
+    store
+        .create_session(
+            b"second",
+            &Session {
+                stage: SessionStage::SignedIn,
+                ..session.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session(b"first").await.unwrap(),
+        Some(session.clone())
+    );
+    store
+        .advance_session(b"first", b"third", SessionStage::SignedIn, at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session(b"first").await.unwrap(),
+        None,
+        "the old token signs nobody in"
+    );
+    let advanced = store.session(b"third").await.unwrap().unwrap();
+    assert_eq!(
+        (advanced.stage, advanced.last_seen_at, advanced.created_at),
+        (SessionStage::SignedIn, at(1), at(0))
+    );
+    store.touch_session(b"third", at(9)).await.unwrap();
+    assert_eq!(
+        store.session(b"third").await.unwrap().unwrap().last_seen_at,
+        at(9)
+    );
+
+    let size = store.audit_size().await.unwrap();
+    let sign_out = Actor::default().event("session.sign_out", "account", "wang.li");
+    store
+        .end_session(b"third", &sign_out, at(10))
+        .await
+        .unwrap();
+    assert_eq!(store.session(b"third").await.unwrap(), None);
+    store.create_session(b"fourth", &session).await.unwrap();
+    assert_eq!(
+        store
+            .end_sessions_of("wang.li", &sign_out, at(11))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.session(b"second").await.unwrap(), None);
+    assert_eq!(store.audit_size().await.unwrap(), size + 2);
+}
