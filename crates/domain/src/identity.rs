@@ -504,6 +504,12 @@ impl SecondFactor {
             .map(|totp| SecondFactor { totp })
     }
 
+    /// The factor of a secret typed in base32 (as an authenticator app shows it).
+    pub fn from_base32(text: &str) -> Option<SecondFactor> {
+        let secret = totp_rs::Secret::try_from_base32(text.trim()).ok()?;
+        SecondFactor::new(secret.as_bytes())
+    }
+
     /// The secret in base32, as authenticator apps take it typed in.
     pub fn secret_base32(&self) -> String {
         self.totp.secret().to_base32()

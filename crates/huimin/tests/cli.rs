@@ -757,15 +757,17 @@ async fn browser_shows_the_person_360_page_the_grid_map_and_the_charts() {
 }
 
 fn find_chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            std::env::var_os("PATH")?
-                .to_str()?
-                .split(':')
-                .map(|dir| Path::new(dir).join(name))
-                .find(|path| path.is_file())
-        })
+    find_on_path(&["chromium", "chromium-browser", "google-chrome"])
+}
+
+fn find_on_path(names: &[&str]) -> Option<PathBuf> {
+    names.iter().find_map(|name| {
+        std::env::var_os("PATH")?
+            .to_str()?
+            .split(':')
+            .map(|dir| Path::new(dir).join(name))
+            .find(|path| path.is_file())
+    })
 }
 
 /// Loads a page in headless Chromium, lets its scripts run, saves a screenshot and
@@ -1003,4 +1005,198 @@ async fn identity_numbers_never_reach_the_logs() {
             "identity number {number} is in the logs"
         );
     }
+}
+
+/// Debian's chromedriver on a free port, stopped when dropped.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    fn start() -> Option<ChromeDriver> {
+        let binary = find_on_path(&["chromedriver"])?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let mut child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .ok()?;
+        let stdout = child.stdout.take()?;
+        // It says when it listens; reading that line is the wait.
+        let ready = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("started successfully"));
+        ready.then(|| ChromeDriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    async fn browser(
+        &self,
+        chromium: &Path,
+        profile: &Path,
+        width: u32,
+        height: u32,
+    ) -> fantoccini::Client {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", format!("--user-data-dir={}", profile.display()),
+                    format!("--window-size={width},{height}"),
+                ],
+            }),
+        );
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("a WebDriver session")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Headless Chromium signs a demo staff account in as a person would: password, then the
+/// enrolment page (the key read off the page, the code typed from it), then the account
+/// page; a second sign-in asks for a code without enrolment.
+#[tokio::test]
+async fn browser_signs_in_with_a_password_and_a_one_time_code() {
+    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
+        assert!(
+            !required,
+            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
+        );
+        eprintln!(
+            "\n!!! Browser sign-in test SKIPPED: needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver).\n"
+        );
+        return;
+    };
+    use fantoccini::Locator;
+    let demo = Demo::start(500);
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(&chromium, profile.path(), 1280, 900).await;
+    let sign_in = |browser: &fantoccini::Client| {
+        let browser = browser.clone();
+        let address = demo.address.clone();
+        async move {
+            browser
+                .goto(&format!("{address}/console/sign-in"))
+                .await
+                .unwrap();
+            browser
+                .find(Locator::Id("login"))
+                .await
+                .unwrap()
+                .send_keys("grid.worker")
+                .await
+                .unwrap();
+            browser
+                .find(Locator::Id("password"))
+                .await
+                .unwrap()
+                .send_keys(huimin::accounts::DEMO_PASSWORD)
+                .await
+                .unwrap();
+            browser
+                .find(Locator::Id("sign-in"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+    sign_in(&browser).await;
+    let secret = browser
+        .wait()
+        .for_element(Locator::Id("totp-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        browser.find(Locator::Css("#totp-qr svg")).await.is_ok(),
+        "the QR code is drawn"
+    );
+    let factor = huimin_domain::identity::SecondFactor::from_base32(&secret)
+        .expect("a base32 key on the page");
+    // The server reads the machine's clock; so must the person typing the code.
+    let code = factor.code_at(huimin_web::Clock::now(&huimin_web::SystemClock));
+    browser
+        .find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys(&code)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("verify"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let name = browser
+        .wait()
+        .for_element(Locator::Id("account-name"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        name.contains("网格员") && name.contains("grid.worker"),
+        "{name}"
+    );
+    let roles = browser
+        .find(Locator::Id("roles"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(roles.contains("网格员"), "{roles}");
+
+    browser
+        .find(Locator::Id("sign-out"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("login"))
+        .await
+        .unwrap();
+    sign_in(&browser).await;
+    browser
+        .wait()
+        .for_element(Locator::Id("code"))
+        .await
+        .unwrap();
+    assert!(
+        browser.find(Locator::Id("totp-secret")).await.is_err(),
+        "enrolled once: no key shown again"
+    );
+    browser.close().await.unwrap();
 }

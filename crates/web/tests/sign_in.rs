@@ -7,7 +7,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use huimin_domain::audit::{Actor, Outcome};
-use huimin_domain::identity::{Account, AccountKind, Role, RoleAssignment, SecondFactor, hash_password};
+use huimin_domain::identity::{
+    Account, AccountKind, Role, RoleAssignment, SecondFactor, hash_password,
+};
 use huimin_domain::storage::Store;
 use huimin_web::{AppState, Clock, WebConfig};
 use reqwest::StatusCode;
@@ -40,12 +42,26 @@ struct App {
 async fn app() -> App {
     let (url, directory) = huimin_store::testing::fresh_sqlite_database().await;
     let store = huimin_store::connect(&url).await.unwrap();
-    let clock = Arc::new(ManualClock(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap())));
+    let clock = Arc::new(ManualClock(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap(),
+    )));
     let now = clock.now();
-    let mut account = Account::new("wang.li", AccountKind::Staff, "王丽", hash_password(PASSWORD, &[3; 16]), now);
+    let mut account = Account::new(
+        "wang.li",
+        AccountKind::Staff,
+        "王丽",
+        hash_password(PASSWORD, &[3; 16]),
+        now,
+    );
     account.department = Some("民政局".into());
     let actor = Actor::system("test");
-    store.create_account(&account, &actor.event("account.create", "account", "wang.li")).await.unwrap();
+    store
+        .create_account(
+            &account,
+            &actor.event("account.create", "account", "wang.li"),
+        )
+        .await
+        .unwrap();
     let assignment = RoleAssignment {
         role: Role::GridWorker,
         jurisdiction: "321002001001001".into(),
@@ -54,10 +70,17 @@ async fn app() -> App {
         valid_until: None,
     };
     store
-        .assign_role("wang.li", &assignment, &actor.event("account.assign_role", "account", "wang.li"), now)
+        .assign_role(
+            "wang.li",
+            &assignment,
+            &actor.event("account.assign_role", "account", "wang.li"),
+            now,
+        )
         .await
         .unwrap();
-    let state = AppState::new(store.clone(), clock.clone(), WebConfig::default()).await.unwrap();
+    let state = AppState::new(store.clone(), clock.clone(), WebConfig::default())
+        .await
+        .unwrap();
     let router = huimin_web::router(state, huimin_web::ExtraRoutes::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
@@ -86,7 +109,10 @@ struct Page {
 impl Page {
     /// The value of the hidden `csrf` field.
     fn csrf(&self) -> String {
-        let at = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token");
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token");
         let rest = &self.body[at + 19..];
         rest[..rest.find('"').unwrap()].to_owned()
     }
@@ -99,7 +125,9 @@ fn form(fields: &[(&str, &str)]) -> String {
             let encoded: String = value
                 .bytes()
                 .map(|byte| match byte {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (byte as char).to_string(),
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
+                        (byte as char).to_string()
+                    }
                     _ => format!("%{byte:02X}"),
                 })
                 .collect();
@@ -112,20 +140,30 @@ fn form(fields: &[(&str, &str)]) -> String {
 impl Browser {
     fn new(app: &App) -> Browser {
         Browser {
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             base: app.address.clone(),
             cookies: HashMap::new(),
         }
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     async fn read(&mut self, response: reqwest::Response) -> Page {
         for value in response.headers().get_all("set-cookie") {
             let text = value.to_str().unwrap();
-            assert!(text.contains("HttpOnly") && text.contains("SameSite="), "{text}");
+            assert!(
+                text.contains("HttpOnly") && text.contains("SameSite="),
+                "{text}"
+            );
             let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
             let (name, value) = pair.split_once('=').unwrap();
             if attributes.contains("Max-Age=0") {
@@ -176,14 +214,22 @@ impl Browser {
         let form_page = self.get("/console/sign-in").await;
         assert_eq!(form_page.status, StatusCode::OK);
         let csrf = form_page.csrf();
-        self.post("/console/sign-in", &[("login", login), ("password", password), ("csrf", &csrf)]).await
+        self.post(
+            "/console/sign-in",
+            &[("login", login), ("password", password), ("csrf", &csrf)],
+        )
+        .await
     }
 
     async fn code(&mut self, code: &str) -> Page {
         let page = self.get("/console/sign-in/second-factor").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let csrf = page.csrf();
-        self.post("/console/sign-in/second-factor", &[("code", code), ("csrf", &csrf)]).await
+        self.post(
+            "/console/sign-in/second-factor",
+            &[("code", code), ("csrf", &csrf)],
+        )
+        .await
     }
 }
 
@@ -195,25 +241,44 @@ async fn factor(app: &App) -> SecondFactor {
 /// Signs in with the password and the current code (enrolling at the first time).
 async fn sign_in(app: &App, browser: &mut Browser) {
     let page = browser.password("wang.li", PASSWORD).await;
-    assert_eq!((page.status, page.location.as_str()), (StatusCode::SEE_OTHER, "/console/sign-in/second-factor"));
+    assert_eq!(
+        (page.status, page.location.as_str()),
+        (StatusCode::SEE_OTHER, "/console/sign-in/second-factor")
+    );
     browser.get("/console/sign-in/second-factor").await;
     let code = factor(app).await.code_at(app.clock.now());
     let page = browser.code(&code).await;
-    assert_eq!((page.status, page.location.as_str()), (StatusCode::SEE_OTHER, "/console/account"), "{}", page.body);
+    assert_eq!(
+        (page.status, page.location.as_str()),
+        (StatusCode::SEE_OTHER, "/console/account"),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test]
 async fn staff_enrol_a_second_factor_at_the_first_sign_in_and_need_it_every_time() {
     let app = app().await;
     let mut browser = Browser::new(&app);
-    assert_eq!(browser.get("/console/account").await.location, "/console/sign-in");
+    assert_eq!(
+        browser.get("/console/account").await.location,
+        "/console/sign-in"
+    );
 
     let page = browser.password("wang.li", PASSWORD).await;
     assert_eq!(page.location, "/console/sign-in/second-factor");
     let half_signed = browser.cookies["huimin_session"].clone();
-    assert_eq!(browser.get("/console/account").await.location, "/console/sign-in", "a password alone is not enough");
+    assert_eq!(
+        browser.get("/console/account").await.location,
+        "/console/sign-in",
+        "a password alone is not enough"
+    );
     let enrolment = browser.get("/console/sign-in/second-factor").await;
-    assert!(enrolment.body.contains("<svg") && enrolment.body.contains("id=\"totp-secret\""), "{}", enrolment.body);
+    assert!(
+        enrolment.body.contains("<svg") && enrolment.body.contains("id=\"totp-secret\""),
+        "{}",
+        enrolment.body
+    );
     let factor = factor(&app).await;
     assert!(enrolment.body.contains(&factor.secret_base32()));
 
@@ -224,26 +289,46 @@ async fn staff_enrol_a_second_factor_at_the_first_sign_in_and_need_it_every_time
     let code = factor.code_at(app.clock.now() - Duration::seconds(30));
     let page = browser.code(&code).await;
     assert_eq!(page.location, "/console/account");
-    assert_ne!(browser.cookies["huimin_session"], half_signed, "a new token once signed in");
+    assert_ne!(
+        browser.cookies["huimin_session"], half_signed,
+        "a new token once signed in"
+    );
     let account = browser.get("/console/account").await;
     assert_eq!(account.status, StatusCode::OK);
-    assert!(account.body.contains("王丽") && account.body.contains("网格员") && account.body.contains("321002001001001"));
+    assert!(
+        account.body.contains("王丽")
+            && account.body.contains("网格员")
+            && account.body.contains("321002001001001")
+    );
 
     // The half-signed-in token is gone.
     let mut thief = Browser::new(&app);
     thief.cookies.insert("huimin_session".into(), half_signed);
-    assert_eq!(thief.get("/console/account").await.location, "/console/sign-in");
+    assert_eq!(
+        thief.get("/console/account").await.location,
+        "/console/sign-in"
+    );
 
     // Next time: no enrolment page, and the code just used cannot be used again.
     let csrf = account.csrf();
     browser.post("/console/sign-out", &[("csrf", &csrf)]).await;
-    assert_eq!(browser.get("/console/account").await.location, "/console/sign-in");
+    assert_eq!(
+        browser.get("/console/account").await.location,
+        "/console/sign-in"
+    );
     browser.password("wang.li", PASSWORD).await;
     let page = browser.get("/console/sign-in/second-factor").await;
     assert!(!page.body.contains("totp-secret"), "enrolled once");
-    assert_eq!(browser.code(&code).await.status, StatusCode::UNAUTHORIZED, "a code is good once");
+    assert_eq!(
+        browser.code(&code).await.status,
+        StatusCode::UNAUTHORIZED,
+        "a code is good once"
+    );
     let two_steps_late = factor.code_at(app.clock.now() - Duration::seconds(61));
-    assert_eq!(browser.code(&two_steps_late).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        browser.code(&two_steps_late).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     app.clock.advance(Duration::seconds(30));
     let page = browser.code(&factor.code_at(app.clock.now())).await;
     assert_eq!(page.location, "/console/account");
@@ -251,11 +336,26 @@ async fn staff_enrol_a_second_factor_at_the_first_sign_in_and_need_it_every_time
     let size = app.store.audit_size().await.unwrap();
     let mut actions = Vec::new();
     for seq in 1..=size {
-        let event = app.store.audit_entry(seq).await.unwrap().unwrap().entry.event;
+        let event = app
+            .store
+            .audit_entry(seq)
+            .await
+            .unwrap()
+            .unwrap()
+            .entry
+            .event;
         actions.push(format!("{} {}", event.action, event.outcome.as_str()));
     }
-    for expected in ["session.password allowed", "session.second_factor failed", "session.sign_in allowed", "session.sign_out allowed"] {
-        assert!(actions.iter().any(|action| action == expected), "{expected} in {actions:?}");
+    for expected in [
+        "session.password allowed",
+        "session.second_factor failed",
+        "session.sign_in allowed",
+        "session.sign_out allowed",
+    ] {
+        assert!(
+            actions.iter().any(|action| action == expected),
+            "{expected} in {actions:?}"
+        );
     }
 }
 
@@ -266,28 +366,52 @@ async fn five_failures_lock_the_account_and_no_answer_tells_whether_it_exists() 
     let unknown = browser.password("no.such.person", PASSWORD).await;
     let wrong = browser.password("wang.li", "not the password at all").await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
-    assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body), "same status and page");
+    assert_eq!(
+        (wrong.status, &wrong.body),
+        (unknown.status, &unknown.body),
+        "same status and page"
+    );
     for _ in 0..4 {
         browser.password("wang.li", "still not the password").await;
     }
     let locked = browser.password("wang.li", PASSWORD).await;
-    assert_eq!((locked.status, &locked.body), (unknown.status, &unknown.body), "locked looks the same");
+    assert_eq!(
+        (locked.status, &locked.body),
+        (unknown.status, &unknown.body),
+        "locked looks the same"
+    );
     app.clock.advance(Duration::minutes(14));
-    assert_eq!(browser.password("wang.li", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        browser.password("wang.li", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     app.clock.advance(Duration::minutes(16));
     let page = browser.password("wang.li", PASSWORD).await;
-    assert_eq!(page.location, "/console/sign-in/second-factor", "unlocked after 15 minutes");
+    assert_eq!(
+        page.location, "/console/sign-in/second-factor",
+        "unlocked after 15 minutes"
+    );
     let failures = {
         let mut count = 0;
         for seq in 1..=app.store.audit_size().await.unwrap() {
-            let event = app.store.audit_entry(seq).await.unwrap().unwrap().entry.event;
+            let event = app
+                .store
+                .audit_entry(seq)
+                .await
+                .unwrap()
+                .unwrap()
+                .entry
+                .event;
             if event.action == "session.password" && event.outcome == Outcome::Failed {
                 count += 1;
             }
         }
         count
     };
-    assert_eq!(failures, 8, "every failed attempt is audited, the unknown login's too");
+    assert_eq!(
+        failures, 8,
+        "every failed attempt is audited, the unknown login's too"
+    );
 }
 
 #[tokio::test]
@@ -298,7 +422,11 @@ async fn sessions_end_after_30_idle_minutes_and_after_12_hours() {
     app.clock.advance(Duration::minutes(29));
     assert_eq!(browser.get("/console/account").await.status, StatusCode::OK);
     app.clock.advance(Duration::minutes(30));
-    assert_eq!(browser.get("/console/account").await.location, "/console/sign-in", "idle for 30 minutes");
+    assert_eq!(
+        browser.get("/console/account").await.location,
+        "/console/sign-in",
+        "idle for 30 minutes"
+    );
 
     app.clock.advance(Duration::seconds(30));
     sign_in(&app, &mut browser).await;
@@ -308,7 +436,11 @@ async fn sessions_end_after_30_idle_minutes_and_after_12_hours() {
     }
     // 11 h 36 min in, used every 29 minutes; the next use after 12 h fails.
     app.clock.advance(Duration::minutes(25));
-    assert_eq!(browser.get("/console/account").await.location, "/console/sign-in", "12 hours at most");
+    assert_eq!(
+        browser.get("/console/account").await.location,
+        "/console/sign-in",
+        "12 hours at most"
+    );
 }
 
 #[tokio::test]
@@ -316,28 +448,66 @@ async fn forms_without_their_csrf_token_are_refused_and_sign_out_everywhere_ends
     let app = app().await;
     let mut browser = Browser::new(&app);
     browser.get("/console/sign-in").await;
-    let missing = browser.post("/console/sign-in", &[("login", "wang.li"), ("password", PASSWORD)]).await;
+    let missing = browser
+        .post(
+            "/console/sign-in",
+            &[("login", "wang.li"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
     let forged = browser
-        .post("/console/sign-in", &[("login", "wang.li"), ("password", PASSWORD), ("csrf", &"0".repeat(64))])
+        .post(
+            "/console/sign-in",
+            &[
+                ("login", "wang.li"),
+                ("password", PASSWORD),
+                ("csrf", &"0".repeat(64)),
+            ],
+        )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let mut no_cookie = Browser::new(&app);
     let page = no_cookie
-        .post("/console/sign-in", &[("login", "wang.li"), ("password", PASSWORD), ("csrf", &"0".repeat(64))])
+        .post(
+            "/console/sign-in",
+            &[
+                ("login", "wang.li"),
+                ("password", PASSWORD),
+                ("csrf", &"0".repeat(64)),
+            ],
+        )
         .await;
-    assert_eq!(page.status, StatusCode::FORBIDDEN, "a token without its cookie");
+    assert_eq!(
+        page.status,
+        StatusCode::FORBIDDEN,
+        "a token without its cookie"
+    );
 
     sign_in(&app, &mut browser).await;
     let mut phone = Browser::new(&app);
     app.clock.advance(Duration::seconds(30));
     sign_in(&app, &mut phone).await;
-    let refused = browser.post("/console/sign-out-everywhere", &[("csrf", "forged")]).await;
+    let refused = browser
+        .post("/console/sign-out-everywhere", &[("csrf", "forged")])
+        .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_eq!(phone.get("/console/account").await.status, StatusCode::OK, "nothing ended");
+    assert_eq!(
+        phone.get("/console/account").await.status,
+        StatusCode::OK,
+        "nothing ended"
+    );
     let csrf = browser.get("/console/account").await.csrf();
-    let page = browser.post("/console/sign-out-everywhere", &[("csrf", &csrf)]).await;
+    let page = browser
+        .post("/console/sign-out-everywhere", &[("csrf", &csrf)])
+        .await;
     assert_eq!(page.location, "/console/sign-in");
-    assert_eq!(phone.get("/console/account").await.location, "/console/sign-in", "the other device too");
-    assert_eq!(browser.get("/console/account").await.location, "/console/sign-in");
+    assert_eq!(
+        phone.get("/console/account").await.location,
+        "/console/sign-in",
+        "the other device too"
+    );
+    assert_eq!(
+        browser.get("/console/account").await.location,
+        "/console/sign-in"
+    );
 }
