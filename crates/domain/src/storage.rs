@@ -8,7 +8,7 @@
 
 use crate::area::{Area, AreaLevel};
 use crate::audit::{
-    Actor, AuditEvent, AuditSigner, Checkpoint, KeyRing, StoredEntry, VerifyReport,
+    Actor, AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, StoredEntry, VerifyReport,
 };
 use crate::identifiers::{CitizenId, CreditCode};
 use crate::identity::{Account, RoleAssignment, Session, SessionStage};
@@ -339,6 +339,19 @@ pub enum ProofError {
     Storage(#[from] StorageError),
 }
 
+/// A search of the audit log; every field narrows it, `None` leaves it open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    /// An action or its prefix: `session.` finds every sign-in event.
+    pub action: Option<String>,
+    /// Whose data (identity number).
+    pub subject: Option<String>,
+    pub outcome: Option<crate::audit::Outcome>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// The audit log's storage: append-only entries, signed checkpoints, proofs. The same
 /// stores implement it as [`RegistryStore`]; registry writes append their own entries in
 /// the transaction of the change.
@@ -351,6 +364,13 @@ pub trait AuditStore: Send + Sync {
 
     /// How many entries the log holds.
     async fn audit_size(&self) -> StorageResult<u64>;
+
+    /// Entries matching the query, newest first.
+    async fn audit_entries(
+        &self,
+        query: &AuditQuery,
+        page: PageRequest,
+    ) -> StorageResult<Page<AuditEntry>>;
 
     /// One entry with its stored leaf hash.
     async fn audit_entry(&self, seq: u64) -> StorageResult<Option<StoredEntry>>;

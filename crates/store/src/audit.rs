@@ -114,7 +114,7 @@ macro_rules! audit_store {
                 AUDIT_ROWS_SQL, ENTRY_COLUMNS, ENTRY_ROWS_PER_STATEMENT, NUMBER_ENTRIES_SQL, SCAN_BATCH, ScannedEntry,
                 as_i64, decode_frontier, encode_frontier, entry_from_columns, hash_from,
             };
-            use crate::codec::{from_micros, micros};
+            use crate::codec::{from_micros, micros, prefix_range};
             use crate::storage_error;
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
@@ -123,7 +123,9 @@ macro_rules! audit_store {
                 is_stored_subtree,
             };
             use huimin_domain::merkle::{self, Frontier, Hash, Span};
-            use huimin_domain::storage::{AuditStore, InclusionProof, ProofError, StorageError, StorageResult};
+            use huimin_domain::storage::{
+                AuditQuery, AuditStore, InclusionProof, Page, PageRequest, ProofError, StorageError, StorageResult,
+            };
             use sqlx::{QueryBuilder, Row};
 
             type DatabaseRow = $row;
@@ -313,6 +315,82 @@ macro_rules! audit_store {
                         .await
                         .map_err(|e| storage_error("reading the audit log's size", e))?;
                     Ok(u64::try_from(size).unwrap_or(0))
+                }
+
+                async fn audit_entries(&self, query: &AuditQuery, page: PageRequest) -> StorageResult<Page<AuditEntry>> {
+                    let mut conditions = Vec::new();
+                    let mut texts: Vec<String> = Vec::new();
+                    let mut times: Vec<i64> = Vec::new();
+                    if let Some(actor) = &query.actor {
+                        texts.push(actor.clone());
+                        conditions.push(format!("actor = ${}", texts.len()));
+                    }
+                    if let Some(action) = &query.action {
+                        let (low, high) = prefix_range(action);
+                        texts.push(low);
+                        conditions.push(format!("action >= ${}", texts.len()));
+                        texts.push(high);
+                        conditions.push(format!("action < ${}", texts.len()));
+                    }
+                    if let Some(subject) = &query.subject {
+                        texts.push(subject.clone());
+                        conditions.push(format!("subject = ${}", texts.len()));
+                    }
+                    if let Some(outcome) = query.outcome {
+                        texts.push(outcome.as_str().to_owned());
+                        conditions.push(format!("outcome = ${}", texts.len()));
+                    }
+                    for (bound, operator) in [(query.from, ">="), (query.until, "<")] {
+                        if let Some(bound) = bound {
+                            times.push(micros(bound));
+                            conditions.push(format!("at_us {operator} ${}", texts.len() + times.len()));
+                        }
+                    }
+                    let filter = if conditions.is_empty() {
+                        String::new()
+                    } else {
+                        format!("WHERE {}", conditions.join(" AND "))
+                    };
+                    let parameters = texts.len() + times.len();
+                    let count_sql = format!("SELECT COUNT(*) FROM audit_entry {filter}");
+                    let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.as_str()));
+                    for text in &texts {
+                        count = count.bind(text.as_str());
+                    }
+                    for time in &times {
+                        count = count.bind(*time);
+                    }
+                    let total = count
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("counting audit entries", e))?;
+                    let rows_sql = format!(
+                        "SELECT {ENTRY_COLUMNS} FROM audit_entry {filter} ORDER BY seq DESC LIMIT ${} OFFSET ${}",
+                        parameters + 1,
+                        parameters + 2
+                    );
+                    let mut rows = sqlx::query(sqlx::AssertSqlSafe(rows_sql.as_str()));
+                    for text in &texts {
+                        rows = rows.bind(text.as_str());
+                    }
+                    for time in &times {
+                        rows = rows.bind(*time);
+                    }
+                    let rows = rows
+                        .bind(i64::from(page.per_page))
+                        .bind(as_i64(page.offset()))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("searching audit entries", e))?;
+                    let items = rows
+                        .iter()
+                        .map(|row| {
+                            read_entry(row).map(|stored| stored.entry).map_err(|(seq, _)| {
+                                StorageError::new(format!("audit entry {seq} does not decode; run `huimin audit verify`"))
+                            })
+                        })
+                        .collect::<StorageResult<_>>()?;
+                    Ok(Page { items, total: u64::try_from(total).unwrap_or(0), page: page.page, per_page: page.per_page })
                 }
 
                 async fn audit_entry(&self, seq: u64) -> StorageResult<Option<StoredEntry>> {

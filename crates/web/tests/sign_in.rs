@@ -46,41 +46,30 @@ async fn app() -> App {
         Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap(),
     )));
     let now = clock.now();
-    let mut account = Account::new(
+    add_staff(
+        store.as_ref(),
         "wang.li",
-        AccountKind::Staff,
         "王丽",
-        hash_password(PASSWORD, &[3; 16]),
+        Role::GridWorker,
+        "321002001001001",
         now,
-    );
-    account.department = Some("民政局".into());
-    let actor = Actor::system("test");
-    store
-        .create_account(
-            &account,
-            &actor.event("account.create", "account", "wang.li"),
-        )
-        .await
-        .unwrap();
-    let assignment = RoleAssignment {
-        role: Role::GridWorker,
-        jurisdiction: "321002001001001".into(),
-        department: None,
-        valid_from: now,
-        valid_until: None,
-    };
-    store
-        .assign_role(
-            "wang.li",
-            &assignment,
-            &actor.event("account.assign_role", "account", "wang.li"),
-            now,
-        )
-        .await
-        .unwrap();
+    )
+    .await;
+    add_staff(
+        store.as_ref(),
+        "zhao.min",
+        "赵敏",
+        Role::AuditAdministrator,
+        "321000",
+        now,
+    )
+    .await;
+    let signer = huimin_domain::audit::AuditSigner::from_seed(&[8; 32]);
+    store.checkpoint_audit(&signer, now).await.unwrap();
     let state = AppState::new(store.clone(), clock.clone(), WebConfig::default())
         .await
-        .unwrap();
+        .unwrap()
+        .with_audit_keys(vec![signer.public_key()]);
     let router = huimin_web::router(state, huimin_web::ExtraRoutes::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
@@ -91,6 +80,40 @@ async fn app() -> App {
         store,
         _directory: directory,
     }
+}
+
+async fn add_staff(
+    store: &dyn Store,
+    login: &str,
+    name: &str,
+    role: Role,
+    jurisdiction: &str,
+    now: DateTime<Utc>,
+) {
+    let account = Account::new(
+        login,
+        AccountKind::Staff,
+        name,
+        hash_password(PASSWORD, &[3; 16]),
+        now,
+    );
+    let actor = Actor::system("test");
+    store
+        .create_account(&account, &actor.event("account.create", "account", login))
+        .await
+        .unwrap();
+    let assignment = RoleAssignment {
+        role,
+        jurisdiction: jurisdiction.into(),
+        department: None,
+        valid_from: now,
+        valid_until: None,
+    };
+    let event = actor.event("account.assign_role", "account", login);
+    store
+        .assign_role(login, &assignment, &event, now)
+        .await
+        .unwrap();
 }
 
 /// A browser: follows no redirects by itself and keeps cookies.
@@ -234,19 +257,27 @@ impl Browser {
 }
 
 async fn factor(app: &App) -> SecondFactor {
-    let account = app.store.account("wang.li").await.unwrap().unwrap();
+    factor_of(app, "wang.li").await
+}
+
+async fn factor_of(app: &App, login: &str) -> SecondFactor {
+    let account = app.store.account(login).await.unwrap().unwrap();
     SecondFactor::new(&account.totp_secret.expect("enrolment has begun")).unwrap()
 }
 
 /// Signs in with the password and the current code (enrolling at the first time).
 async fn sign_in(app: &App, browser: &mut Browser) {
-    let page = browser.password("wang.li", PASSWORD).await;
+    sign_in_as(app, browser, "wang.li").await;
+}
+
+async fn sign_in_as(app: &App, browser: &mut Browser, login: &str) {
+    let page = browser.password(login, PASSWORD).await;
     assert_eq!(
         (page.status, page.location.as_str()),
         (StatusCode::SEE_OTHER, "/console/sign-in/second-factor")
     );
     browser.get("/console/sign-in/second-factor").await;
-    let code = factor(app).await.code_at(app.clock.now());
+    let code = factor_of(app, login).await.code_at(app.clock.now());
     let page = browser.code(&code).await;
     assert_eq!(
         (page.status, page.location.as_str()),
@@ -509,5 +540,61 @@ async fn forms_without_their_csrf_token_are_refused_and_sign_out_everywhere_ends
     assert_eq!(
         browser.get("/console/account").await.location,
         "/console/sign-in"
+    );
+}
+
+#[tokio::test]
+async fn only_the_audit_administrator_searches_and_verifies_the_log() {
+    let app = app().await;
+    let mut outsider = Browser::new(&app);
+    assert_eq!(
+        outsider.get("/console/audit").await.location,
+        "/console/sign-in"
+    );
+    outsider.password("wang.li", "a wrong password here").await;
+    sign_in(&app, &mut outsider).await;
+    assert_eq!(
+        outsider.get("/console/audit").await.status,
+        StatusCode::NOT_FOUND,
+        "not for a grid worker"
+    );
+
+    let mut auditor = Browser::new(&app);
+    app.clock.advance(Duration::seconds(30));
+    sign_in_as(&app, &mut auditor, "zhao.min").await;
+    let page = auditor.get("/console/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("session.sign_in") && page.body.contains("wang.li"),
+        "{}",
+        page.body
+    );
+    let failed = auditor
+        .get("/console/audit?action=session.pass&outcome=failed")
+        .await;
+    assert!(
+        failed.body.contains("<span id=\"audit-total\">1</span>"),
+        "{}",
+        failed.body
+    );
+    assert!(failed.body.contains("wrong password") && !failed.body.contains("session.sign_in"));
+    let csrf = page.csrf();
+    let verified = auditor
+        .post("/console/audit/verify", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(verified.status, StatusCode::OK);
+    assert!(verified.body.contains("日志完整"), "{}", verified.body);
+    assert!(
+        verified.body.contains("尚未签名"),
+        "entries after the checkpoint are unsigned"
+    );
+    let forged = auditor
+        .post("/console/audit/verify", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let searched = auditor.get("/console/audit?action=audit.").await;
+    assert!(
+        searched.body.contains("audit.search") && searched.body.contains("audit.verify"),
+        "searching is audited"
     );
 }

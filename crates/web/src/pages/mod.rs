@@ -18,6 +18,7 @@ use huimin_domain::identifiers::CitizenId;
 use huimin_domain::search::normalise_initials;
 use serde::Deserialize;
 
+mod audit;
 mod sign_in;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -37,6 +38,11 @@ pub(crate) fn routes() -> Router<AppState> {
             get(sign_in::second_factor_form).post(sign_in::second_factor_submit),
         )
         .route("/console/account", get(sign_in::account_page))
+        .route("/console/audit", get(audit::audit_page))
+        .route(
+            "/console/audit/verify",
+            axum::routing::post(audit::verify_log),
+        )
         .route("/console/sign-out", axum::routing::post(sign_in::sign_out))
         .route(
             "/console/sign-out-everywhere",

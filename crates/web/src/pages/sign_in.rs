@@ -237,7 +237,7 @@ pub(crate) async fn sign_in_form(
     })
 }
 
-fn refused_form(headers: &HeaderMap) -> Response {
+pub(crate) fn refused_form(headers: &HeaderMap) -> Response {
     let chrome = chrome(headers, "/console/sign-in");
     let s = texts(chrome.lang);
     (
@@ -634,4 +634,37 @@ pub(crate) async fn sign_out_everywhere(
         .end_sessions_of(&principal.account.login, &event, state.clock.now())
         .await?;
     Ok(signed_out(&state))
+}
+
+/// Why a page that needs a role is not shown.
+pub(crate) enum Refusal {
+    /// Nobody is signed in: go and sign in.
+    SignIn,
+    /// The account lacks the role: the page does not exist for it.
+    NotFound,
+}
+
+impl Refusal {
+    pub(crate) fn respond(self, chrome: &Chrome) -> Response {
+        match self {
+            Refusal::SignIn => see_other("/console/sign-in"),
+            Refusal::NotFound => {
+                super::PageError::new(chrome, ApiError::not_found("the page")).into_response()
+            }
+        }
+    }
+}
+
+/// The signed-in principal if it holds `role` now.
+pub(crate) async fn require_role(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: chrono::DateTime<chrono::Utc>,
+    role: huimin_domain::identity::Role,
+) -> Result<Result<Principal, Refusal>, ApiError> {
+    Ok(match session::principal(state, headers, now).await? {
+        None => Err(Refusal::SignIn),
+        Some(principal) if principal.roles.iter().any(|held| held.role == role) => Ok(principal),
+        Some(_) => Err(Refusal::NotFound),
+    })
 }
