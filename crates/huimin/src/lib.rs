@@ -4,7 +4,6 @@
 //! This is the one crate that uses `anyhow`; it wires the others together and must not
 //! hold business rules (those are in `huimin-domain`) or SQL (in `huimin-store`).
 
-pub mod accounts;
 pub mod audit;
 pub mod config;
 pub mod demo;

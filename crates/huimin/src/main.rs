@@ -168,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
                 role: "command_line".to_owned(),
                 ..huimin_domain::audit::Actor::default()
             };
-            let new = huimin::accounts::NewAccount {
+            let new = huimin_web::accounts::NewAccount {
                 login: login.clone(),
                 display_name: name,
                 password,
@@ -177,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
                 department,
                 citizen_id,
             };
-            huimin::accounts::add_account(
+            huimin_web::accounts::add_account(
                 store.as_ref(),
                 new,
                 &actor,
@@ -268,7 +268,7 @@ async fn main() -> anyhow::Result<()> {
                 .first()
                 .map(|area| area.code.clone())
                 .context("the demo city has no grid")?;
-            let logins = huimin::accounts::add_demo_accounts(
+            let logins = huimin_web::accounts::add_demo_accounts(
                 store.as_ref(),
                 &grid[..6],
                 &grid,
@@ -277,7 +277,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             println!(
                 "Demo accounts (password {}): {} — staff set up a one-time code at their first sign-in.",
-                huimin::accounts::DEMO_PASSWORD,
+                huimin_web::accounts::DEMO_PASSWORD,
                 logins.join(", ")
             );
             println!(

@@ -1112,7 +1112,7 @@ async fn browser_signs_in_with_a_password_and_a_one_time_code() {
                 .find(Locator::Id("password"))
                 .await
                 .unwrap()
-                .send_keys(huimin::accounts::DEMO_PASSWORD)
+                .send_keys(huimin_web::accounts::DEMO_PASSWORD)
                 .await
                 .unwrap();
             browser

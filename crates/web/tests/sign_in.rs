@@ -64,6 +64,15 @@ async fn app() -> App {
         now,
     )
     .await;
+    add_staff(
+        store.as_ref(),
+        "sun.li",
+        "孙立",
+        Role::SecurityAdministrator,
+        "321000",
+        now,
+    )
+    .await;
     let signer = huimin_domain::audit::AuditSigner::from_seed(&[8; 32]);
     store.checkpoint_audit(&signer, now).await.unwrap();
     let state = AppState::new(store.clone(), clock.clone(), WebConfig::default())
@@ -596,5 +605,127 @@ async fn only_the_audit_administrator_searches_and_verifies_the_log() {
     assert!(
         searched.body.contains("audit.search") && searched.body.contains("audit.verify"),
         "searching is audited"
+    );
+}
+
+#[tokio::test]
+async fn the_security_administrator_creates_accounts_and_assigns_roles_within_the_rules() {
+    let app = app().await;
+    let mut outsider = Browser::new(&app);
+    sign_in(&app, &mut outsider).await;
+    assert_eq!(
+        outsider.get("/console/accounts").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let mut admin = Browser::new(&app);
+    app.clock.advance(Duration::seconds(30));
+    sign_in_as(&app, &mut admin, "sun.li").await;
+    let page = admin.get("/console/accounts").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("wang.li") && page.body.contains("网格员 @ 321002001001001"),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let create = |password: &'static str| {
+        [
+            ("login", "chen.jing"),
+            ("name", "陈静"),
+            ("password", password),
+            ("role", "hotline_agent"),
+            ("jurisdiction", "321000"),
+            ("department", "12345热线"),
+        ]
+    };
+    let mut fields = create("short").to_vec();
+    fields.push(("csrf", &csrf));
+    let refused = admin.post("/console/accounts", &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("at least 12 characters"),
+        "{}",
+        refused.body
+    );
+    let mut fields = create("1qaz2wsx3edc").to_vec();
+    fields.push(("csrf", &csrf));
+    assert!(
+        admin
+            .post("/console/accounts", &fields)
+            .await
+            .body
+            .contains("commonly used")
+    );
+    let mut fields = create("热线坐席的新密码足够长了").to_vec();
+    fields.push(("csrf", &csrf));
+    let created = admin.post("/console/accounts", &fields).await;
+    assert_eq!(created.location, "/console/accounts?done=created");
+    let roles = app.store.role_assignments("chen.jing").await.unwrap();
+    assert_eq!(
+        (roles[0].role, roles[0].department.as_deref()),
+        (Role::HotlineAgent, Some("12345热线"))
+    );
+    assert_eq!(
+        admin.post("/console/accounts", &fields).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "taken"
+    );
+
+    let assign = |login: &'static str, role: &'static str| {
+        vec![
+            ("login", login),
+            ("role", role),
+            ("jurisdiction", "321000"),
+            ("department", ""),
+        ]
+    };
+    let mut fields = assign("sun.li", "audit_administrator");
+    fields.push(("csrf", &csrf));
+    let separated = admin.post("/console/accounts/roles", &fields).await;
+    assert_eq!(separated.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(separated.body.contains("三员"), "{}", separated.body);
+    let mut fields = assign("chen.jing", "dispatcher");
+    fields.push(("csrf", &csrf));
+    assert_eq!(
+        admin
+            .post("/console/accounts/roles", &fields)
+            .await
+            .location,
+        "/console/accounts?done=assigned"
+    );
+    assert_eq!(
+        app.store.role_assignments("chen.jing").await.unwrap().len(),
+        2
+    );
+    let mut fields = assign("chen.jing", "dispatcher");
+    fields.push(("csrf", "forged"));
+    assert_eq!(
+        admin.post("/console/accounts/roles", &fields).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let mut by_admin = Vec::new();
+    for seq in 1..=app.store.audit_size().await.unwrap() {
+        let event = app
+            .store
+            .audit_entry(seq)
+            .await
+            .unwrap()
+            .unwrap()
+            .entry
+            .event;
+        if event.actor == "sun.li" && event.action.starts_with("account.") {
+            by_admin.push((event.action, event.object_id));
+        }
+    }
+    assert_eq!(
+        by_admin,
+        [
+            ("account.create", "chen.jing"),
+            ("account.assign_role", "chen.jing"),
+            ("account.assign_role", "chen.jing")
+        ]
+        .map(|(action, object)| (action.to_owned(), object.to_owned()))
     );
 }

@@ -18,6 +18,7 @@ use huimin_domain::identifiers::CitizenId;
 use huimin_domain::search::normalise_initials;
 use serde::Deserialize;
 
+mod accounts;
 mod audit;
 mod sign_in;
 
@@ -38,6 +39,14 @@ pub(crate) fn routes() -> Router<AppState> {
             get(sign_in::second_factor_form).post(sign_in::second_factor_submit),
         )
         .route("/console/account", get(sign_in::account_page))
+        .route(
+            "/console/accounts",
+            get(accounts::accounts_page).post(accounts::create_account),
+        )
+        .route(
+            "/console/accounts/roles",
+            axum::routing::post(accounts::assign_role),
+        )
         .route("/console/audit", get(audit::audit_page))
         .route(
             "/console/audit/verify",

@@ -1,15 +1,30 @@
-//! Creating accounts with their roles: `huimin account add` and the demo city's accounts.
-//! The rules (login names, the password policy, 三员 separation) are the domain's; this
-//! is the wiring, with the password hashed off the async runtime.
+//! Creating accounts with their roles — for the security administrator's page,
+//! `huimin account add` and the demo city's accounts. The rules (login names, the
+//! password policy, 三员 separation) are the domain's; this is the wiring, with the
+//! password hashed off the async runtime.
 
-use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use huimin_domain::audit::Actor;
 use huimin_domain::identity::{
     Account, AccountKind, Role, RoleAssignment, SignInPolicy, check_assignment, check_login,
     hash_password,
 };
-use huimin_domain::storage::Store;
+use huimin_domain::storage::{IdentityStore, StorageError};
+
+/// Why an account was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0}")]
+    Login(String),
+    #[error(transparent)]
+    Password(#[from] huimin_domain::identity::PasswordProblem),
+    #[error(transparent)]
+    Assignment(#[from] huimin_domain::identity::AssignmentError),
+    #[error("the login name {0} is taken")]
+    Taken(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
 
 /// An account to create, with one role.
 #[derive(Debug, Clone)]
@@ -27,15 +42,13 @@ pub struct NewAccount {
 /// the reason when the login, the password or the assignment is refused, or the login
 /// is taken.
 pub async fn add_account(
-    store: &dyn Store,
+    store: &dyn IdentityStore,
     new: NewAccount,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    check_login(&new.login).map_err(anyhow::Error::msg)?;
-    SignInPolicy::default()
-        .check_new_password(&new.password, &new.login)
-        .map_err(|problem| anyhow::anyhow!("{problem}"))?;
+) -> Result<(), AccountError> {
+    check_login(&new.login).map_err(AccountError::Login)?;
+    SignInPolicy::default().check_new_password(&new.password, &new.login)?;
     let kind: AccountKind = new.role.account_kind();
     let assignment = RoleAssignment {
         role: new.role,
@@ -45,18 +58,18 @@ pub async fn add_account(
         valid_until: None,
     };
     check_assignment(kind, &[], &assignment)?;
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|error| anyhow::anyhow!("reading random bytes: {error}"))?;
+    let salt =
+        crate::session::random_bytes::<16>().map_err(|_| StorageError::new("no random bytes"))?;
     let password = new.password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password, &salt))
         .await
-        .context("hashing the password")?;
+        .map_err(|error| StorageError::new(format!("hashing the password: {error}")))?;
     let mut account = Account::new(new.login.clone(), kind, new.display_name.clone(), hash, now);
     account.department = new.department.clone();
     account.citizen_id = new.citizen_id.clone();
     let event = actor.event("account.create", "account", new.login.clone());
     if !store.create_account(&account, &event).await? {
-        bail!("the login name {} is taken", new.login);
+        return Err(AccountError::Taken(new.login));
     }
     let event = huimin_domain::audit::AuditEvent {
         jurisdiction: new.jurisdiction.clone(),
@@ -75,11 +88,11 @@ pub const DEMO_PASSWORD: &str = "huimin-demo-2026";
 /// Creates the demo city's staff accounts unless they exist: a security and an audit
 /// administrator for the city, a district leader and a grid worker. Returns their logins.
 pub async fn add_demo_accounts(
-    store: &dyn Store,
+    store: &dyn IdentityStore,
     district: &str,
     grid: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<Vec<String>> {
+) -> Result<Vec<String>, AccountError> {
     let accounts = [
         (
             "security.admin",
