@@ -34,7 +34,7 @@ struct Settings {
 }
 
 /// The benchmarks `--only` can name.
-const SECTIONS: &[&str] = &["grid", "import", "demo", "http", "audit"];
+const SECTIONS: &[&str] = &["grid", "import", "demo", "http", "audit", "sign-in"];
 
 impl Settings {
     fn runs(&self, section: &str) -> bool {
@@ -113,6 +113,9 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
             settings.audit_entries,
             settings.postgres,
         )?);
+    }
+    if settings.runs("sign-in") {
+        rows.push(crate::sign_in_bench::run(&runtime, &binary, &settings.out)?);
     }
     if !["grid", "import", "demo", "http"]
         .iter()
@@ -671,14 +674,19 @@ fn same_job_postgres(psql_url: &str, people: u32) -> anyhow::Result<Row> {
 }
 
 /// A `huimin demo` process; killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    address: String,
+    pub(crate) address: String,
     ready_after: Duration,
 }
 
 impl Server {
-    fn start(binary: &Path, database: &str, people: u32, fresh: bool) -> anyhow::Result<Server> {
+    pub(crate) fn start(
+        binary: &Path,
+        database: &str,
+        people: u32,
+        fresh: bool,
+    ) -> anyhow::Result<Server> {
         let started = Instant::now();
         let mut command = Command::new(binary);
         command

@@ -5,6 +5,7 @@
 
 mod audit_bench;
 mod bench;
+mod sign_in_bench;
 mod tidy;
 
 fn main() -> anyhow::Result<()> {
