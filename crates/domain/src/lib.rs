@@ -7,6 +7,7 @@
 //! tables (GB/T 2260) are compiled in. `xtask tidy` fails when tokio, sqlx, axum or
 //! reqwest appears among this crate's normal dependencies.
 
+pub mod access;
 pub mod area;
 pub mod audit;
 pub mod identifiers;
