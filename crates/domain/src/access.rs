@@ -51,8 +51,12 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// A scope over these jurisdictions; one that contains another is kept alone.
-    pub fn new(mut prefixes: Vec<String>) -> Scope {
+    /// A scope over these jurisdictions (area codes); one that contains another is kept
+    /// alone. A city's code `321000` covers every code that begins `3210`, a province's
+    /// `320000` every code that begins `32` (GB/T 2260).
+    pub fn new(jurisdictions: Vec<String>) -> Scope {
+        let mut prefixes: Vec<String> =
+            jurisdictions.iter().map(|code| area_prefix(code)).collect();
         prefixes.sort();
         prefixes.dedup();
         let kept: Vec<String> = prefixes
@@ -68,7 +72,9 @@ impl Scope {
     }
 
     pub fn nothing() -> Scope {
-        Scope { prefixes: Vec::new() }
+        Scope {
+            prefixes: Vec::new(),
+        }
     }
 
     pub fn is_nothing(&self) -> bool {
@@ -84,15 +90,25 @@ impl Scope {
     /// nobody's jurisdiction below the city, so only a city-wide scope reaches them.
     pub fn contains(&self, grid: Option<&str>) -> bool {
         match grid {
-            Some(grid) => self.prefixes.iter().any(|prefix| grid.starts_with(prefix.as_str())),
-            None => self.prefixes.iter().any(|prefix| is_city(prefix)),
+            Some(grid) => self
+                .prefixes
+                .iter()
+                .any(|prefix| grid.starts_with(prefix.as_str())),
+            None => self.prefixes.iter().any(|prefix| prefix.len() <= 4),
         }
     }
 }
 
-/// A prefecture-level city's code: six digits ending in `00`, district part zero.
-fn is_city(code: &str) -> bool {
-    code.len() == 6 && code.ends_with("00") && !code.ends_with("0000")
+/// The prefix of the codes inside an area: a province's `320000` → `32`, a city's
+/// `321000` → `3210`; a county, street, community or grid code is its own prefix.
+fn area_prefix(code: &str) -> String {
+    if code.len() == 6 && code.ends_with("0000") {
+        code[..2].to_owned()
+    } else if code.len() == 6 && code.ends_with("00") {
+        code[..4].to_owned()
+    } else {
+        code.to_owned()
+    }
 }
 
 /// What a caller may do with people's records, from the roles it holds now.
@@ -165,9 +181,15 @@ impl Purpose {
 
 /// The purposes a city allows by default.
 pub fn default_purpose_kinds() -> Vec<String> {
-    ["household_check", "case", "hotline_ticket", "service_application", "investigation"]
-        .map(str::to_owned)
-        .to_vec()
+    [
+        "household_check",
+        "case",
+        "hotline_ticket",
+        "service_application",
+        "investigation",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 /// An identity number with all but its first four and last four characters hidden:
@@ -222,17 +244,43 @@ mod tests {
         assert!(!worker.scope.contains(Some("321002001001002")));
         assert!(!worker.scope.contains(None));
         let leader = PersonAccess::of(
-            &[held(Role::DistrictLeader, "321002"), held(Role::CommunityLeader, "321002001001")],
+            &[
+                held(Role::DistrictLeader, "321002"),
+                held(Role::CommunityLeader, "321002001001"),
+            ],
             now,
         );
         assert_eq!(leader.scope.prefixes(), ["321002"]);
         assert!(leader.sensitive_scope.is_nothing());
         let city = PersonAccess::of(&[held(Role::CityAdministrator, "321000")], now);
-        assert!(city.scope.contains(None), "people without a grid are the city's");
-        for role in [Role::SystemAdministrator, Role::SecurityAdministrator, Role::AuditAdministrator] {
-            assert!(PersonAccess::of(&[held(role, "321000")], now).scope.is_nothing());
+        assert!(
+            city.scope.contains(None),
+            "people without a grid are the city's"
+        );
+        assert!(
+            city.scope.contains(Some("321002001001001"))
+                && city.scope.contains(Some("321084001001001"))
+        );
+        assert!(
+            !city.scope.contains(Some("320102001001001")),
+            "Nanjing is another city"
+        );
+        assert_eq!(city.scope.prefixes(), ["3210"]);
+        for role in [
+            Role::SystemAdministrator,
+            Role::SecurityAdministrator,
+            Role::AuditAdministrator,
+        ] {
+            assert!(
+                PersonAccess::of(&[held(role, "321000")], now)
+                    .scope
+                    .is_nothing()
+            );
         }
-        let expired = PersonAccess::of(&[held(Role::GridWorker, "321002001001001")], Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+        let expired = PersonAccess::of(
+            &[held(Role::GridWorker, "321002001001001")],
+            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
+        );
         assert!(expired.scope.is_nothing());
     }
 
@@ -242,8 +290,16 @@ mod tests {
         let kinds = default_purpose_kinds();
         let purpose = Purpose::parse("household_check 2026-0042", &kinds).unwrap();
         assert_eq!(purpose.text(), "household_check 2026-0042");
-        assert!(Purpose::parse("curiosity 1", &kinds).unwrap_err().contains("must be one of"));
-        assert!(Purpose::parse("case", &kinds).unwrap_err().contains("reference"));
+        assert!(
+            Purpose::parse("curiosity 1", &kinds)
+                .unwrap_err()
+                .contains("must be one of")
+        );
+        assert!(
+            Purpose::parse("case", &kinds)
+                .unwrap_err()
+                .contains("reference")
+        );
         let officer = PersonAccess::of(&[held(Role::CivilAffairsOfficer, "321002")], now);
         assert!(officer.shows_sensitive(Some("321002001001001"), Some(&purpose)));
         assert!(!officer.shows_sensitive(Some("321002001001001"), None));
@@ -256,7 +312,11 @@ mod tests {
     fn masks_keep_what_identifies_nobody() {
         assert_eq!(mask_citizen_id("44010619900101123X"), "4401**********123X");
         assert_eq!(mask_phone("13812345678"), "138****5678");
-        assert_eq!(mask_phone("051487654321"), "051****54321", "landlines keep their area code");
+        assert_eq!(
+            mask_phone("051487654321"),
+            "051****54321",
+            "landlines keep their area code"
+        );
         assert_eq!(mask_citizen_id("123"), "***");
     }
 }

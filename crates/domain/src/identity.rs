@@ -222,7 +222,10 @@ pub fn check_assignment(
     held: &[RoleAssignment],
     new: &RoleAssignment,
 ) -> Result<(), AssignmentError> {
-    if new.role.account_kind() != kind {
+    let service_may_hold = kind == AccountKind::Service
+        && new.role.account_kind() == AccountKind::Staff
+        && !new.role.is_separated_administrator();
+    if new.role.account_kind() != kind && !service_may_hold {
         return Err(AssignmentError::WrongKind {
             role: new.role,
             expected: new.role.account_kind().code(),
@@ -355,6 +358,31 @@ pub struct Session {
     pub last_seen_at: DateTime<Utc>,
     pub client: String,
 }
+
+/// An API token of a department's system, as stored (under the SHA-256 of its value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub login: String,
+    pub label: String,
+    /// What the token may do, e.g. `persons:read`.
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ApiToken {
+    pub fn is_usable_at(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+
+    pub fn allows(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|held| held == scope)
+    }
+}
+
+/// The scopes an API token may hold.
+pub const TOKEN_SCOPES: [&str; 1] = ["persons:read"];
 
 /// The sign-in rules, with the values the issue sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use crate::audit::{
     Actor, AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, StoredEntry, VerifyReport,
 };
 use crate::identifiers::{CitizenId, CreditCode};
-use crate::identity::{Account, RoleAssignment, Session, SessionStage};
+use crate::identity::{Account, ApiToken, RoleAssignment, Session, SessionStage};
 use crate::merkle::Hash;
 use crate::provenance::Provenance;
 use crate::registry::{Building, House, Household, LegalEntity, Person};
@@ -114,6 +114,9 @@ pub struct PersonQuery {
     pub initials: Option<String>,
     /// An area code prefix: a district, street, community or grid code.
     pub area: Option<String>,
+    /// Only people the caller may read (the access policy's scope); `None` for Huimin's
+    /// own processes.
+    pub within: Option<crate::access::Scope>,
 }
 
 /// A person as a list shows them.
@@ -486,6 +489,25 @@ pub trait IdentityStore: Send + Sync {
         audit: &AuditEvent,
         now: DateTime<Utc>,
     ) -> StorageResult<()>;
+
+    /// Keeps a new API token (its value is shown once and never stored).
+    async fn create_api_token(
+        &self,
+        token_hash: &[u8],
+        token: &ApiToken,
+        audit: &AuditEvent,
+    ) -> StorageResult<()>;
+
+    async fn api_token(&self, token_hash: &[u8]) -> StorageResult<Option<ApiToken>>;
+
+    /// Revokes an account's tokens with this label; returns how many.
+    async fn revoke_api_tokens(
+        &self,
+        login: &str,
+        label: &str,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<u64>;
 
     /// Ends every session of an account (sign out everywhere); returns how many.
     async fn end_sessions_of(

@@ -79,10 +79,39 @@ enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// API tokens of department systems: issue or revoke.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// The audit log: verify it, sign a checkpoint now, or rotate the signing key.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue an API token to a service account; it is printed once and kept only as a
+    /// hash.
+    Create {
+        login: String,
+        /// A name for the token, to revoke it by.
+        #[arg(long)]
+        label: String,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// What it may do (repeatable); the scopes are persons:read.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+    },
+    /// Revoke a service account's tokens with this label.
+    Revoke {
+        login: String,
+        #[arg(long)]
+        label: String,
     },
 }
 
@@ -106,6 +135,16 @@ enum AccountCommand {
         /// A resident's identity number.
         #[arg(long)]
         citizen_id: Option<String>,
+    },
+    /// Add a service account (a department's system, signing in with API tokens).
+    AddService {
+        login: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        jurisdiction: String,
     },
 }
 
@@ -162,12 +201,7 @@ async fn main() -> anyhow::Result<()> {
             let store = huimin_store::connect(config.database.url.expose())
                 .await
                 .context("opening the database")?;
-            let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
-            let actor = huimin_domain::audit::Actor {
-                account: format!("operator:{operator}"),
-                role: "command_line".to_owned(),
-                ..huimin_domain::audit::Actor::default()
-            };
+            let actor = operator();
             let new = huimin_web::accounts::NewAccount {
                 login: login.clone(),
                 display_name: name,
@@ -185,6 +219,74 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
             println!("Added {login} as {} ({}).", role.name_zh(), role.code());
+            Ok(())
+        }
+        Command::Token { command } => {
+            huimin::server::init_logging(&config);
+            let store = huimin_store::connect(config.database.url.expose())
+                .await
+                .context("opening the database")?;
+            let actor = operator();
+            let now = huimin_web::Clock::now(&huimin_web::SystemClock);
+            match command {
+                TokenCommand::Create {
+                    login,
+                    label,
+                    days,
+                    scopes,
+                } => {
+                    let token = huimin_web::accounts::issue_api_token(
+                        store.as_ref(),
+                        &login,
+                        &label,
+                        &scopes,
+                        chrono::Duration::days(i64::from(days)),
+                        &actor,
+                        now,
+                    )
+                    .await?;
+                    println!("{token}");
+                    eprintln!(
+                        "This token is shown once; keep it in the calling system's secret store."
+                    );
+                }
+                TokenCommand::Revoke { login, label } => {
+                    let event = actor.event("account.revoke_token", "account", login.clone());
+                    let count = store.revoke_api_tokens(&login, &label, &event, now).await?;
+                    println!("Revoked {count} token(s) of {login} labelled {label}.");
+                }
+            }
+            Ok(())
+        }
+        Command::Account {
+            command:
+                AccountCommand::AddService {
+                    login,
+                    name,
+                    role,
+                    jurisdiction,
+                },
+        } => {
+            huimin::server::init_logging(&config);
+            let role = parse_role(&role)?;
+            let store = huimin_store::connect(config.database.url.expose())
+                .await
+                .context("opening the database")?;
+            huimin_web::accounts::add_service_account(
+                store.as_ref(),
+                &login,
+                &name,
+                role,
+                &jurisdiction,
+                &operator(),
+                huimin_web::Clock::now(&huimin_web::SystemClock),
+            )
+            .await?;
+            println!(
+                "Added the service account {login} as {} ({}).",
+                role.name_zh(),
+                role.code()
+            );
             Ok(())
         }
         Command::Audit { command } => {
@@ -430,4 +532,24 @@ async fn run_import(
         );
     }
     Ok(())
+}
+
+fn parse_role(code: &str) -> anyhow::Result<huimin_domain::identity::Role> {
+    huimin_domain::identity::Role::parse(code).with_context(|| {
+        let codes: Vec<&str> = huimin_domain::identity::Role::ALL
+            .iter()
+            .map(|role| role.code())
+            .collect();
+        format!("unknown role '{code}'; the roles are {}", codes.join(", "))
+    })
+}
+
+/// The person at the command line, for the audit log.
+fn operator() -> huimin_domain::audit::Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    huimin_domain::audit::Actor {
+        account: format!("operator:{user}"),
+        role: "command_line".to_owned(),
+        ..huimin_domain::audit::Actor::default()
+    }
 }

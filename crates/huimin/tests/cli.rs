@@ -491,7 +491,8 @@ fn the_config_command_prints_the_effective_configuration_without_secrets() {
 struct Demo {
     child: Child,
     address: String,
-    _directory: tempfile::TempDir,
+    database: String,
+    directory: tempfile::TempDir,
 }
 
 impl Demo {
@@ -527,8 +528,14 @@ impl Demo {
         Demo {
             child,
             address,
-            _directory: directory,
+            database,
+            directory,
         }
+    }
+
+    /// An API token of a city-wide civil-affairs service account.
+    fn token(&self) -> String {
+        service_token(&self.database, &self.directory.path().join("keys"))
     }
 
     fn stop(mut self) -> std::process::ExitStatus {
@@ -539,6 +546,45 @@ impl Demo {
         assert!(status.success());
         self.child.wait().unwrap()
     }
+}
+
+/// An API token of a new city-wide civil-affairs service account, made with the commands
+/// an operator would use while the server runs.
+fn service_token(database: &str, keys: &Path) -> String {
+    let run = |arguments: &[&str]| {
+        let output = huimin()
+            .args(arguments)
+            .env("HUIMIN__DATABASE__URL", database)
+            .env("HUIMIN__AUDIT__KEY_DIRECTORY", keys)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    run(&[
+        "account",
+        "add-service",
+        "civil.system",
+        "--name",
+        "民政业务系统",
+        "--role",
+        "civil_affairs_officer",
+        "--jurisdiction",
+        "321000",
+    ]);
+    run(&[
+        "token",
+        "create",
+        "civil.system",
+        "--label",
+        "test",
+        "--scope",
+        "persons:read",
+    ])
 }
 
 impl Drop for Demo {
@@ -561,8 +607,21 @@ async fn the_demo_serves_the_city_and_stops_gracefully_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(health.status(), reqwest::StatusCode::OK);
+    let anonymous = client
+        .get(format!("{}/api/v1/persons?per_page=1", demo.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.status(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "people's records need a caller"
+    );
+    let token = demo.token();
+    assert!(token.starts_with("hm_"), "{token}");
     let page: serde_json::Value = client
         .get(format!("{}/api/v1/persons?per_page=1", demo.address))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()
@@ -570,6 +629,30 @@ async fn the_demo_serves_the_city_and_stops_gracefully_on_sigterm() {
         .await
         .unwrap();
     assert!(page["total"].as_u64().unwrap() >= 900, "{page}");
+    assert!(
+        page["items"][0]["citizen_id"]
+            .as_str()
+            .unwrap()
+            .contains('*'),
+        "masked without a purpose"
+    );
+    let with_purpose: serde_json::Value = client
+        .get(format!("{}/api/v1/persons?per_page=1", demo.address))
+        .bearer_auth(&token)
+        .header("x-purpose", "household_check 2026-001")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !with_purpose["items"][0]["citizen_id"]
+            .as_str()
+            .unwrap()
+            .contains('*'),
+        "{with_purpose}"
+    );
 
     // The loader's writes are in the audit log, and the server signs a checkpoint before
     // it serves: check it and a proof with nothing but the API's answers.
@@ -671,13 +754,14 @@ async fn the_demo_serves_the_city_and_stops_gracefully_on_sigterm() {
 /// person would see them, with screenshots kept in target/browser-screenshots.
 #[tokio::test]
 async fn browser_shows_the_person_360_page_the_grid_map_and_the_charts() {
-    let Some(chromium) = find_chromium() else {
+    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
         assert!(
-            std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "HUIMIN_REQUIRE_BROWSER=1 but no chromium was found"
+            !required,
+            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
         );
         eprintln!(
-            "\n!!! Browser tests SKIPPED: no chromium on PATH (Debian: apt-get install chromium).\n"
+            "\n!!! Browser tests SKIPPED: need chromium and chromedriver (Debian: apt-get install chromium chromium-driver).\n"
         );
         return;
     };
@@ -688,6 +772,8 @@ async fn browser_shows_the_person_360_page_the_grid_map_and_the_charts() {
             "{}/api/v1/persons?initials=w&per_page=1",
             demo.address
         ))
+        .bearer_auth(demo.token())
+        .header("x-purpose", "case browser-test")
         .send()
         .await
         .unwrap()
@@ -699,12 +785,32 @@ async fn browser_shows_the_person_360_page_the_grid_map_and_the_charts() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();
 
-    let person_url = format!(
-        "{}/console/persons/{}",
-        demo.address,
-        person["citizen_id"].as_str().unwrap()
-    );
-    let dom = render(&chromium, &person_url, &screenshots.join("person-360.png"));
+    // The 360 page is personal data: a civil-affairs officer signs in and states a purpose.
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(&chromium, profile.path(), 1280, 1000).await;
+    sign_in_in_browser(&browser, &demo.address, "civil.affairs").await;
+    let citizen_id = person["citizen_id"].as_str().unwrap();
+    browser
+        .goto(&format!(
+            "{}/console/persons/{citizen_id}?purpose=case%20browser-test",
+            demo.address
+        ))
+        .await
+        .unwrap();
+    let shown = browser
+        .find(fantoccini::Locator::Id("citizen-id"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(shown, citizen_id, "the full number, with a purpose");
+    let dom = browser.source().await.unwrap();
+    std::fs::write(
+        screenshots.join("person-360.png"),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
     assert!(
         dom.contains(person["name"].as_str().unwrap()),
         "the person's name is on the page"
@@ -713,6 +819,22 @@ async fn browser_shows_the_person_360_page_the_grid_map_and_the_charts() {
     {
         assert!(dom.contains(heading), "{heading} is shown");
     }
+    browser
+        .goto(&format!("{}/console/persons/{citizen_id}", demo.address))
+        .await
+        .unwrap();
+    let masked = browser
+        .find(fantoccini::Locator::Id("citizen-id"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        masked.contains("**********"),
+        "masked without a purpose: {masked}"
+    );
+    browser.close().await.unwrap();
 
     let dom = render(
         &chromium,
@@ -917,6 +1039,7 @@ async fn identity_numbers_never_reach_the_logs() {
                 .map(|rest| rest.trim().trim_end_matches("/console").to_owned())
         })
         .expect("the demo prints its address");
+    let token = service_token(&database, &directory.path().join("keys"));
     let client = reqwest::Client::new();
     let person = |id: &str, phone: &str| {
         serde_json::json!({
@@ -952,12 +1075,32 @@ async fn identity_numbers_never_reach_the_logs() {
         format!("/console/persons/{missing}"),
         format!("/api/v1/persons/{}", &stored[..17]),
     ] {
-        let response = client.get(format!("{address}{path}")).send().await.unwrap();
-        assert!(
-            response.status() != reqwest::StatusCode::INTERNAL_SERVER_ERROR,
-            "{path}"
-        );
+        for purpose in ["", "case canary-1"] {
+            let response = client
+                .get(format!("{address}{path}"))
+                .bearer_auth(&token)
+                .header("x-purpose", purpose)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                response.status() != reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+                "{path}"
+            );
+        }
     }
+    let read = client
+        .get(format!("{address}/api/v1/persons/{stored}/360"))
+        .bearer_auth(&token)
+        .header("x-purpose", "case canary-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.status(),
+        reqwest::StatusCode::OK,
+        "the reads were really made"
+    );
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -1071,6 +1214,68 @@ impl Drop for ChromeDriver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Signs a demo account in through the browser's forms: the password, then the code typed
+/// from the key that the enrolment page shows.
+async fn sign_in_in_browser(browser: &fantoccini::Client, address: &str, login: &str) {
+    use fantoccini::Locator;
+    browser
+        .goto(&format!("{address}/console/sign-in"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .send_keys(login)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(huimin_web::accounts::DEMO_PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let secret = browser
+        .wait()
+        .for_element(Locator::Id("totp-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let factor = huimin_domain::identity::SecondFactor::from_base32(&secret)
+        .expect("a base32 key on the page");
+    // The server reads the machine's clock; so must the person typing the code.
+    let code = factor.code_at(huimin_web::Clock::now(&huimin_web::SystemClock));
+    browser
+        .find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys(&code)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("verify"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("account-name"))
+        .await
+        .unwrap();
 }
 
 /// Headless Chromium signs a demo staff account in as a person would: password, then the

@@ -18,7 +18,9 @@ macro_rules! identity_store {
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use huimin_domain::audit::AuditEvent;
-            use huimin_domain::identity::{Account, AccountKind, Role, RoleAssignment, Session, SessionStage};
+            use huimin_domain::identity::{
+                Account, AccountKind, ApiToken, Role, RoleAssignment, Session, SessionStage,
+            };
             use huimin_domain::storage::{IdentityStore, Page, PageRequest, StorageError, StorageResult};
             use sqlx::Row;
 
@@ -329,6 +331,75 @@ macro_rules! identity_store {
                             .map_err(|e| storage_error("ending a session", e))?;
                     });
                     Ok(())
+                }
+
+                async fn create_api_token(
+                    &self,
+                    token_hash: &[u8],
+                    token: &ApiToken,
+                    audit: &AuditEvent,
+                ) -> StorageResult<()> {
+                    audited!(self, audit, token.created_at, |transaction| {
+                        sqlx::query(
+                            "INSERT INTO api_token (token_hash, login, label, scopes, created_at_us, expires_at_us, revoked_at_us) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(token_hash)
+                        .bind(token.login.as_str())
+                        .bind(token.label.as_str())
+                        .bind(token.scopes.join(" "))
+                        .bind(micros(token.created_at))
+                        .bind(micros(token.expires_at))
+                        .bind(token.revoked_at.map(micros))
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("keeping an API token", e))?;
+                    });
+                    Ok(())
+                }
+
+                async fn api_token(&self, token_hash: &[u8]) -> StorageResult<Option<ApiToken>> {
+                    let row = sqlx::query(
+                        "SELECT login, label, scopes, created_at_us, expires_at_us, revoked_at_us FROM api_token \
+                         WHERE token_hash = $1",
+                    )
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading an API token", e))?;
+                    let Some(row) = row else { return Ok(None) };
+                    let scopes: String = row.try_get("scopes").map_err(|e| storage_error("scopes", e))?;
+                    let created: i64 = row.try_get("created_at_us").map_err(|e| storage_error("created_at_us", e))?;
+                    let expires: i64 = row.try_get("expires_at_us").map_err(|e| storage_error("expires_at_us", e))?;
+                    Ok(Some(ApiToken {
+                        login: row.try_get("login").map_err(|e| storage_error("login", e))?,
+                        label: row.try_get("label").map_err(|e| storage_error("label", e))?,
+                        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                        created_at: from_micros(created)?,
+                        expires_at: from_micros(expires)?,
+                        revoked_at: optional_time(&row, "revoked_at_us")?,
+                    }))
+                }
+
+                async fn revoke_api_tokens(
+                    &self,
+                    login: &str,
+                    label: &str,
+                    audit: &AuditEvent,
+                    now: DateTime<Utc>,
+                ) -> StorageResult<u64> {
+                    Ok(audited!(self, audit, now, |transaction| {
+                        sqlx::query(
+                            "UPDATE api_token SET revoked_at_us = $3 WHERE login = $1 AND label = $2 AND revoked_at_us IS NULL",
+                        )
+                        .bind(login)
+                        .bind(label)
+                        .bind(micros(now))
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("revoking API tokens", e))?
+                        .rows_affected()
+                    }))
                 }
 
                 async fn end_sessions_of(&self, login: &str, audit: &AuditEvent, now: DateTime<Utc>) -> StorageResult<u64> {

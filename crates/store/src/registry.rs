@@ -725,6 +725,22 @@ macro_rules! registry_store {
                     values.push(high);
                     conditions.push(format!("grid >= ${} AND grid < ${}", values.len() - 1, values.len()));
                 }
+                if let Some(scope) = &query.within {
+                    let mut alternatives = Vec::new();
+                    for prefix in scope.prefixes() {
+                        let (low, high) = prefix_range(prefix);
+                        values.push(low);
+                        values.push(high);
+                        alternatives.push(format!("(grid >= ${} AND grid < ${})", values.len() - 1, values.len()));
+                    }
+                    if scope.contains(None) {
+                        alternatives.push("grid IS NULL".to_owned());
+                    }
+                    if alternatives.is_empty() {
+                        alternatives.push("1 = 0".to_owned());
+                    }
+                    conditions.push(format!("({})", alternatives.join(" OR ")));
+                }
                 let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
                 let count_sql = format!("SELECT COUNT(*) FROM person {filter}");
                 let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.as_str()));

@@ -86,7 +86,8 @@ pub async fn add_account(
 pub const DEMO_PASSWORD: &str = "huimin-demo-2026";
 
 /// Creates the demo city's staff accounts unless they exist: a security and an audit
-/// administrator for the city, a district leader and a grid worker. Returns their logins.
+/// administrator for the city, a district leader, a grid worker and a city-wide
+/// civil-affairs officer. Returns their logins.
 pub async fn add_demo_accounts(
     store: &dyn IdentityStore,
     district: &str,
@@ -113,6 +114,12 @@ pub async fn add_demo_accounts(
             district,
         ),
         ("grid.worker", "网格员（演示）", Role::GridWorker, grid),
+        (
+            "civil.affairs",
+            "民政经办人员（演示）",
+            Role::CivilAffairsOfficer,
+            "321000",
+        ),
     ];
     let actor = Actor::system("demo-generator");
     let mut logins = Vec::new();
@@ -132,4 +139,100 @@ pub async fn add_demo_accounts(
         logins.push(login.to_owned());
     }
     Ok(logins)
+}
+
+/// Issues an API token to a service account: returns the token, which is shown once and
+/// kept only as its SHA-256.
+pub async fn issue_api_token(
+    store: &dyn IdentityStore,
+    login: &str,
+    label: &str,
+    scopes: &[String],
+    valid_for: chrono::Duration,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<String, AccountError> {
+    let account = store
+        .account(login)
+        .await?
+        .ok_or_else(|| AccountError::Login(format!("no account is called '{login}'")))?;
+    if account.kind != AccountKind::Service {
+        return Err(AccountError::Login(format!(
+            "API tokens are for service accounts (department systems); '{login}' is a {} account",
+            account.kind.code()
+        )));
+    }
+    if let Some(unknown) = scopes
+        .iter()
+        .find(|scope| !huimin_domain::identity::TOKEN_SCOPES.contains(&scope.as_str()))
+    {
+        return Err(AccountError::Login(format!(
+            "unknown scope '{unknown}'; the scopes are {}",
+            huimin_domain::identity::TOKEN_SCOPES.join(", ")
+        )));
+    }
+    let secret =
+        crate::session::random_token().map_err(|_| StorageError::new("no random bytes"))?;
+    let token = format!("{}{secret}", crate::session::TOKEN_PREFIX);
+    let stored = huimin_domain::identity::ApiToken {
+        login: login.to_owned(),
+        label: label.to_owned(),
+        scopes: scopes.to_vec(),
+        created_at: now,
+        expires_at: now + valid_for,
+        revoked_at: None,
+    };
+    let event = huimin_domain::audit::AuditEvent {
+        detail: format!(
+            "token '{label}', scopes {}, expires {}",
+            scopes.join(" "),
+            stored.expires_at
+        ),
+        ..actor.event("account.issue_token", "account", login)
+    };
+    store
+        .create_api_token(&crate::session::token_hash(&token), &stored, &event)
+        .await?;
+    Ok(token)
+}
+
+/// Creates a service account (a department's system) with one role.
+pub async fn add_service_account(
+    store: &dyn IdentityStore,
+    login: &str,
+    display_name: &str,
+    role: Role,
+    jurisdiction: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    check_login(login).map_err(AccountError::Login)?;
+    let assignment = RoleAssignment {
+        role,
+        jurisdiction: jurisdiction.to_owned(),
+        department: None,
+        valid_from: now,
+        valid_until: None,
+    };
+    check_assignment(AccountKind::Service, &[], &assignment)?;
+    let account = Account::new(
+        login,
+        AccountKind::Service,
+        display_name,
+        String::new(),
+        now,
+    );
+    if !store
+        .create_account(&account, &actor.event("account.create", "account", login))
+        .await?
+    {
+        return Err(AccountError::Taken(login.to_owned()));
+    }
+    let event = huimin_domain::audit::AuditEvent {
+        jurisdiction: jurisdiction.to_owned(),
+        detail: format!("role {}", role.code()),
+        ..actor.event("account.assign_role", "account", login)
+    };
+    store.assign_role(login, &assignment, &event, now).await?;
+    Ok(())
 }

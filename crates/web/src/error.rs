@@ -29,6 +29,13 @@ pub enum ApiError {
     /// A dependency is not ready (503).
     #[error("{0}")]
     Unavailable(String),
+    /// Nobody is signed in, or the token is unknown, expired or revoked (401).
+    #[error("sign in, or send a valid API token (Authorization: Bearer …)")]
+    Unauthenticated,
+    /// Signed in, but not allowed (403): a token without the scope, a filter on a field
+    /// the caller may not read.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// What `render_errors` turns into the JSON body; carried as a response extension.
@@ -48,6 +55,8 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -88,6 +97,16 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable(message) => ErrorBody {
                 code: "unavailable",
+                message,
+                details: Vec::new(),
+            },
+            ApiError::Unauthenticated => ErrorBody {
+                code: "unauthenticated",
+                message: ApiError::Unauthenticated.to_string(),
+                details: Vec::new(),
+            },
+            ApiError::Forbidden(message) => ErrorBody {
+                code: "forbidden",
                 message,
                 details: Vec::new(),
             },

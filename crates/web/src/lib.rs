@@ -6,6 +6,7 @@
 //! crate reads the clock only through [`Clock`], so tests can fix time. It must not
 //! contain business rules: validation is the domain's (`PersonDraft::validate`).
 
+pub mod access;
 pub mod accounts;
 pub mod api;
 mod assets;

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use huimin_domain::audit::{Actor, hex};
-use huimin_domain::identity::{Account, RoleAssignment, Session, SessionStage};
+use huimin_domain::identity::{Account, AccountKind, RoleAssignment, Session, SessionStage};
 use sha2::{Digest, Sha256};
 
 pub(crate) const SESSION_COOKIE: &str = "huimin_session";
@@ -112,6 +112,8 @@ pub(crate) fn request_id(headers: &HeaderMap) -> String {
 pub struct Principal {
     pub account: Account,
     pub roles: Vec<RoleAssignment>,
+    /// The scopes of the API token the request came with; `None` for a signed-in session.
+    pub token_scopes: Option<Vec<String>>,
     pub(crate) session_hash: Vec<u8>,
     pub(crate) csrf_token: String,
 }
@@ -201,7 +203,57 @@ pub(crate) async fn principal(
     Ok(Some(Principal {
         account,
         roles,
+        token_scopes: None,
         session_hash,
         csrf_token: session.csrf_token,
     }))
+}
+
+/// The prefix of every API token, so a leaked one is recognisable (and greppable).
+pub const TOKEN_PREFIX: &str = "hm_";
+
+/// The principal of an API request: a bearer token (a department's system) or, without
+/// one, the browser's signed-in session. A token that is unknown, expired, revoked or not
+/// a service account's is refused, never ignored.
+pub(crate) async fn api_principal(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Result<Principal, ApiError> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let Some(token) = bearer else {
+        return principal(state, headers, now)
+            .await?
+            .ok_or(ApiError::Unauthenticated);
+    };
+    let hash = token_hash(token.trim());
+    let Some(stored) = state.identity.api_token(&hash).await? else {
+        return Err(ApiError::Unauthenticated);
+    };
+    if !stored.is_usable_at(now) {
+        return Err(ApiError::Unauthenticated);
+    }
+    let account = state
+        .identity
+        .account(&stored.login)
+        .await?
+        .filter(|account| account.kind == AccountKind::Service && account.disabled_at.is_none())
+        .ok_or(ApiError::Unauthenticated)?;
+    let roles = state
+        .identity
+        .role_assignments(&account.login)
+        .await?
+        .into_iter()
+        .filter(|assignment| assignment.is_valid_at(now))
+        .collect();
+    Ok(Principal {
+        account,
+        roles,
+        token_scopes: Some(stored.scopes),
+        session_hash: Vec::new(),
+        csrf_token: String::new(),
+    })
 }

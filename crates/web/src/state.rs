@@ -41,6 +41,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Password, lockout and session rules.
     pub sign_in: SignInPolicy,
+    /// The kinds of purpose a reader of sensitive fields may state (`KIND REFERENCE`).
+    pub purposes: Vec<String>,
 }
 
 impl Default for WebConfig {
@@ -51,6 +53,7 @@ impl Default for WebConfig {
             api_source: "api".to_owned(),
             secure_cookies: true,
             sign_in: SignInPolicy::default(),
+            purposes: huimin_domain::access::default_purpose_kinds(),
         }
     }
 }

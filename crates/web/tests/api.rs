@@ -63,6 +63,38 @@ impl TestApp {
             .await
             .expect("open the test database");
         load_city(store.as_ref()).await;
+        // The suite reads as a city-wide civil-affairs system stating a purpose, so it
+        // sees every record in full; the access policy has tests of its own.
+        let now = FixedClock.now();
+        let actor = huimin_domain::audit::Actor::system("test");
+        huimin_web::accounts::add_service_account(
+            store.as_ref(),
+            "civil.system",
+            "民政业务系统",
+            huimin_domain::identity::Role::CivilAffairsOfficer,
+            "321000",
+            &actor,
+            now,
+        )
+        .await
+        .unwrap();
+        let token = huimin_web::accounts::issue_api_token(
+            store.as_ref(),
+            "civil.system",
+            "tests",
+            &["persons:read".to_owned()],
+            chrono::Duration::days(1),
+            &actor,
+            now,
+        )
+        .await
+        .unwrap();
+        let mut token_headers = reqwest::header::HeaderMap::new();
+        token_headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        token_headers.insert("x-purpose", "case api-tests".parse().unwrap());
         let state = AppState::new(store, Arc::new(FixedClock), config)
             .await
             .expect("state");
@@ -82,7 +114,10 @@ impl TestApp {
         tokio::spawn(huimin_web::serve(listener, app, std::future::pending()));
         TestApp {
             address,
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder()
+                .default_headers(token_headers)
+                .build()
+                .unwrap(),
             _directory: directory,
         }
     }

@@ -41,3 +41,16 @@ CREATE TABLE session (
     client TEXT NOT NULL
 );
 CREATE INDEX session_login ON session (login);
+-- API tokens of department systems (service accounts): shown once, kept as SHA-256,
+-- scoped, expiring, revocable.
+CREATE TABLE api_token (
+    token_hash BYTEA PRIMARY KEY,
+    login TEXT NOT NULL REFERENCES account (login),
+    label TEXT NOT NULL,
+    -- Space-separated, e.g. 'persons:read'.
+    scopes TEXT NOT NULL,
+    created_at_us BIGINT NOT NULL,
+    expires_at_us BIGINT NOT NULL,
+    revoked_at_us BIGINT
+);
+CREATE INDEX api_token_login ON api_token (login, label);

@@ -1,13 +1,17 @@
 //! People: search, read (current or as of a time), history, the 360 view, create/update.
 
 use super::{PageDto, PageParams, ProvenanceDto, parse_path};
+use crate::access::Reader;
 use crate::api::{EntityDto, HouseDto};
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::DateTime;
+use huimin_domain::access::{mask_citizen_id, mask_phone};
+use huimin_domain::audit::Outcome;
 use huimin_domain::identifiers::{CitizenId, Sex};
 use huimin_domain::registry::{
     FieldError, Household, HouseholdDraft, HouseholdMemberDraft, Person, PersonDraft,
@@ -234,6 +238,7 @@ pub(crate) fn person_query(params: &PersonSearchParams) -> Result<PersonQuery, A
             .map(str::to_owned),
         initials: params.initials.as_deref().and_then(normalise_initials),
         area,
+        within: None,
     })
 }
 
@@ -242,12 +247,73 @@ pub(crate) fn person_query(params: &PersonSearchParams) -> Result<PersonQuery, A
     responses((status = 200, body = PageDto<PersonSummaryDto>), (status = 422, description = "invalid filter")))]
 pub async fn search_persons(
     State(state): State<AppState>,
+    parts: Parts,
     Query(params): Query<PersonSearchParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<PersonSummaryDto>>, ApiError> {
-    let query = person_query(&params)?;
+    let reader = Reader::of(&state, &parts, None).await?;
+    let mut query = person_query(&params)?;
+    query.within = Some(reader.access.scope.clone());
     let page = state.store.search_persons(&query, page.request()).await?;
-    Ok(Json(PageDto::from_page(page, PersonSummaryDto::from)))
+    let events: Vec<_> = page
+        .items
+        .iter()
+        .map(|item| {
+            reader.event(
+                "person.search",
+                item.citizen_id.as_str(),
+                item.grid.as_deref(),
+                Outcome::Allowed,
+            )
+        })
+        .collect();
+    reader.record(&state, &events).await?;
+    Ok(Json(PageDto::from_page(page, |summary| {
+        let mut dto = PersonSummaryDto::from(summary);
+        dto.citizen_id = reader.citizen_id(&dto.citizen_id, dto.grid.as_deref());
+        dto
+    })))
+}
+
+/// Reads one person's current record for `reader`: the record when it exists and is in
+/// scope (the read audited), else not found — the same answer for both, the refusal
+/// audited as denied.
+pub(crate) async fn read_person(
+    state: &AppState,
+    reader: &Reader,
+    action: &str,
+    id: &CitizenId,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Versioned<Person>, ApiError> {
+    let found = state.store.person(id, as_of).await?;
+    let grid = found.as_ref().and_then(|versioned| {
+        versioned
+            .record
+            .grid
+            .as_ref()
+            .map(|grid| grid.as_str().to_owned())
+    });
+    match found {
+        Some(versioned) if reader.can_read(grid.as_deref()) => {
+            reader
+                .record(
+                    state,
+                    &[reader.event(action, id.as_str(), grid.as_deref(), Outcome::Allowed)],
+                )
+                .await?;
+            Ok(versioned)
+        }
+        Some(_) => {
+            reader
+                .record(
+                    state,
+                    &[reader.event(action, id.as_str(), grid.as_deref(), Outcome::Denied)],
+                )
+                .await?;
+            Err(ApiError::not_found("person"))
+        }
+        None => Err(ApiError::not_found("person")),
+    }
 }
 
 /// A person, current or as of a past instant.
@@ -255,9 +321,11 @@ pub async fn search_persons(
     responses((status = 200, body = PersonDto), (status = 404), (status = 422)))]
 pub async fn get_person(
     State(state): State<AppState>,
+    parts: Parts,
     Path(citizen_id): Path<String>,
     Query(params): Query<AsOfParams>,
 ) -> Result<Json<PersonDto>, ApiError> {
+    let reader = Reader::of(&state, &parts, None).await?;
     let id = parse_citizen_id(&citizen_id)?;
     let as_of = match params.as_of.as_deref() {
         None => None,
@@ -275,15 +343,10 @@ pub async fn get_person(
                 })?,
         ),
     };
-    let versioned = state
-        .store
-        .person(&id, as_of)
-        .await?
-        .ok_or_else(|| ApiError::not_found("person"))?;
-    Ok(Json(PersonDto::from_versioned(
-        &versioned,
-        state.clock.today(),
-    )))
+    let versioned = read_person(&state, &reader, "person.read", &id, as_of).await?;
+    Ok(Json(
+        PersonDto::from_versioned(&versioned, state.clock.today()).masked_for(&reader),
+    ))
 }
 
 /// Every version of a person, newest first.
@@ -291,18 +354,18 @@ pub async fn get_person(
     responses((status = 200, body = Vec<PersonDto>), (status = 404)))]
 pub async fn person_history(
     State(state): State<AppState>,
+    parts: Parts,
     Path(citizen_id): Path<String>,
 ) -> Result<Json<Vec<PersonDto>>, ApiError> {
+    let reader = Reader::of(&state, &parts, None).await?;
     let id = parse_citizen_id(&citizen_id)?;
+    read_person(&state, &reader, "person.history", &id, None).await?;
     let history = state.store.person_history(&id).await?;
-    if history.is_empty() {
-        return Err(ApiError::not_found("person"));
-    }
     let today = state.clock.today();
     Ok(Json(
         history
             .iter()
-            .map(|version| PersonDto::from_versioned(version, today))
+            .map(|version| PersonDto::from_versioned(version, today).masked_for(&reader))
             .collect(),
     ))
 }
@@ -312,14 +375,17 @@ pub async fn person_history(
     responses((status = 200, body = Person360Dto), (status = 404)))]
 pub async fn person_360(
     State(state): State<AppState>,
+    parts: Parts,
     Path(citizen_id): Path<String>,
 ) -> Result<Json<Person360Dto>, ApiError> {
+    let reader = Reader::of(&state, &parts, None).await?;
     let id = parse_citizen_id(&citizen_id)?;
-    Ok(Json(load_person_360(&state, &id).await?))
+    Ok(Json(load_person_360(&state, &reader, &id).await?))
 }
 
 pub(crate) async fn load_person_360(
     state: &AppState,
+    reader: &Reader,
     id: &CitizenId,
 ) -> Result<Person360Dto, ApiError> {
     let Some(view) = state.store.person_view(id).await? else {
@@ -329,6 +395,27 @@ pub(crate) async fn load_person_360(
     let Some(current) = history.first() else {
         return Err(ApiError::not_found("person"));
     };
+    let grid = current
+        .record
+        .grid
+        .as_ref()
+        .map(|grid| grid.as_str().to_owned());
+    let grid = grid.as_deref();
+    if !reader.can_read(grid) {
+        reader
+            .record(
+                state,
+                &[reader.event("person.view", id.as_str(), grid, Outcome::Denied)],
+            )
+            .await?;
+        return Err(ApiError::not_found("person"));
+    }
+    reader
+        .record(
+            state,
+            &[reader.event("person.view", id.as_str(), grid, Outcome::Allowed)],
+        )
+        .await?;
     let today = state.clock.today();
     let mut households: Vec<HouseholdDto> =
         links.households.iter().map(HouseholdDto::from).collect();
@@ -343,7 +430,7 @@ pub(crate) async fn load_person_360(
     {
         member.name = names.get(&member.citizen_id).cloned();
     }
-    Ok(Person360Dto {
+    let mut view = Person360Dto {
         person: PersonDto::from_versioned(current, today),
         households,
         owned_houses: links.owned_houses.iter().map(HouseDto::from).collect(),
@@ -357,7 +444,55 @@ pub(crate) async fn load_person_360(
             .iter()
             .map(|version| PersonDto::from_versioned(version, today))
             .collect(),
-    })
+    };
+    if !reader.shows_sensitive(grid) {
+        view.mask();
+    }
+    Ok(view)
+}
+
+impl PersonDto {
+    /// The record as `reader` may see it.
+    pub(crate) fn masked_for(mut self, reader: &Reader) -> PersonDto {
+        if !reader.shows_sensitive(self.grid.as_deref()) {
+            self.mask();
+        }
+        self
+    }
+
+    fn mask(&mut self) {
+        self.citizen_id = mask_citizen_id(&self.citizen_id);
+        self.phone = self.phone.as_deref().map(mask_phone);
+    }
+}
+
+impl Person360Dto {
+    /// Every identity number and phone number in the view, masked.
+    pub(crate) fn mask(&mut self) {
+        self.person.mask();
+        for version in &mut self.history {
+            version.mask();
+        }
+        for member in self
+            .households
+            .iter_mut()
+            .flat_map(|household| household.members.iter_mut())
+        {
+            member.citizen_id = mask_citizen_id(&member.citizen_id);
+        }
+        for house in self
+            .owned_houses
+            .iter_mut()
+            .chain(self.rented_houses.iter_mut())
+        {
+            for id in house.owners.iter_mut().chain(house.tenants.iter_mut()) {
+                *id = mask_citizen_id(id);
+            }
+        }
+        for entity in &mut self.represented_entities {
+            entity.legal_representative = mask_citizen_id(&entity.legal_representative);
+        }
+    }
 }
 
 /// Create or update a person. 201 when new; 200 when updated or unchanged.
@@ -467,12 +602,61 @@ pub async fn put_household(
     responses((status = 200, body = HouseholdDto), (status = 404)))]
 pub async fn get_household(
     State(state): State<AppState>,
+    parts: Parts,
     Path(number): Path<String>,
 ) -> Result<Json<HouseholdDto>, ApiError> {
+    let reader = Reader::of(&state, &parts, None).await?;
     let household = state
         .store
         .household(&number)
         .await?
         .ok_or_else(|| ApiError::not_found("household"))?;
-    Ok(Json(HouseholdDto::from(&household.record)))
+    // A household is in scope when its head (its first member) is.
+    let head = household
+        .record
+        .members
+        .first()
+        .map(|member| member.citizen_id.clone());
+    let Some(head) = head else {
+        return Err(ApiError::not_found("household"));
+    };
+    let person = state.store.person(&head, None).await?;
+    let grid = person.as_ref().and_then(|person| {
+        person
+            .record
+            .grid
+            .as_ref()
+            .map(|grid| grid.as_str().to_owned())
+    });
+    let grid = grid.as_deref();
+    if person.is_none() || !reader.can_read(grid) {
+        reader
+            .record(
+                &state,
+                &[reader.event("household.read", head.as_str(), grid, Outcome::Denied)],
+            )
+            .await?;
+        return Err(ApiError::not_found("household"));
+    }
+    let events: Vec<_> = household
+        .record
+        .members
+        .iter()
+        .map(|member| {
+            reader.event(
+                "household.read",
+                member.citizen_id.as_str(),
+                grid,
+                Outcome::Allowed,
+            )
+        })
+        .collect();
+    reader.record(&state, &events).await?;
+    let mut dto = HouseholdDto::from(&household.record);
+    if !reader.shows_sensitive(grid) {
+        for member in &mut dto.members {
+            member.citizen_id = mask_citizen_id(&member.citizen_id);
+        }
+    }
+    Ok(Json(dto))
 }

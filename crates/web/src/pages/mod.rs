@@ -146,19 +146,38 @@ struct PersonsPage {
     next_link: Option<String>,
 }
 
+/// The console's reader, or the way to sign in.
+async fn console_reader(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    purpose: Option<&str>,
+    chrome: &Chrome,
+) -> Result<Result<crate::access::Reader, Response>, PageError> {
+    match crate::access::Reader::of(state, parts, purpose).await {
+        Ok(reader) => Ok(Ok(reader)),
+        Err(ApiError::Unauthenticated) => Ok(Err(Redirect::to("/console/sign-in").into_response())),
+        Err(error) => Err(PageError::new(chrome, error)),
+    }
+}
+
 async fn persons(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: axum::http::request::Parts,
     Query(query): Query<PersonsQuery>,
 ) -> Result<Response, PageError> {
+    let headers = &parts.headers;
     let chrome = Chrome::new(
-        &headers,
+        headers,
         &LangQuery {
             lang: query.lang.clone(),
         },
         "persons",
         "/console/persons",
     );
+    let reader = match console_reader(&state, &parts, None, &chrome).await? {
+        Ok(reader) => reader,
+        Err(sign_in) => return Ok(sign_in),
+    };
     let q = query.q.clone().unwrap_or_default().trim().to_owned();
     if let Ok(id) = CitizenId::parse(&q) {
         return Ok(Redirect::to(&format!("/console/persons/{}", id.as_str())).into_response());
@@ -173,7 +192,8 @@ async fn persons(
         },
         area: query.area.clone(),
     };
-    let search = api::person_query(&params).map_err(|e| PageError::new(&chrome, e))?;
+    let mut search = api::person_query(&params).map_err(|e| PageError::new(&chrome, e))?;
+    search.within = Some(reader.access.scope.clone());
     let request = api::PageParams {
         page: query.page,
         per_page: Some(20),
@@ -184,6 +204,22 @@ async fn persons(
         .search_persons(&search, request)
         .await
         .map_err(|e| PageError::new(&chrome, e.into()))?;
+    let events: Vec<_> = page
+        .items
+        .iter()
+        .map(|item| {
+            reader.event(
+                "person.search",
+                item.citizen_id.as_str(),
+                item.grid.as_deref(),
+                huimin_domain::audit::Outcome::Allowed,
+            )
+        })
+        .collect();
+    reader
+        .record(&state, &events)
+        .await
+        .map_err(|e| PageError::new(&chrome, e))?;
     let pages = page.total.div_ceil(u64::from(request.per_page)).max(1);
     let area = query.area.clone().unwrap_or_default();
     let link = |page_number: u32| {
@@ -202,7 +238,15 @@ async fn persons(
         total: page.total,
         page: request.page,
         pages,
-        items: page.items.into_iter().map(PersonSummaryDto::from).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|summary| {
+                let mut dto = PersonSummaryDto::from(summary);
+                dto.citizen_id = reader.citizen_id(&dto.citizen_id, dto.grid.as_deref());
+                dto
+            })
+            .collect(),
     }
     .into_response())
 }
@@ -254,20 +298,33 @@ impl PersonPage {
     }
 }
 
+#[derive(Debug, Deserialize)]
+struct PersonPageQuery {
+    lang: Option<String>,
+    /// `KIND REFERENCE`: shows sensitive fields to a role that may read them.
+    purpose: Option<String>,
+}
+
 async fn person(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: axum::http::request::Parts,
     Path(citizen_id): Path<String>,
-    Query(query): Query<LangQuery>,
+    Query(query): Query<PersonPageQuery>,
 ) -> Result<Response, PageError> {
     let chrome = Chrome::new(
-        &headers,
-        &query,
+        &parts.headers,
+        &LangQuery {
+            lang: query.lang.clone(),
+        },
         "persons",
         &format!("/console/persons/{citizen_id}"),
     );
+    let reader = match console_reader(&state, &parts, query.purpose.as_deref(), &chrome).await? {
+        Ok(reader) => reader,
+        Err(sign_in) => return Ok(sign_in),
+    };
     let id = crate::api::parse_citizen_id(&citizen_id).map_err(|e| PageError::new(&chrome, e))?;
-    let view = api::load_person_360(&state, &id)
+    let view = api::load_person_360(&state, &reader, &id)
         .await
         .map_err(|e| PageError::new(&chrome, e))?;
     Ok(PersonPage { chrome, view }.into_response())
