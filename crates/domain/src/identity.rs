@@ -382,7 +382,7 @@ impl ApiToken {
 }
 
 /// The scopes an API token may hold.
-pub const TOKEN_SCOPES: [&str; 1] = ["persons:read"];
+pub const TOKEN_SCOPES: [&str; 2] = ["persons:read", "registry:write"];
 
 /// The sign-in rules, with the values the issue sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

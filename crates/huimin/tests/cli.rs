@@ -584,6 +584,8 @@ fn service_token(database: &str, keys: &Path) -> String {
         "test",
         "--scope",
         "persons:read",
+        "--scope",
+        "registry:write",
     ])
 }
 
@@ -1047,8 +1049,20 @@ async fn identity_numbers_never_reach_the_logs() {
             "residence_address": "扬州市广陵区文昌中路1号", "phone": phone, "tags": []
         })
     };
+    let anonymous = client
+        .post(format!("{address}/api/v1/persons"))
+        .json(&person(&stored, "13800001234"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.status(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "writes need a caller too"
+    );
     let created = client
         .post(format!("{address}/api/v1/persons"))
+        .bearer_auth(&token)
         .json(&person(&stored, "13800001234"))
         .send()
         .await
@@ -1056,6 +1070,7 @@ async fn identity_numbers_never_reach_the_logs() {
     assert_eq!(created.status(), reqwest::StatusCode::CREATED);
     let refused_write = client
         .post(format!("{address}/api/v1/persons"))
+        .bearer_auth(&token)
         .json(&person(&refused, "12"))
         .send()
         .await

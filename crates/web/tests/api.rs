@@ -82,7 +82,7 @@ impl TestApp {
             store.as_ref(),
             "civil.system",
             "tests",
-            &["persons:read".to_owned()],
+            &["persons:read".to_owned(), "registry:write".to_owned()],
             chrono::Duration::days(1),
             &actor,
             now,

@@ -729,3 +729,90 @@ async fn the_security_administrator_creates_accounts_and_assigns_roles_within_th
         .map(|(action, object)| (action.to_owned(), object.to_owned()))
     );
 }
+
+#[tokio::test]
+async fn api_writes_need_a_token_with_the_registry_write_scope_and_are_audited_as_its_system() {
+    let app = app().await;
+    let now = app.clock.now();
+    let actor = Actor::system("test");
+    huimin_web::accounts::add_service_account(
+        app.store.as_ref(),
+        "gongan.system",
+        "公安人口系统",
+        Role::DepartmentDataOfficer,
+        "321000",
+        &actor,
+        now,
+    )
+    .await
+    .unwrap();
+    let token = |scopes: &[&str]| {
+        let scopes: Vec<String> = scopes.iter().map(|scope| (*scope).to_owned()).collect();
+        let store = app.store.clone();
+        async move {
+            huimin_web::accounts::issue_api_token(
+                store.as_ref(),
+                "gongan.system",
+                &scopes.join("+"),
+                &scopes,
+                Duration::days(1),
+                &Actor::system("test"),
+                now,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let reader = token(&["persons:read"]).await;
+    let writer = token(&["persons:read", "registry:write"]).await;
+    let person = serde_json::json!({
+        "citizen_id": "11010519491231002X", "name": "王秀英", "hukou_address": "扬州市广陵区",
+        "residence_address": "扬州市广陵区", "tags": []
+    });
+    let client = reqwest::Client::new();
+    let post = |token: Option<String>| {
+        let mut request = client
+            .post(format!("{}/api/v1/persons", app.address))
+            .json(&person);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        post(Some(reader)).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(Some("hm_not-a-token".into())).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(Some(writer.clone())).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let last = app.store.audit_size().await.unwrap();
+    let entry = app
+        .store
+        .audit_entry(last)
+        .await
+        .unwrap()
+        .unwrap()
+        .entry
+        .event;
+    assert_eq!(
+        (entry.actor.as_str(), entry.action.as_str()),
+        ("gongan.system", "person.write")
+    );
+    let event = Actor::system("test").event("account.revoke_token", "account", "gongan.system");
+    app.store
+        .revoke_api_tokens("gongan.system", "persons:read+registry:write", &event, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        post(Some(writer)).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "revoked"
+    );
+}

@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use huimin_domain::identifiers::CreditCode;
 use huimin_domain::registry::{EntityDraft, LegalEntity};
 use serde::{Deserialize, Serialize};
@@ -103,7 +103,7 @@ pub async fn get_entity(
     responses((status = 201, body = EntityDto), (status = 200, body = EntityDto), (status = 422)))]
 pub async fn put_entity(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: axum::http::request::Parts,
     ApiJson(input): ApiJson<EntityInputDto>,
 ) -> Result<(StatusCode, Json<EntityDto>), ApiError> {
     let draft = EntityDraft {
@@ -116,13 +116,13 @@ pub async fn put_entity(
         established_on: input.established_on,
     };
     let entity = draft.validate().map_err(ApiError::Validation)?;
-    let provenance = super::api_provenance(&state, &headers, state.clock.now());
+    let provenance = super::api_provenance(&state, &parts.headers, state.clock.now());
     let counts = state
         .store
         .put_entities(
             std::slice::from_ref(&entity),
             &provenance,
-            &super::api_actor(&headers),
+            &super::registry_writer(&state, &parts).await?,
         )
         .await?;
     Ok((super::write_status(counts), Json(EntityDto::from(&entity))))

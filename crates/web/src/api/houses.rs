@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use huimin_domain::registry::{House, HouseDraft};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -162,19 +162,19 @@ impl From<HouseInputDto> for HouseDraft {
               (status = 422, description = "invalid fields, each named")))]
 pub async fn put_house(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: axum::http::request::Parts,
     ApiJson(input): ApiJson<HouseInputDto>,
 ) -> Result<(StatusCode, Json<HouseDto>), ApiError> {
     let house = HouseDraft::from(input)
         .validate()
         .map_err(ApiError::Validation)?;
-    let provenance = super::api_provenance(&state, &headers, state.clock.now());
+    let provenance = super::api_provenance(&state, &parts.headers, state.clock.now());
     let counts = state
         .store
         .put_houses(
             std::slice::from_ref(&house),
             &provenance,
-            &super::api_actor(&headers),
+            &super::registry_writer(&state, &parts).await?,
         )
         .await?;
     Ok((super::write_status(counts), Json(HouseDto::from(&house))))

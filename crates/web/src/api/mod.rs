@@ -90,20 +90,32 @@ pub(crate) fn api_provenance(
     }
 }
 
-/// Who an API write is by, for the audit log. FIXME(issue 3): the API has no sign-in
-/// yet, so every write is by the anonymous API account; the identity work replaces this
-/// with the signed-in principal and the client's address.
-pub(crate) fn api_actor(headers: &axum::http::HeaderMap) -> huimin_domain::audit::Actor {
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("unknown");
-    huimin_domain::audit::Actor {
-        account: "anonymous:api".to_owned(),
-        role: "unauthenticated".to_owned(),
-        request_id: request_id.to_owned(),
-        ..huimin_domain::audit::Actor::default()
+/// The scope an API token needs to write the registries.
+pub const REGISTRY_WRITE: &str = "registry:write";
+
+/// Who an API write is by: a department's system whose token holds `registry:write`, or a
+/// signed-in department data officer. Anyone else is refused (401 / 403).
+pub(crate) async fn registry_writer(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+) -> Result<huimin_domain::audit::Actor, ApiError> {
+    let principal = crate::session::api_principal(state, &parts.headers, state.clock.now()).await?;
+    let allowed = match &principal.token_scopes {
+        Some(scopes) => scopes.iter().any(|scope| scope == REGISTRY_WRITE),
+        None => principal
+            .roles
+            .iter()
+            .any(|held| held.role == huimin_domain::identity::Role::DepartmentDataOfficer),
+    };
+    if !allowed {
+        return Err(ApiError::Forbidden(format!(
+            "writing the registries needs an API token with the scope {REGISTRY_WRITE}, or the department data officer role"
+        )));
     }
+    Ok(principal.actor(
+        crate::session::request_id(&parts.headers),
+        crate::session::client_address(&parts.extensions),
+    ))
 }
 
 /// 201 when a one-record write created it, 200 when it updated or left it alone.

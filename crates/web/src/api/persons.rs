@@ -7,8 +7,8 @@ use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use chrono::DateTime;
 use huimin_domain::access::{mask_citizen_id, mask_phone};
 use huimin_domain::audit::Outcome;
@@ -501,20 +501,20 @@ impl Person360Dto {
               (status = 422, description = "invalid fields, each named")))]
 pub async fn put_person(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: axum::http::request::Parts,
     ApiJson(input): ApiJson<PersonInputDto>,
 ) -> Result<(StatusCode, Json<PersonWriteDto>), ApiError> {
     let now = state.clock.now();
     let person = PersonDraft::from(input)
         .validate(huimin_domain::time::shanghai_date(now))
         .map_err(ApiError::Validation)?;
-    let provenance = super::api_provenance(&state, &headers, now);
+    let provenance = super::api_provenance(&state, &parts.headers, now);
     let counts = state
         .store
         .put_persons(
             std::slice::from_ref(&person),
             &provenance,
-            &super::api_actor(&headers),
+            &super::registry_writer(&state, &parts).await?,
         )
         .await?;
     let (status, outcome) = if counts.inserted == 1 {
@@ -564,7 +564,7 @@ pub struct HouseholdMemberInputDto {
               (status = 422, description = "invalid fields, each named")))]
 pub async fn put_household(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: axum::http::request::Parts,
     ApiJson(input): ApiJson<HouseholdInputDto>,
 ) -> Result<(StatusCode, Json<HouseholdDto>), ApiError> {
     let household = HouseholdDraft {
@@ -582,13 +582,13 @@ pub async fn put_household(
     }
     .validate()
     .map_err(ApiError::Validation)?;
-    let provenance = super::api_provenance(&state, &headers, state.clock.now());
+    let provenance = super::api_provenance(&state, &parts.headers, state.clock.now());
     let counts = state
         .store
         .put_households(
             std::slice::from_ref(&household),
             &provenance,
-            &super::api_actor(&headers),
+            &super::registry_writer(&state, &parts).await?,
         )
         .await?;
     Ok((
