@@ -1,11 +1,14 @@
 //! Legal entities: search by name, read by credit code, create/update.
 
 use super::{PageDto, PageParams, parse_path};
+use crate::access::Reader;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use huimin_domain::access::mask_citizen_id;
+use huimin_domain::audit::Outcome;
 use huimin_domain::identifiers::CreditCode;
 use huimin_domain::registry::{EntityDraft, LegalEntity};
 use serde::{Deserialize, Serialize};
@@ -70,16 +73,44 @@ pub struct EntitySearchParams {
     responses((status = 200, body = PageDto<EntityDto>)))]
 pub async fn search_entities(
     State(state): State<AppState>,
+    parts: axum::http::request::Parts,
     Query(params): Query<EntitySearchParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<EntityDto>>, ApiError> {
+    let reader = Reader::of(&state, &parts, None).await?;
     let page = state
         .store
         .search_entities(params.name.as_deref().unwrap_or(""), page.request())
         .await?;
+    let events: Vec<_> = page
+        .items
+        .iter()
+        .map(|entity| entity_event(&reader, entity))
+        .collect();
+    reader.record(&state, &events).await?;
     Ok(Json(PageDto::from_page(page, |entity| {
-        EntityDto::from(&entity)
+        entity_for(&reader, &entity)
     })))
+}
+
+/// Entities are public registrations, but their legal representative's identity number
+/// is personal: it is shown in full only to a city-wide reader of sensitive fields with a
+/// purpose, and each showing is audited with the representative as subject.
+fn entity_for(reader: &Reader, entity: &LegalEntity) -> EntityDto {
+    let mut dto = EntityDto::from(entity);
+    if !reader.shows_sensitive(None) {
+        dto.legal_representative = mask_citizen_id(&dto.legal_representative);
+    }
+    dto
+}
+
+fn entity_event(reader: &Reader, entity: &LegalEntity) -> huimin_domain::audit::AuditEvent {
+    reader.event(
+        "entity.read",
+        entity.legal_representative.as_str(),
+        None,
+        Outcome::Allowed,
+    )
 }
 
 /// A legal entity by its unified social credit code.
@@ -87,15 +118,20 @@ pub async fn search_entities(
     responses((status = 200, body = EntityDto), (status = 404), (status = 422)))]
 pub async fn get_entity(
     State(state): State<AppState>,
+    parts: axum::http::request::Parts,
     Path(credit_code): Path<String>,
 ) -> Result<Json<EntityDto>, ApiError> {
+    let reader = Reader::of(&state, &parts, None).await?;
     let code = parse_path("credit_code", &credit_code, CreditCode::parse)?;
     let entity = state
         .store
         .entity(&code)
         .await?
         .ok_or_else(|| ApiError::not_found("legal entity"))?;
-    Ok(Json(EntityDto::from(&entity.record)))
+    reader
+        .record(&state, &[entity_event(&reader, &entity.record)])
+        .await?;
+    Ok(Json(entity_for(&reader, &entity.record)))
 }
 
 /// Create or update a legal entity. 201 when new.

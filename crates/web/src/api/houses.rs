@@ -1,11 +1,14 @@
 //! Houses: read one, list those in an area, create or update one.
 
 use super::{PageDto, PageParams};
+use crate::access::Reader;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use huimin_domain::access::mask_citizen_id;
+use huimin_domain::audit::Outcome;
 use huimin_domain::registry::{House, HouseDraft};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -69,9 +72,11 @@ pub struct HouseAreaParams {
     responses((status = 200, body = PageDto<HouseDto>), (status = 422)))]
 pub async fn houses_in_area(
     State(state): State<AppState>,
+    parts: axum::http::request::Parts,
     Query(params): Query<HouseAreaParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<HouseDto>>, ApiError> {
+    let reader = Reader::of(&state, &parts, None).await?;
     let query = crate::api::persons::person_query(&crate::api::PersonSearchParams {
         name: None,
         initials: None,
@@ -82,10 +87,51 @@ pub async fn houses_in_area(
             huimin_domain::registry::FieldError::missing("area"),
         ));
     };
+    // Houses list their owners and tenants: the area must lie inside the caller's scope.
+    let inside = reader
+        .access
+        .scope
+        .prefixes()
+        .iter()
+        .any(|prefix| area.starts_with(prefix.as_str()));
+    if !inside {
+        return Err(ApiError::Forbidden(format!(
+            "the area {area} is not inside your jurisdiction; ask for an area within {}",
+            reader.access.scope.prefixes().join(", ")
+        )));
+    }
     let page = state.store.houses_in_area(&area, page.request()).await?;
+    let events: Vec<_> = page
+        .items
+        .iter()
+        .flat_map(|house| house_events(&reader, house))
+        .collect();
+    reader.record(&state, &events).await?;
     Ok(Json(PageDto::from_page(page, |house| {
-        HouseDto::from(&house)
+        house_for(&reader, &house)
     })))
+}
+
+/// The audit entries of showing a house: one per owner and tenant.
+fn house_events(reader: &Reader, house: &House) -> Vec<huimin_domain::audit::AuditEvent> {
+    let dto = HouseDto::from(house);
+    dto.owners
+        .iter()
+        .chain(&dto.tenants)
+        .map(|id| reader.event("house.read", id, Some(dto.grid.as_str()), Outcome::Allowed))
+        .collect()
+}
+
+/// A house as `reader` may see it: owners' and tenants' numbers masked unless shown in
+/// full.
+fn house_for(reader: &Reader, house: &House) -> HouseDto {
+    let mut dto = HouseDto::from(house);
+    if !reader.shows_sensitive(Some(dto.grid.as_str())) {
+        for id in dto.owners.iter_mut().chain(dto.tenants.iter_mut()) {
+            *id = mask_citizen_id(id);
+        }
+    }
+    dto
 }
 
 /// A house by id.
@@ -93,14 +139,25 @@ pub async fn houses_in_area(
     responses((status = 200, body = HouseDto), (status = 404)))]
 pub async fn get_house(
     State(state): State<AppState>,
+    parts: axum::http::request::Parts,
     Path(id): Path<String>,
 ) -> Result<Json<HouseDto>, ApiError> {
+    let reader = Reader::of(&state, &parts, None).await?;
     let house = state
         .store
         .house(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("house"))?;
-    Ok(Json(HouseDto::from(&house.record)))
+    let grid = house.record.grid.as_str().to_owned();
+    if !reader.can_read(Some(&grid)) {
+        let event = reader.event("house.read", "", Some(&grid), Outcome::Denied);
+        reader.record(&state, &[event]).await?;
+        return Err(ApiError::not_found("house"));
+    }
+    reader
+        .record(&state, &house_events(&reader, &house.record))
+        .await?;
+    Ok(Json(house_for(&reader, &house.record)))
 }
 
 /// A house as sent to the API.
