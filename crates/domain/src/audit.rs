@@ -575,14 +575,9 @@ impl Verifier {
 
     /// Takes the next entry of the log, in the order of its sequence numbers.
     pub fn feed(&mut self, stored: &StoredEntry) {
-        self.feed_hashed(stored, stored.entry.leaf_hash());
-    }
-
-    /// Takes the next entry with its leaf hash already computed from its contents (so
-    /// that callers can hash many entries in parallel and feed them in order).
-    pub fn feed_hashed(&mut self, stored: &StoredEntry, leaf: Hash) {
         let entry = &stored.entry;
         self.check_sequence(entry.seq);
+        let leaf = entry.leaf_hash();
         if leaf != stored.stored_leaf {
             let elsewhere = [entry.seq.wrapping_sub(1), entry.seq + 1]
                 .into_iter()
@@ -655,34 +650,6 @@ impl Verifier {
         }
         self.report
     }
-}
-
-/// The leaf hashes of a batch of entries, computed on up to `threads` threads, in order.
-pub fn leaf_hashes(entries: &[&StoredEntry], threads: usize) -> Vec<Hash> {
-    let threads = threads.clamp(1, 8);
-    if threads == 1 || entries.len() < 1_000 {
-        return entries
-            .iter()
-            .map(|stored| stored.entry.leaf_hash())
-            .collect();
-    }
-    let chunk = entries.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = entries
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|stored| stored.entry.leaf_hash())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_default())
-            .collect()
-    })
 }
 
 /// Verifies a whole log held in memory (for tests and small logs).

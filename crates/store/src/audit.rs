@@ -120,7 +120,7 @@ macro_rules! audit_store {
             use chrono::{DateTime, Utc};
             use huimin_domain::audit::{
                 AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, StoredEntry, Verifier, VerifyReport,
-                is_stored_subtree, leaf_hashes,
+                is_stored_subtree,
             };
             use huimin_domain::merkle::{self, Frontier, Hash, Span};
             use huimin_domain::storage::{
@@ -198,29 +198,23 @@ macro_rules! audit_store {
                 Ok(rows.iter().map(read_entry).collect())
             }
 
-            /// Visits entries after `after` through `through` in order, a batch at a time,
-            /// each readable entry with its leaf hash recomputed (on every core: hashing is
-            /// most of the work of verifying a log).
+            /// Visits entries after `after` through `through` in order, in batches.
             async fn scan(
                 store: &$store,
                 after: u64,
                 through: u64,
-                mut visit: impl FnMut(ScannedEntry, Option<Hash>) -> StorageResult<()>,
+                mut visit: impl FnMut(ScannedEntry) -> StorageResult<()>,
             ) -> StorageResult<()> {
-                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
                 let mut after = after;
                 loop {
                     let batch = super::read_audit_rows(store, after, through, SCAN_BATCH).await?;
                     let full = batch.len() == SCAN_BATCH;
-                    let readable: Vec<&StoredEntry> = batch.iter().filter_map(|scanned| scanned.as_ref().ok()).collect();
-                    let mut hashes = leaf_hashes(&readable, threads).into_iter();
                     for scanned in batch {
                         after = match &scanned {
                             Ok(stored) => stored.entry.seq,
                             Err((seq, _)) => *seq,
                         };
-                        let leaf = if scanned.is_ok() { hashes.next() } else { None };
-                        visit(scanned, leaf)?;
+                        visit(scanned)?;
                     }
                     if !full {
                         return Ok(());
@@ -448,14 +442,14 @@ macro_rules! audit_store {
                         return Ok(latest);
                     }
                     let mut subtrees = Vec::new();
-                    scan(self, frontier.size(), size, |scanned, leaf| {
+                    scan(self, frontier.size(), size, |scanned| {
                         let expected = frontier.size() + 1;
                         let stored = scanned.map_err(|(seq, _)| {
                             StorageError::new(format!(
                                 "audit entry {seq} does not decode; not signing — run `huimin audit verify`"
                             ))
                         })?;
-                        if stored.entry.seq != expected || leaf != Some(stored.stored_leaf) {
+                        if stored.entry.seq != expected || stored.entry.leaf_hash() != stored.stored_leaf {
                             return Err(StorageError::new(format!(
                                 "audit entry {expected} does not match its record; not signing — run `huimin audit verify`"
                             )));
@@ -567,11 +561,10 @@ macro_rules! audit_store {
                         })
                         .collect();
                     let mut verifier = Verifier::new(checkpoints, subtrees, keys);
-                    scan(self, 0, u64::MAX, |scanned, leaf| {
-                        match (scanned, leaf) {
-                            (Ok(stored), Some(leaf)) => verifier.feed_hashed(&stored, leaf),
-                            (Ok(stored), None) => verifier.feed(&stored),
-                            (Err((seq, stored_leaf)), _) => verifier.feed_unreadable(seq, stored_leaf),
+                    scan(self, 0, u64::MAX, |scanned| {
+                        match scanned {
+                            Ok(stored) => verifier.feed(&stored),
+                            Err((seq, stored_leaf)) => verifier.feed_unreadable(seq, stored_leaf),
                         }
                         Ok(())
                     })
