@@ -1235,116 +1235,7 @@ impl Drop for ChromeDriver {
 /// from the key that the enrolment page shows.
 async fn sign_in_in_browser(browser: &fantoccini::Client, address: &str, login: &str) {
     use fantoccini::Locator;
-    browser
-        .goto(&format!("{address}/console/sign-in"))
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .send_keys(login)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(huimin_web::accounts::DEMO_PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let secret = browser
-        .wait()
-        .for_element(Locator::Id("totp-secret"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let factor = huimin_domain::identity::SecondFactor::from_base32(&secret)
-        .expect("a base32 key on the page");
-    // The server reads the machine's clock; so must the person typing the code.
-    let code = factor.code_at(huimin_web::Clock::now(&huimin_web::SystemClock));
-    browser
-        .find(Locator::Id("code"))
-        .await
-        .unwrap()
-        .send_keys(&code)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("verify"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Id("account-name"))
-        .await
-        .unwrap();
-}
-
-/// Headless Chromium signs a demo staff account in as a person would: password, then the
-/// enrolment page (the key read off the page, the code typed from it), then the account
-/// page; a second sign-in asks for a code without enrolment.
-#[tokio::test]
-async fn browser_signs_in_with_a_password_and_a_one_time_code() {
-    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
-    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
-        assert!(
-            !required,
-            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
-        );
-        eprintln!(
-            "\n!!! Browser sign-in test SKIPPED: needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver).\n"
-        );
-        return;
-    };
-    use fantoccini::Locator;
-    let demo = Demo::start(500);
-    let profile = tempfile::tempdir().unwrap();
-    let browser = driver.browser(&chromium, profile.path(), 1280, 900).await;
-    let sign_in = |browser: &fantoccini::Client| {
-        let browser = browser.clone();
-        let address = demo.address.clone();
-        async move {
-            browser
-                .goto(&format!("{address}/console/sign-in"))
-                .await
-                .unwrap();
-            browser
-                .find(Locator::Id("login"))
-                .await
-                .unwrap()
-                .send_keys("grid.worker")
-                .await
-                .unwrap();
-            browser
-                .find(Locator::Id("password"))
-                .await
-                .unwrap()
-                .send_keys(huimin_web::accounts::DEMO_PASSWORD)
-                .await
-                .unwrap();
-            browser
-                .find(Locator::Id("sign-in"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-        }
-    };
-    sign_in(&browser).await;
+    submit_password_in_browser(browser, address, login).await;
     let secret = browser
         .wait()
         .for_element(Locator::Id("totp-secret"))
@@ -1375,9 +1266,66 @@ async fn browser_signs_in_with_a_password_and_a_one_time_code() {
         .click()
         .await
         .unwrap();
-    let name = browser
+    browser
         .wait()
         .for_element(Locator::Id("account-name"))
+        .await
+        .unwrap();
+}
+
+/// The password step of the sign-in form, as a person types it.
+async fn submit_password_in_browser(browser: &fantoccini::Client, address: &str, login: &str) {
+    use fantoccini::Locator;
+    browser
+        .goto(&format!("{address}/console/sign-in"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .send_keys(login)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(huimin_web::accounts::DEMO_PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Headless Chromium signs a demo staff account in as a person would: password, then the
+/// enrolment page (the key read off the page, the code typed from it), then the account
+/// page; a second sign-in asks for a code without enrolment.
+#[tokio::test]
+async fn browser_signs_in_with_a_password_and_a_one_time_code() {
+    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
+        assert!(
+            !required,
+            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
+        );
+        eprintln!(
+            "\n!!! Browser sign-in test SKIPPED: needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver).\n"
+        );
+        return;
+    };
+    use fantoccini::Locator;
+    let demo = Demo::start(500);
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(&chromium, profile.path(), 1280, 900).await;
+    sign_in_in_browser(&browser, &demo.address, "grid.worker").await;
+    let name = browser
+        .find(Locator::Id("account-name"))
         .await
         .unwrap()
         .text()
@@ -1408,7 +1356,7 @@ async fn browser_signs_in_with_a_password_and_a_one_time_code() {
         .for_element(Locator::Id("login"))
         .await
         .unwrap();
-    sign_in(&browser).await;
+    submit_password_in_browser(&browser, &demo.address, "grid.worker").await;
     browser
         .wait()
         .for_element(Locator::Id("code"))

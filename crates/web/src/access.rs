@@ -5,7 +5,7 @@
 //! like one that does not exist.
 
 use crate::error::ApiError;
-use crate::session::{Principal, api_principal, client_address, request_id};
+use crate::session::{Principal, api_principal};
 use crate::state::AppState;
 use axum::http::request::Parts;
 use huimin_domain::access::{PersonAccess, Purpose, mask_citizen_id, mask_phone};
@@ -66,10 +66,7 @@ impl Reader {
             )?),
         };
         let access = PersonAccess::of(&principal.roles, now);
-        let mut actor = principal.actor(
-            request_id(&parts.headers),
-            client_address(&parts.extensions),
-        );
+        let mut actor = principal.actor(parts);
         if let Some(purpose) = &purpose {
             actor.purpose = purpose.text();
         }

@@ -119,8 +119,9 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The actor for audit entries: the account, its first role (or `none`), the request.
-    pub fn actor(&self, request_id: String, client: String) -> Actor {
+    /// The actor for audit entries: the account, its first role (or `none`), and the
+    /// request's id and client address.
+    pub fn actor(&self, request: &axum::http::request::Parts) -> Actor {
         Actor {
             account: self.account.login.clone(),
             role: self
@@ -128,8 +129,8 @@ impl Principal {
                 .first()
                 .map_or_else(|| "none".to_owned(), |role| role.role.code().to_owned()),
             purpose: String::new(),
-            request_id,
-            client,
+            request_id: request_id(&request.headers),
+            client: client_address(&request.extensions),
         }
     }
 }

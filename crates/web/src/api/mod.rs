@@ -112,10 +112,7 @@ pub(crate) async fn registry_writer(
             "writing the registries needs an API token with the scope {REGISTRY_WRITE}, or the department data officer role"
         )));
     }
-    Ok(principal.actor(
-        crate::session::request_id(&parts.headers),
-        crate::session::client_address(&parts.extensions),
-    ))
+    Ok(principal.actor(parts))
 }
 
 /// 201 when a one-record write created it, 200 when it updated or left it alone.

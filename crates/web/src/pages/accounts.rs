@@ -8,7 +8,7 @@ use super::{Chrome, LangQuery, PageError};
 use crate::accounts::{AccountError, NewAccount, add_account};
 use crate::error::ApiError;
 use crate::i18n::Lang;
-use crate::session::{Principal, client_address, request_id, same_token};
+use crate::session::{Principal, same_token};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -321,10 +321,7 @@ pub(crate) async fn create_account(
             .await
             .map_err(failed);
     };
-    let actor = principal.actor(
-        request_id(&parts.headers),
-        client_address(&parts.extensions),
-    );
+    let actor = principal.actor(&parts);
     let new = NewAccount {
         login: form.login.trim().to_lowercase(),
         display_name: form.name.trim().to_owned(),
@@ -391,10 +388,7 @@ pub(crate) async fn assign_role(
             .await
             .map_err(failed);
     }
-    let actor = principal.actor(
-        request_id(&parts.headers),
-        client_address(&parts.extensions),
-    );
+    let actor = principal.actor(&parts);
     let event = AuditEvent {
         jurisdiction: assignment.jurisdiction.clone(),
         detail: format!("role {}", role.code()),

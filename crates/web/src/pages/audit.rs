@@ -6,7 +6,7 @@ use super::sign_in::require_role;
 use super::{Chrome, LangQuery, PageError, url_encode};
 use crate::error::ApiError;
 use crate::i18n::Lang;
-use crate::session::{client_address, request_id, same_token};
+use crate::session::same_token;
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -186,10 +186,7 @@ async fn render(
     };
     let request = PageRequest::new(search.page.unwrap_or(1), PER_PAGE);
     let found = state.audit.audit_entries(&query, request).await?;
-    let actor = principal.actor(
-        request_id(&parts.headers),
-        client_address(&parts.extensions),
-    );
+    let actor = principal.actor(parts);
     let event = AuditEvent {
         detail: format!("{query:?}"),
         ..actor.event("audit.search", "audit_log", "")
@@ -296,10 +293,7 @@ pub(crate) async fn verify_log(
         .verify_audit(&KeyRing::new(state.audit_keys.clone()))
         .await
         .map_err(|error| failed(error.into()))?;
-    let actor = principal.actor(
-        request_id(&parts.headers),
-        client_address(&parts.extensions),
-    );
+    let actor = principal.actor(&parts);
     let event = AuditEvent {
         detail: format!(
             "{} entries, {} findings",

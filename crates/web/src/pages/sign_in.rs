@@ -596,10 +596,7 @@ pub(crate) async fn sign_out(
     let Some(principal) = signed_in_form(&state, &parts, &form.csrf).await? else {
         return Ok(refused_form(&parts.headers));
     };
-    let actor = principal.actor(
-        request_id(&parts.headers),
-        client_address(&parts.extensions),
-    );
+    let actor = principal.actor(&parts);
     let event = actor.event(
         "session.sign_out",
         "account",
@@ -620,10 +617,7 @@ pub(crate) async fn sign_out_everywhere(
     let Some(principal) = signed_in_form(&state, &parts, &form.csrf).await? else {
         return Ok(refused_form(&parts.headers));
     };
-    let actor = principal.actor(
-        request_id(&parts.headers),
-        client_address(&parts.extensions),
-    );
+    let actor = principal.actor(&parts);
     let event = actor.event(
         "session.sign_out_everywhere",
         "account",
