@@ -150,6 +150,31 @@ impl Actor {
     }
 }
 
+/// A security administrator's seal: the entries about `subject` made with `purpose` (an
+/// investigation's) are kept from the subject's own data-access page until `release_at`.
+/// Audit searches still show them, and the sealing is itself an audit entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seal {
+    /// Given by the store; 0 before it is kept.
+    pub id: u64,
+    /// The identity number whose entries are sealed.
+    pub subject: String,
+    /// The exact purpose of the sealed entries, e.g. `investigation 2026-017`.
+    pub purpose: String,
+    pub reason: String,
+    pub release_at: DateTime<Utc>,
+    /// The security administrator's account.
+    pub sealed_by: String,
+    pub sealed_at: DateTime<Utc>,
+}
+
+impl Seal {
+    /// Whether the seal still hides its entries at `now`.
+    pub fn in_force_at(&self, now: DateTime<Utc>) -> bool {
+        now < self.release_at
+    }
+}
+
 /// An event as the log keeps it: numbered from 1 in the order it was appended, and timed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {

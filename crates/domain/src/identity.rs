@@ -259,6 +259,8 @@ pub struct Account {
     pub display_name: String,
     pub citizen_id: Option<String>,
     pub department: Option<String>,
+    /// Where a resident's sign-in codes go (a mobile number, 11 digits).
+    pub phone: Option<String>,
     /// Argon2id PHC string; empty for accounts without a password.
     pub password_hash: String,
     pub totp_secret: Option<Vec<u8>>,
@@ -285,6 +287,7 @@ impl Account {
             display_name: display_name.into(),
             citizen_id: None,
             department: None,
+            phone: None,
             password_hash,
             totp_secret: None,
             totp_enrolled_at: None,
@@ -300,10 +303,63 @@ impl Account {
         self.locked_until.is_some_and(|until| now < until)
     }
 
-    /// Staff sign in with a second factor; every staff role requires it.
-    pub fn needs_second_factor(&self) -> bool {
-        self.kind == AccountKind::Staff
+    /// The second factor this account signs in with: staff a TOTP code (every staff role
+    /// requires it), residents and enterprise users a code sent by SMS.
+    pub fn second_factor_kind(&self) -> SecondFactorKind {
+        match self.kind {
+            AccountKind::Staff => SecondFactorKind::Totp,
+            AccountKind::Resident | AccountKind::Enterprise => SecondFactorKind::Sms,
+            AccountKind::Service => SecondFactorKind::None,
+        }
     }
+}
+
+/// How an account proves itself after the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactorKind {
+    /// A code from an authenticator app (RFC 6238).
+    Totp,
+    /// A code sent by SMS to the account's phone.
+    Sms,
+    /// No second step (service accounts, which have no password either).
+    None,
+}
+
+/// The digits of an SMS sign-in code.
+pub const SMS_CODE_DIGITS: usize = 6;
+
+/// A six-digit SMS code from a random number (uniform when `random` is uniform over
+/// `0..u32::MAX`: the bias of the modulo is below one in four thousand).
+pub fn sms_code(random: u32) -> String {
+    format!("{:06}", random % 1_000_000)
+}
+
+/// What the store keeps of an SMS code: SHA-256 over a label, the session's key and the
+/// code, so a code is good for the session it was sent to and the table does not show it.
+pub fn sms_code_hash(session_key: &[u8], code: &str) -> Vec<u8> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"huimin-sms-code-v1");
+    hasher.update((session_key.len() as u64).to_be_bytes());
+    hasher.update(session_key);
+    hasher.update(code.as_bytes());
+    hasher.finalize().to_vec()
+}
+
+/// Whether the code typed matches the stored hash: six digits, and the same hash. The
+/// comparison does not stop at the first differing byte.
+pub fn sms_code_matches(stored: &[u8], session_key: &[u8], typed: &str) -> bool {
+    let typed = typed.trim();
+    if typed.len() != SMS_CODE_DIGITS || !typed.bytes().all(|byte| byte.is_ascii_digit()) {
+        return false;
+    }
+    let hash = sms_code_hash(session_key, typed);
+    hash.len() == stored.len()
+        && hash
+            .iter()
+            .zip(stored)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// A login name: 3–64 characters of lower-case ASCII letters, digits, `.`, `_` and `-`,
@@ -357,6 +413,8 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub client: String,
+    /// The hash of the SMS code sent for this sign-in ([`sms_code_hash`]), and when.
+    pub sms_code: Option<(Vec<u8>, DateTime<Utc>)>,
 }
 
 /// An API token of a department's system, as stored (under the SHA-256 of its value).
@@ -394,6 +452,8 @@ pub struct SignInPolicy {
     pub absolute_timeout: Duration,
     /// How long the password step stays valid while the second factor is asked for.
     pub second_factor_window: Duration,
+    /// How long after an SMS code another may be sent.
+    pub sms_resend_after: Duration,
 }
 
 impl Default for SignInPolicy {
@@ -405,6 +465,7 @@ impl Default for SignInPolicy {
             idle_timeout: Duration::minutes(30),
             absolute_timeout: Duration::hours(12),
             second_factor_window: Duration::minutes(5),
+            sms_resend_after: Duration::seconds(60),
         }
     }
 }
@@ -771,5 +832,51 @@ mod tests {
         );
         let uri = factor.provisioning_uri("惠民 Huimin", "wang.li");
         assert!(uri.starts_with("otpauth://totp/%E6%83%A0%E6%B0%91%20Huimin:wang.li?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&"), "{uri}");
+    }
+
+    #[test]
+    fn sms_codes_are_six_digits_bound_to_their_session() {
+        assert_eq!(sms_code(0), "000000");
+        assert_eq!(sms_code(42), "000042");
+        assert_eq!(sms_code(u32::MAX), "967295");
+        let stored = sms_code_hash(b"session-a", "123456");
+        assert!(sms_code_matches(&stored, b"session-a", "123456"));
+        assert!(
+            sms_code_matches(&stored, b"session-a", " 123456 "),
+            "spaces around are forgiven"
+        );
+        assert!(
+            !sms_code_matches(&stored, b"session-b", "123456"),
+            "another session's code"
+        );
+        assert!(!sms_code_matches(&stored, b"session-a", "123457"));
+        assert!(!sms_code_matches(&stored, b"session-a", "12345"));
+        assert!(
+            !sms_code_matches(&stored, b"session-a", "１２３４５６"),
+            "full-width digits are not the code"
+        );
+        assert!(!sms_code_matches(&[], b"session-a", "123456"));
+    }
+
+    #[test]
+    fn each_kind_of_account_has_its_second_factor() {
+        let account =
+            |kind| Account::new("someone", kind, "某人", String::new(), DateTime::UNIX_EPOCH);
+        assert_eq!(
+            account(AccountKind::Staff).second_factor_kind(),
+            SecondFactorKind::Totp
+        );
+        assert_eq!(
+            account(AccountKind::Resident).second_factor_kind(),
+            SecondFactorKind::Sms
+        );
+        assert_eq!(
+            account(AccountKind::Enterprise).second_factor_kind(),
+            SecondFactorKind::Sms
+        );
+        assert_eq!(
+            account(AccountKind::Service).second_factor_kind(),
+            SecondFactorKind::None
+        );
     }
 }

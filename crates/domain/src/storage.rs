@@ -353,6 +353,9 @@ pub struct AuditQuery {
     pub outcome: Option<crate::audit::Outcome>,
     pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Leave out the entries under a seal that is still in force at this time — the
+    /// resident's view of their own entries. `None` (every audit search) shows them all.
+    pub unsealed_at: Option<DateTime<Utc>>,
 }
 
 /// The audit log's storage: append-only entries, signed checkpoints, proofs. The same
@@ -411,6 +414,14 @@ pub trait AuditStore: Send + Sync {
     /// Recomputes every leaf and tree head from the stored entries and checks every
     /// checkpoint against `keys` (`huimin audit verify`).
     async fn verify_audit(&self, keys: &KeyRing) -> StorageResult<VerifyReport>;
+
+    /// Keeps a seal and appends `audit` (the sealing) in the same transaction; returns
+    /// the seal's number.
+    async fn seal_audit(&self, seal: &crate::audit::Seal, audit: &AuditEvent)
+    -> StorageResult<u64>;
+
+    /// Seals, newest first.
+    async fn audit_seals(&self, page: PageRequest) -> StorageResult<Page<crate::audit::Seal>>;
 }
 
 /// Accounts, role assignments and sessions. Every change that matters to security takes
@@ -471,7 +482,16 @@ pub trait IdentityStore: Send + Sync {
 
     async fn session(&self, token_hash: &[u8]) -> StorageResult<Option<Session>>;
 
-    /// Moves a session to a new token (after a step of signing in: no fixation) and stage.
+    /// Keeps the hash of the SMS code just sent for a sign-in (replacing an earlier one).
+    async fn set_sms_code(
+        &self,
+        token_hash: &[u8],
+        code_hash: &[u8],
+        sent_at: DateTime<Utc>,
+    ) -> StorageResult<()>;
+
+    /// Moves a session to a new token (after a step of signing in: no fixation) and stage,
+    /// forgetting its SMS code.
     async fn advance_session(
         &self,
         old_hash: &[u8],

@@ -16,6 +16,74 @@ pub struct Config {
     pub server: ServerConfig,
     pub log: LogConfig,
     pub audit: AuditConfig,
+    pub sms: SmsConfig,
+}
+
+/// Where residents' sign-in codes are sent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// `log` (the demo: messages are written to the log, not sent) or `http` (a gateway
+    /// taking `POST {"phone", "text", "signature"}` at `url`).
+    pub gateway: SmsGatewayKind,
+    /// The HTTP gateway's address, e.g. `http://sms.gov.internal/send`.
+    pub url: String,
+    /// Sent as `Authorization: Bearer …` when set; printed redacted.
+    pub token: Secret,
+    /// The sender's signature (短信签名) the gateway puts on each message.
+    pub signature: String,
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsGatewayKind {
+    Log,
+    Http,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            gateway: SmsGatewayKind::Log,
+            url: String::new(),
+            token: Secret::default(),
+            signature: "惠民".to_owned(),
+            timeout_seconds: 5,
+        }
+    }
+}
+
+impl SmsConfig {
+    /// The configured gateway.
+    pub fn gateway(&self) -> anyhow::Result<std::sync::Arc<dyn huimin_web::sms::SmsGateway>> {
+        Ok(match self.gateway {
+            SmsGatewayKind::Log => std::sync::Arc::new(huimin_web::sms::LoggingSmsGateway),
+            SmsGatewayKind::Http => std::sync::Arc::new(huimin_web::sms::HttpSmsGateway::new(
+                self.url.clone(),
+                (!self.token.0.is_empty()).then(|| self.token.0.clone()),
+                self.signature.clone(),
+                std::time::Duration::from_secs(self.timeout_seconds.max(1)),
+            )?),
+        })
+    }
+}
+
+/// A secret setting: printed as `***` when set.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() { "" } else { "***" }.serialize(serializer)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -185,6 +253,13 @@ impl Config {
             config.server.request_timeout_seconds >= 1,
             "server.request_timeout_seconds must be at least 1"
         );
+        if config.sms.gateway == SmsGatewayKind::Http {
+            anyhow::ensure!(
+                config.sms.url.starts_with("http://"),
+                "sms.url '{}' must be an http:// address when sms.gateway is http (put an HTTPS gateway behind a local TLS proxy)",
+                config.sms.url
+            );
+        }
         Ok(config)
     }
 
@@ -229,6 +304,29 @@ mod tests {
             .iter()
             .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn an_http_sms_gateway_needs_an_http_url_and_its_token_is_hidden() {
+        let config = Config::load(
+            None,
+            &env(&[
+                ("HUIMIN__SMS__GATEWAY", "http"),
+                ("HUIMIN__SMS__URL", "http://sms.gov.internal/send"),
+                ("HUIMIN__SMS__TOKEN", "sms-token-1234"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.sms.gateway, SmsGatewayKind::Http);
+        assert!(config.sms.gateway().is_ok());
+        let printed = config.to_redacted_toml();
+        assert!(printed.contains("token = \"***\""), "{printed}");
+        assert!(!printed.contains("sms-token-1234"));
+        assert!(!format!("{config:?}").contains("sms-token-1234"));
+        let refused = Config::load(None, &env(&[("HUIMIN__SMS__GATEWAY", "http")]))
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("sms.url"), "{refused}");
     }
 
     #[test]

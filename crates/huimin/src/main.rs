@@ -136,6 +136,14 @@ enum AccountCommand {
         #[arg(long)]
         citizen_id: Option<String>,
     },
+    /// Add a resident's account for a person in the population registry (name and the
+    /// phone their sign-in codes go to come from the registry).
+    AddResident {
+        login: String,
+        /// The resident's identity number.
+        #[arg(long)]
+        citizen_id: String,
+    },
     /// Add a service account (a department's system, signing in with API tokens).
     AddService {
         login: String,
@@ -181,23 +189,8 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             huimin::server::init_logging(&config);
-            let role = huimin_domain::identity::Role::parse(&role).with_context(|| {
-                let codes: Vec<&str> = huimin_domain::identity::Role::ALL
-                    .iter()
-                    .map(|role| role.code())
-                    .collect();
-                format!("unknown role '{role}'; the roles are {}", codes.join(", "))
-            })?;
-            let password = match std::env::var("HUIMIN_NEW_PASSWORD") {
-                Ok(password) => password,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .context("reading the password")?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
-            };
+            let role = parse_role(&role)?;
+            let password = new_password()?;
             let store = huimin_store::connect(config.database.url.expose())
                 .await
                 .context("opening the database")?;
@@ -256,6 +249,29 @@ async fn main() -> anyhow::Result<()> {
                     println!("Revoked {count} token(s) of {login} labelled {label}.");
                 }
             }
+            Ok(())
+        }
+        Command::Account {
+            command: AccountCommand::AddResident { login, citizen_id },
+        } => {
+            huimin::server::init_logging(&config);
+            let password = new_password()?;
+            let store = huimin_store::connect(config.database.url.expose())
+                .await
+                .context("opening the database")?;
+            huimin_web::accounts::add_resident_account(
+                store.as_ref(),
+                store.as_ref(),
+                &login,
+                &citizen_id,
+                &password,
+                &operator(),
+                huimin_web::Clock::now(&huimin_web::SystemClock),
+            )
+            .await?;
+            println!(
+                "Added the resident account {login}; sign-in codes go to the phone in the population registry."
+            );
             Ok(())
         }
         Command::Account {
@@ -372,13 +388,15 @@ async fn main() -> anyhow::Result<()> {
                 .context("the demo city has no grid")?;
             let logins = huimin_web::accounts::add_demo_accounts(
                 store.as_ref(),
+                store.as_ref(),
                 &grid[..6],
                 &grid,
                 huimin_web::Clock::now(&clock),
             )
             .await?;
             println!(
-                "Demo accounts (password {}): {} — staff set up a one-time code at their first sign-in.",
+                "Demo accounts (password {}): {} — staff set up a one-time code at their first sign-in; \
+                 the resident's SMS codes are written to this log.",
                 huimin_web::accounts::DEMO_PASSWORD,
                 logins.join(", ")
             );
@@ -542,6 +560,20 @@ fn parse_role(code: &str) -> anyhow::Result<huimin_domain::identity::Role> {
             .collect();
         format!("unknown role '{code}'; the roles are {}", codes.join(", "))
     })
+}
+
+/// A new account's password: `HUIMIN_NEW_PASSWORD`, or the first line of standard input.
+fn new_password() -> anyhow::Result<String> {
+    match std::env::var("HUIMIN_NEW_PASSWORD") {
+        Ok(password) => Ok(password),
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password")?;
+            Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+        }
+    }
 }
 
 /// The person at the command line, for the audit log.

@@ -44,7 +44,8 @@ pub async fn serve(
     )
     .await
     .context("loading the area index")?
-    .with_audit_keys(keys.public_keys()?);
+    .with_audit_keys(keys.public_keys()?)
+    .with_sms_gateway(config.sms.gateway()?);
     let checkpoints = tokio::spawn(crate::audit::run_checkpoints(
         store.clone(),
         keys.clone(),

@@ -514,6 +514,9 @@ impl Demo {
                 directory.path().join("keys"),
             )
             .stdout(Stdio::piped())
+            // The demo's SMS gateway writes residents' sign-in codes to the log.
+            .env("HUIMIN__LOG__FILTER", "warn,huimin::sms=info")
+            .stderr(std::fs::File::create(directory.path().join("demo.log")).unwrap())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -531,6 +534,11 @@ impl Demo {
             database,
             directory,
         }
+    }
+
+    /// What the demo has logged so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.directory.path().join("demo.log")).unwrap_or_default()
     }
 
     /// An API token of a city-wide civil-affairs service account.
@@ -1365,6 +1373,131 @@ async fn browser_signs_in_with_a_password_and_a_one_time_code() {
     assert!(
         browser.find(Locator::Id("totp-secret")).await.is_err(),
         "enrolled once: no key shown again"
+    );
+    browser.close().await.unwrap();
+}
+
+/// The sign-in code of the newest SMS the demo's logging gateway wrote to its log.
+async fn logged_sms_code(demo: &Demo, sent_before: usize) -> String {
+    for _ in 0..100 {
+        let log = demo.log();
+        let codes: Vec<&str> = log
+            .match_indices("验证码是 ")
+            .map(|(at, marker)| &log[at + marker.len()..at + marker.len() + 6])
+            .collect();
+        if codes.len() > sent_before {
+            return codes[codes.len() - 1].to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no SMS code in the demo's log: {}", demo.log());
+}
+
+/// Headless Chromium: the grid worker opens a resident's record; the resident signs in
+/// with the password and the code "sent" by SMS (the demo's gateway logs it) and reads on
+/// their data-access page that a grid worker read their record.
+#[tokio::test]
+async fn browser_shows_residents_who_used_their_data() {
+    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
+        assert!(
+            !required,
+            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
+        );
+        eprintln!(
+            "\n!!! Browser data-access test SKIPPED: needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver).\n"
+        );
+        return;
+    };
+    use fantoccini::Locator;
+    let demo = Demo::start(500);
+    let store = huimin_store::connect(&demo.database).await.unwrap();
+    let resident = store
+        .account(huimin_web::accounts::DEMO_RESIDENT)
+        .await
+        .unwrap()
+        .expect("the demo has a resident account");
+    let citizen_id = resident.citizen_id.clone().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(&chromium, profile.path(), 1280, 900).await;
+
+    sign_in_in_browser(&browser, &demo.address, "grid.worker").await;
+    browser
+        .goto(&format!("{}/console/persons/{citizen_id}", demo.address))
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("citizen-id"))
+        .await
+        .unwrap();
+    browser
+        .goto(&format!("{}/console/account", demo.address))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("sign-out"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("login"))
+        .await
+        .unwrap();
+
+    let sent_before = demo.log().matches("验证码是 ").count();
+    submit_password_in_browser(&browser, &demo.address, huimin_web::accounts::DEMO_RESIDENT).await;
+    let phone = browser
+        .wait()
+        .for_element(Locator::Id("sms-phone"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(phone.contains("****"), "the phone is shown masked: {phone}");
+    let code = logged_sms_code(&demo, sent_before).await;
+    browser
+        .find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys(&code)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("verify"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let accesses = browser
+        .wait()
+        .for_element(Locator::Id("accesses"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        accesses.contains("网格员") && accesses.contains("查看个人"),
+        "the grid worker's read is listed: {accesses}"
+    );
+    let name = browser
+        .find(Locator::Id("resident-name"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(name, resident.display_name);
+    let page = browser.source().await.unwrap();
+    assert!(
+        !page.contains(&citizen_id),
+        "the page does not print the number"
     );
     browser.close().await.unwrap();
 }

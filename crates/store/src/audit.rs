@@ -119,7 +119,7 @@ macro_rules! audit_store {
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use huimin_domain::audit::{
-                AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, StoredEntry, Verifier, VerifyReport,
+                AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, Seal, StoredEntry, Verifier, VerifyReport,
                 is_stored_subtree,
             };
             use huimin_domain::merkle::{self, Frontier, Hash, Span};
@@ -346,6 +346,14 @@ macro_rules! audit_store {
                             conditions.push(format!("at_us {operator} ${}", texts.len() + times.len()));
                         }
                     }
+                    if let Some(now) = query.unsealed_at {
+                        times.push(micros(now));
+                        conditions.push(format!(
+                            "NOT EXISTS (SELECT 1 FROM audit_seal WHERE audit_seal.subject = audit_entry.subject \
+                             AND audit_seal.purpose = audit_entry.purpose AND audit_seal.release_at_us > ${})",
+                            texts.len() + times.len()
+                        ));
+                    }
                     let filter = if conditions.is_empty() {
                         String::new()
                     } else {
@@ -544,6 +552,64 @@ macro_rules! audit_store {
                         proof.push(span_head(self, span).await?);
                     }
                     Ok(proof)
+                }
+
+                async fn seal_audit(&self, seal: &Seal, audit: &AuditEvent) -> StorageResult<u64> {
+                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO audit_seal (subject, purpose, reason, release_at_us, sealed_by, sealed_at_us) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(seal.subject.as_str())
+                    .bind(seal.purpose.as_str())
+                    .bind(seal.reason.as_str())
+                    .bind(micros(seal.release_at))
+                    .bind(seal.sealed_by.as_str())
+                    .bind(micros(seal.sealed_at))
+                    .fetch_one(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("keeping a seal", e))?;
+                    append_in(&mut transaction, std::slice::from_ref(audit), seal.sealed_at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(u64::try_from(id).unwrap_or(0))
+                }
+
+                async fn audit_seals(&self, page: PageRequest) -> StorageResult<Page<Seal>> {
+                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_seal")
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("counting seals", e))?;
+                    let rows = sqlx::query(
+                        "SELECT id, subject, purpose, reason, release_at_us, sealed_by, sealed_at_us FROM audit_seal \
+                         ORDER BY id DESC LIMIT $1 OFFSET $2",
+                    )
+                    .bind(i64::from(page.per_page))
+                    .bind(as_i64(page.offset()))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading seals", e))?;
+                    let items = rows
+                        .iter()
+                        .map(|row| -> StorageResult<Seal> {
+                            let text = |column: &str| -> StorageResult<String> {
+                                row.try_get(column).map_err(|e| storage_error(column, e))
+                            };
+                            let time = |column: &str| -> StorageResult<DateTime<Utc>> {
+                                from_micros(row.try_get(column).map_err(|e| storage_error(column, e))?)
+                            };
+                            let id: i64 = row.try_get("id").map_err(|e| storage_error("id", e))?;
+                            Ok(Seal {
+                                id: u64::try_from(id).unwrap_or(0),
+                                subject: text("subject")?,
+                                purpose: text("purpose")?,
+                                reason: text("reason")?,
+                                release_at: time("release_at_us")?,
+                                sealed_by: text("sealed_by")?,
+                                sealed_at: time("sealed_at_us")?,
+                            })
+                        })
+                        .collect::<StorageResult<_>>()?;
+                    Ok(Page { items, total: u64::try_from(total).unwrap_or(0), page: page.page, per_page: page.per_page })
                 }
 
                 async fn verify_audit(&self, keys: &KeyRing) -> StorageResult<VerifyReport> {

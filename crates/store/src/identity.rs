@@ -3,10 +3,9 @@
 //! their audit event in the same transaction, through the audit log's `append_in`.
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "login, kind, display_name, citizen_id, department, password_hash, \
-     totp_secret, totp_enrolled_at_us, totp_last_step, failed_attempts, locked_until_us, disabled_at_us, created_at_us";
+     totp_secret, totp_enrolled_at_us, totp_last_step, failed_attempts, locked_until_us, disabled_at_us, created_at_us, phone";
 
-pub(crate) const SESSION_COLUMNS: &str =
-    "login, stage, csrf_token, created_at_us, last_seen_at_us, client";
+pub(crate) const SESSION_COLUMNS: &str = "login, stage, csrf_token, created_at_us, last_seen_at_us, client, sms_code_hash, sms_sent_at_us";
 
 macro_rules! identity_store {
     ($store:ty, $database:ty, $row:ty) => {
@@ -55,6 +54,7 @@ macro_rules! identity_store {
                     locked_until: optional_time(row, "locked_until_us")?,
                     disabled_at: optional_time(row, "disabled_at_us")?,
                     created_at: from_micros(created)?,
+                    phone: row.try_get("phone").map_err(|e| storage_error("phone", e))?,
                 })
             }
 
@@ -73,6 +73,12 @@ macro_rules! identity_store {
                     created_at: from_micros(created)?,
                     last_seen_at: from_micros(seen)?,
                     client: text("client")?,
+                    sms_code: {
+                        let hash: Option<Vec<u8>> =
+                            row.try_get("sms_code_hash").map_err(|e| storage_error("sms_code_hash", e))?;
+                        let sent = optional_time(row, "sms_sent_at_us")?;
+                        hash.zip(sent)
+                    },
                 })
             }
 
@@ -93,7 +99,7 @@ macro_rules! identity_store {
                     let at = account.created_at;
                     Ok(audited!(self, audit, at, |transaction| {
                         let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "INSERT INTO account ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                            "INSERT INTO account ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
                              ON CONFLICT (login) DO NOTHING"
                         )))
                         .bind(account.login.as_str())
@@ -109,6 +115,7 @@ macro_rules! identity_store {
                         .bind(account.locked_until.map(micros))
                         .bind(account.disabled_at.map(micros))
                         .bind(micros(account.created_at))
+                        .bind(account.phone.as_deref())
                         .execute(&mut *transaction)
                         .await
                         .map_err(|e| storage_error("creating an account", e))?;
@@ -266,7 +273,7 @@ macro_rules! identity_store {
 
                 async fn create_session(&self, token_hash: &[u8], session: &Session) -> StorageResult<()> {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO session (token_hash, {SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                        "INSERT INTO session (token_hash, {SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                     )))
                     .bind(token_hash)
                     .bind(session.login.as_str())
@@ -275,6 +282,8 @@ macro_rules! identity_store {
                     .bind(micros(session.created_at))
                     .bind(micros(session.last_seen_at))
                     .bind(session.client.as_str())
+                    .bind(session.sms_code.as_ref().map(|(hash, _)| hash.as_slice()))
+                    .bind(session.sms_code.as_ref().map(|(_, sent)| micros(*sent)))
                     .execute(&self.pool)
                     .await
                     .map_err(|e| storage_error("creating a session", e))?;
@@ -292,6 +301,22 @@ macro_rules! identity_store {
                     row.as_ref().map(read_session).transpose()
                 }
 
+                async fn set_sms_code(
+                    &self,
+                    token_hash: &[u8],
+                    code_hash: &[u8],
+                    sent_at: DateTime<Utc>,
+                ) -> StorageResult<()> {
+                    sqlx::query("UPDATE session SET sms_code_hash = $2, sms_sent_at_us = $3 WHERE token_hash = $1")
+                        .bind(token_hash)
+                        .bind(code_hash)
+                        .bind(micros(sent_at))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("keeping an SMS code", e))?;
+                    Ok(())
+                }
+
                 async fn advance_session(
                     &self,
                     old_hash: &[u8],
@@ -300,7 +325,8 @@ macro_rules! identity_store {
                     now: DateTime<Utc>,
                 ) -> StorageResult<()> {
                     sqlx::query(
-                        "UPDATE session SET token_hash = $2, stage = $3, last_seen_at_us = $4 WHERE token_hash = $1",
+                        "UPDATE session SET token_hash = $2, stage = $3, last_seen_at_us = $4, sms_code_hash = NULL, \
+                         sms_sent_at_us = NULL WHERE token_hash = $1",
                     )
                     .bind(old_hash)
                     .bind(new_hash)

@@ -45,6 +45,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_identity.sql"),
         postgres: include_str!("../migrations/postgres/0005_identity.sql"),
     },
+    Migration {
+        version: 6,
+        name: "residents_and_seals",
+        sqlite: include_str!("../migrations/sqlite/0006_residents_and_seals.sql"),
+        postgres: include_str!("../migrations/postgres/0006_residents_and_seals.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -172,6 +172,69 @@ macro_rules! audit_suite {
             }
 
             #[tokio::test]
+            async fn a_seal_keeps_entries_from_the_subjects_view_until_its_release() {
+                let Some((store, _directory)) = open().await else { return };
+                let subject = "321002199001010017";
+                let read = |purpose: &str| AuditEvent {
+                    subject: subject.into(),
+                    purpose: purpose.into(),
+                    ..AuditEvent::new("staff:police", "department_officer", "person.read", "person", subject)
+                };
+                store
+                    .append_audit(&[read("investigation 2026-017"), read("case 9"), read("investigation 2026-018")], at(1))
+                    .await
+                    .unwrap();
+                let seal = huimin_domain::audit::Seal {
+                    id: 0,
+                    subject: subject.into(),
+                    purpose: "investigation 2026-017".into(),
+                    reason: "公安机关侦查需要".into(),
+                    release_at: at(30),
+                    sealed_by: "security.admin".into(),
+                    sealed_at: at(2),
+                };
+                let sealing = AuditEvent {
+                    detail: "seal 1".into(),
+                    ..AuditEvent::new("security.admin", "security_administrator", "audit.seal", "seal", "new")
+                };
+                let id = store.seal_audit(&seal, &sealing).await.unwrap();
+                assert!(id >= 1);
+                let seals = store.audit_seals(huimin_domain::storage::PageRequest::new(1, 50)).await.unwrap();
+                assert_eq!(seals.total, 1);
+                assert_eq!(seals.items[0], huimin_domain::audit::Seal { id, ..seal.clone() });
+                let sealing_entry = store.audit_entry(4).await.unwrap().unwrap().entry;
+                assert_eq!((sealing_entry.event.action.as_str(), sealing_entry.at), ("audit.seal", at(2)));
+
+                let view = |now| huimin_domain::storage::AuditQuery {
+                    subject: Some(subject.into()),
+                    unsealed_at: now,
+                    ..Default::default()
+                };
+                let purposes = |page: huimin_domain::storage::Page<huimin_domain::audit::AuditEntry>| {
+                    page.items.into_iter().map(|entry| entry.event.purpose).collect::<Vec<_>>()
+                };
+                let page = huimin_domain::storage::PageRequest::new(1, 50);
+                let sealed = store.audit_entries(&view(Some(at(10))), page).await.unwrap();
+                assert_eq!(sealed.total, 2, "the count leaves out the sealed entry too");
+                assert_eq!(purposes(sealed), ["investigation 2026-018", "case 9"]);
+                let audit_search = store.audit_entries(&view(None), page).await.unwrap();
+                assert_eq!(audit_search.total, 3, "audit searches see sealed entries");
+                let released = store.audit_entries(&view(Some(at(30))), page).await.unwrap();
+                assert_eq!(
+                    purposes(released),
+                    ["investigation 2026-018", "case 9", "investigation 2026-017"],
+                    "released at its release time"
+                );
+                let other = huimin_domain::storage::AuditQuery {
+                    subject: Some("321002199001010025".into()),
+                    unsealed_at: Some(at(10)),
+                    ..Default::default()
+                };
+                assert_eq!(store.audit_entries(&other, page).await.unwrap().total, 0);
+                assert!(store.verify_audit(&keys()).await.unwrap().is_intact());
+            }
+
+            #[tokio::test]
             async fn entries_refuse_update_and_delete() {
                 let Some((store, _directory)) = open().await else { return };
                 store.append_audit(&events(0..3), at(1)).await.unwrap();

@@ -34,6 +34,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    a_residents_sms_code_is_kept_with_the_session_until_it_advances,
     accounts_and_roles_are_kept_with_their_audit_entries,
     failures_lock_at_the_limit_and_success_starts_the_count_again,
     sessions_advance_to_new_tokens_and_end_one_or_all,
@@ -216,6 +217,7 @@ async fn sessions_advance_to_new_tokens_and_end_one_or_all(store: Arc<dyn Store>
         created_at: at(0),
         last_seen_at: at(0),
         client: "10.0.0.9".into(),
+        sms_code: None,
     };
     store.create_session(b"first", &session).await.unwrap();
     store
@@ -269,4 +271,52 @@ async fn sessions_advance_to_new_tokens_and_end_one_or_all(store: Arc<dyn Store>
     );
     assert_eq!(store.session(b"second").await.unwrap(), None);
     assert_eq!(store.audit_size().await.unwrap(), size + 2);
+}
+
+async fn a_residents_sms_code_is_kept_with_the_session_until_it_advances(store: Arc<dyn Store>) {
+    let mut resident = Account::new(
+        "li.na",
+        AccountKind::Resident,
+        "李娜",
+        "$argon2id$placeholder".into(),
+        at(0),
+    );
+    resident.citizen_id = Some("321002199001010017".into());
+    resident.phone = Some("13812345678".into());
+    let event = admin().event("account.create", "account", "li.na");
+    assert!(store.create_account(&resident, &event).await.unwrap());
+    assert_eq!(store.account("li.na").await.unwrap(), Some(resident));
+
+    let session = Session {
+        login: "li.na".into(),
+        stage: SessionStage::SecondFactor,
+        csrf_token: "c".repeat(64),
+        created_at: at(0),
+        last_seen_at: at(0),
+        client: "10.0.0.9".into(),
+        sms_code: None,
+    };
+    store.create_session(b"pending", &session).await.unwrap();
+    store
+        .set_sms_code(b"pending", b"first code", at(1))
+        .await
+        .unwrap();
+    store
+        .set_sms_code(b"pending", b"second code", at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session(b"pending").await.unwrap().unwrap().sms_code,
+        Some((b"second code".to_vec(), at(2))),
+        "a code sent again replaces the first"
+    );
+    store
+        .advance_session(b"pending", b"signed", SessionStage::SignedIn, at(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session(b"signed").await.unwrap().unwrap().sms_code,
+        None,
+        "the code is good once"
+    );
 }

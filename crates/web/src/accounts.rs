@@ -40,56 +40,140 @@ pub struct NewAccount {
 
 /// Creates the account and assigns its role, each audited as done by `actor`. Fails with
 /// the reason when the login, the password or the assignment is refused, or the login
-/// is taken.
+/// is taken. Residents are added with [`add_resident_account`], from the registry.
 pub async fn add_account(
     store: &dyn IdentityStore,
     new: NewAccount,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
+    if new.role == Role::Resident {
+        return Err(AccountError::Login(
+            "resident accounts are made from the population registry: `huimin account add-resident`"
+                .to_owned(),
+        ));
+    }
     check_login(&new.login).map_err(AccountError::Login)?;
     SignInPolicy::default().check_new_password(&new.password, &new.login)?;
     let kind: AccountKind = new.role.account_kind();
+    let mut account = Account::new(
+        new.login.clone(),
+        kind,
+        new.display_name.clone(),
+        password_hash(&new.password).await?,
+        now,
+    );
+    account.department = new.department.clone();
+    account.citizen_id = new.citizen_id.clone();
+    create_with_role(store, &account, new.role, &new.jurisdiction, actor, now).await
+}
+
+/// Hashes a new password off the async runtime, with a fresh salt.
+async fn password_hash(password: &str) -> Result<String, AccountError> {
+    let salt =
+        crate::session::random_bytes::<16>().map_err(|_| StorageError::new("no random bytes"))?;
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password, &salt))
+        .await
+        .map_err(|error| StorageError::new(format!("hashing the password: {error}")).into())
+}
+
+/// Checks the assignment of `role` over `jurisdiction` (for the account's department, from
+/// now on), then creates the account and assigns the role, each audited.
+async fn create_with_role(
+    store: &dyn IdentityStore,
+    account: &Account,
+    role: Role,
+    jurisdiction: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
     let assignment = RoleAssignment {
-        role: new.role,
-        jurisdiction: new.jurisdiction.clone(),
-        department: new.department.clone(),
+        role,
+        jurisdiction: jurisdiction.to_owned(),
+        department: account.department.clone(),
         valid_from: now,
         valid_until: None,
     };
-    check_assignment(kind, &[], &assignment)?;
-    let salt =
-        crate::session::random_bytes::<16>().map_err(|_| StorageError::new("no random bytes"))?;
-    let password = new.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password, &salt))
-        .await
-        .map_err(|error| StorageError::new(format!("hashing the password: {error}")))?;
-    let mut account = Account::new(new.login.clone(), kind, new.display_name.clone(), hash, now);
-    account.department = new.department.clone();
-    account.citizen_id = new.citizen_id.clone();
-    let event = actor.event("account.create", "account", new.login.clone());
-    if !store.create_account(&account, &event).await? {
-        return Err(AccountError::Taken(new.login));
+    check_assignment(account.kind, &[], &assignment)?;
+    let login = account.login.as_str();
+    if !store
+        .create_account(account, &actor.event("account.create", "account", login))
+        .await?
+    {
+        return Err(AccountError::Taken(login.to_owned()));
     }
     let event = huimin_domain::audit::AuditEvent {
-        jurisdiction: new.jurisdiction.clone(),
-        detail: format!("role {}", new.role.code()),
-        ..actor.event("account.assign_role", "account", new.login.clone())
+        jurisdiction: jurisdiction.to_owned(),
+        detail: format!("role {}", role.code()),
+        ..actor.event("account.assign_role", "account", login)
     };
-    store
-        .assign_role(&new.login, &assignment, &event, now)
-        .await?;
+    store.assign_role(login, &assignment, &event, now).await?;
     Ok(())
+}
+
+/// Creates a resident's account for the person with `citizen_id` in the population
+/// registry: their name, and the phone on record, which their sign-in codes go to. The
+/// role is `resident`, over the person's grid (or, without one, the area code the
+/// identity number begins with).
+pub async fn add_resident_account(
+    store: &dyn IdentityStore,
+    registry: &dyn huimin_domain::storage::RegistryStore,
+    login: &str,
+    citizen_id: &str,
+    password: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    check_login(login).map_err(AccountError::Login)?;
+    let citizen_id = huimin_domain::identifiers::CitizenId::parse(citizen_id.trim())
+        .map_err(|error| AccountError::Login(format!("identity number: {error}")))?;
+    let person = registry
+        .person(&citizen_id, None)
+        .await?
+        .ok_or_else(|| {
+            AccountError::Login(format!(
+                "no person with the identity number {} is in the population registry",
+                huimin_domain::access::mask_citizen_id(citizen_id.as_str())
+            ))
+        })?
+        .record;
+    let phone = person.phone.as_ref().ok_or_else(|| {
+        AccountError::Login(
+            "the registry has no mobile phone for this person, and residents sign in with a code sent to it"
+                .to_owned(),
+        )
+    })?;
+    SignInPolicy::default().check_new_password(password, login)?;
+    let mut account = Account::new(
+        login,
+        AccountKind::Resident,
+        person.name.as_str(),
+        password_hash(password).await?,
+        now,
+    );
+    account.citizen_id = Some(citizen_id.as_str().to_owned());
+    account.phone = Some(phone.as_str().to_owned());
+    let jurisdiction = person.grid.as_ref().map_or_else(
+        || citizen_id.as_str()[..6].to_owned(),
+        |grid| grid.as_str().to_owned(),
+    );
+    create_with_role(store, &account, Role::Resident, &jurisdiction, actor, now).await
 }
 
 /// The password of the demo city's accounts (printed when the demo starts).
 pub const DEMO_PASSWORD: &str = "huimin-demo-2026";
 
-/// Creates the demo city's staff accounts unless they exist: a security and an audit
+/// The demo city's resident account.
+pub const DEMO_RESIDENT: &str = "resident.demo";
+
+/// Creates the demo city's accounts unless they exist: a security and an audit
 /// administrator for the city, a district leader, a grid worker and a city-wide
-/// civil-affairs officer. Returns their logins.
+/// civil-affairs officer, and `resident.demo` for a person with a phone in the grid
+/// worker's grid. Returns their logins.
 pub async fn add_demo_accounts(
     store: &dyn IdentityStore,
+    registry: &dyn huimin_domain::storage::RegistryStore,
     district: &str,
     grid: &str,
     now: DateTime<Utc>,
@@ -137,6 +221,37 @@ pub async fn add_demo_accounts(
             add_account(store, new, &actor, now).await?;
         }
         logins.push(login.to_owned());
+    }
+    if store.account(DEMO_RESIDENT).await?.is_none() {
+        let query = huimin_domain::storage::PersonQuery {
+            area: Some(grid.to_owned()),
+            ..huimin_domain::storage::PersonQuery::default()
+        };
+        let people = registry
+            .search_persons(&query, huimin_domain::storage::PageRequest::new(1, 100))
+            .await?;
+        for person in &people.items {
+            let with_phone = registry
+                .person(&person.citizen_id, None)
+                .await?
+                .is_some_and(|found| found.record.phone.is_some());
+            if with_phone {
+                add_resident_account(
+                    store,
+                    registry,
+                    DEMO_RESIDENT,
+                    person.citizen_id.as_str(),
+                    DEMO_PASSWORD,
+                    &actor,
+                    now,
+                )
+                .await?;
+                break;
+            }
+        }
+    }
+    if store.account(DEMO_RESIDENT).await?.is_some() {
+        logins.push(DEMO_RESIDENT.to_owned());
     }
     Ok(logins)
 }
@@ -207,14 +322,6 @@ pub async fn add_service_account(
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
     check_login(login).map_err(AccountError::Login)?;
-    let assignment = RoleAssignment {
-        role,
-        jurisdiction: jurisdiction.to_owned(),
-        department: None,
-        valid_from: now,
-        valid_until: None,
-    };
-    check_assignment(AccountKind::Service, &[], &assignment)?;
     let account = Account::new(
         login,
         AccountKind::Service,
@@ -222,17 +329,5 @@ pub async fn add_service_account(
         String::new(),
         now,
     );
-    if !store
-        .create_account(&account, &actor.event("account.create", "account", login))
-        .await?
-    {
-        return Err(AccountError::Taken(login.to_owned()));
-    }
-    let event = huimin_domain::audit::AuditEvent {
-        jurisdiction: jurisdiction.to_owned(),
-        detail: format!("role {}", role.code()),
-        ..actor.event("account.assign_role", "account", login)
-    };
-    store.assign_role(login, &assignment, &event, now).await?;
-    Ok(())
+    create_with_role(store, &account, role, jurisdiction, actor, now).await
 }

@@ -16,6 +16,7 @@ mod middleware;
 pub mod openapi;
 mod pages;
 mod session;
+pub mod sms;
 mod state;
 
 pub use error::ApiError;

@@ -71,6 +71,8 @@ pub struct AppState {
     pub grid_index: Arc<RwLock<Arc<GridIndex>>>,
     pub clock: Arc<dyn Clock>,
     pub config: WebConfig,
+    /// Where residents' sign-in codes are sent.
+    pub sms: Arc<dyn crate::sms::SmsGateway>,
 }
 
 impl AppState {
@@ -89,7 +91,13 @@ impl AppState {
             grid_index: Arc::new(RwLock::new(Arc::new(GridIndex::new(&grids)))),
             clock,
             config,
+            sms: Arc::new(crate::sms::LoggingSmsGateway),
         })
+    }
+
+    /// The state sending text messages through `sms` (by default they are logged).
+    pub fn with_sms_gateway(self, sms: Arc<dyn crate::sms::SmsGateway>) -> AppState {
+        AppState { sms, ..self }
     }
 
     /// The state with the audit log's signing keys to serve.

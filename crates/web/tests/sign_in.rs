@@ -17,6 +17,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 const PASSWORD: &str = "扬州春风十里路不远";
+/// A resident's password, made through the policy (12 characters at least).
+const RESIDENT_PASSWORD: &str = "扬州春风十里路不远瘦西湖";
 
 struct ManualClock(Mutex<DateTime<Utc>>);
 
@@ -32,10 +34,49 @@ impl ManualClock {
     }
 }
 
+/// The SMS gateway outside the city, as the tests see it: it keeps each message, or
+/// refuses them all while `down` is set.
+#[derive(Default)]
+struct RecordingSms {
+    sent: Mutex<Vec<(String, String)>>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl huimin_web::sms::SmsGateway for RecordingSms {
+    async fn send(&self, phone: &str, text: &str) -> Result<(), huimin_web::sms::SmsError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(huimin_web::sms::SmsError::Unreachable(
+                "connection refused".into(),
+            ));
+        }
+        self.sent
+            .lock()
+            .unwrap()
+            .push((phone.to_owned(), text.to_owned()));
+        Ok(())
+    }
+}
+
+impl RecordingSms {
+    /// The six-digit code of the newest message, and the phone it went to.
+    fn last_code(&self) -> (String, String) {
+        let sent = self.sent.lock().unwrap();
+        let (phone, text) = sent.last().expect("a message was sent");
+        let at = text.find("验证码是 ").expect("a sign-in code message") + "验证码是 ".len();
+        (phone.clone(), text[at..at + 6].to_owned())
+    }
+
+    fn count(&self) -> usize {
+        self.sent.lock().unwrap().len()
+    }
+}
+
 struct App {
     address: String,
     clock: Arc<ManualClock>,
     store: Arc<dyn Store>,
+    sms: Arc<RecordingSms>,
     _directory: tempfile::TempDir,
 }
 
@@ -75,10 +116,12 @@ async fn app() -> App {
     .await;
     let signer = huimin_domain::audit::AuditSigner::from_seed(&[8; 32]);
     store.checkpoint_audit(&signer, now).await.unwrap();
+    let sms = Arc::new(RecordingSms::default());
     let state = AppState::new(store.clone(), clock.clone(), WebConfig::default())
         .await
         .unwrap()
-        .with_audit_keys(vec![signer.public_key()]);
+        .with_audit_keys(vec![signer.public_key()])
+        .with_sms_gateway(sms.clone());
     let router = huimin_web::router(state, huimin_web::ExtraRoutes::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
@@ -87,6 +130,7 @@ async fn app() -> App {
         address,
         clock,
         store,
+        sms,
         _directory: directory,
     }
 }
@@ -814,5 +858,319 @@ async fn api_writes_need_a_token_with_the_registry_write_scope_and_are_audited_a
         post(Some(writer)).await.unwrap().status(),
         StatusCode::UNAUTHORIZED,
         "revoked"
+    );
+}
+
+/// Puts a small generated city's people into the registry; returns one with a phone and
+/// the resident account made for them (`li.resident`).
+async fn add_resident(app: &App) -> huimin_domain::registry::Person {
+    let city = huimin_city::generate(
+        &huimin_city::CityConfig {
+            seed: 11,
+            people: 60,
+        },
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+    );
+    let provenance = huimin_domain::provenance::Provenance {
+        source: "公安局".into(),
+        batch: "residents".into(),
+        recorded_at: app.clock.now(),
+    };
+    app.store
+        .put_persons(&city.persons, &provenance, &Actor::system("test"))
+        .await
+        .unwrap();
+    let person = city
+        .persons
+        .iter()
+        .find(|person| person.phone.is_some() && person.grid.is_some())
+        .unwrap()
+        .clone();
+    huimin_web::accounts::add_resident_account(
+        app.store.as_ref(),
+        app.store.as_ref(),
+        "li.resident",
+        person.citizen_id.as_str(),
+        RESIDENT_PASSWORD,
+        &Actor::system("test"),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    person
+}
+
+/// A resident signs in with the password and the code the SMS gateway carried.
+async fn sign_in_resident(app: &App, browser: &mut Browser) -> Page {
+    let page = browser.password("li.resident", RESIDENT_PASSWORD).await;
+    assert_eq!(page.location, "/console/sign-in/second-factor");
+    let (_, code) = app.sms.last_code();
+    browser.code(&code).await
+}
+
+#[tokio::test]
+async fn residents_sign_in_with_a_code_sent_by_sms_to_the_phone_in_the_registry() {
+    let app = app().await;
+    let person = add_resident(&app).await;
+    let phone = person.phone.as_ref().unwrap().as_str().to_owned();
+    let mut browser = Browser::new(&app);
+
+    let page = browser.password("li.resident", RESIDENT_PASSWORD).await;
+    assert_eq!(page.location, "/console/sign-in/second-factor");
+    assert_eq!(
+        browser.get("/console/my-data").await.location,
+        "/console/sign-in",
+        "a password alone is not enough"
+    );
+    let (sent_to, code) = app.sms.last_code();
+    assert_eq!(sent_to, phone, "the code goes to the phone on record");
+    let form = browser.get("/console/sign-in/second-factor").await;
+    assert!(
+        form.body
+            .contains(&huimin_domain::access::mask_phone(&phone))
+            && !form.body.contains(&phone),
+        "the page names the phone masked: {}",
+        form.body
+    );
+    assert!(
+        !form.body.contains("totp-secret"),
+        "no authenticator for residents"
+    );
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(browser.code(wrong).await.status, StatusCode::UNAUTHORIZED);
+    // Sending again within a minute is refused; after it, a new code replaces the old.
+    let csrf = browser.get("/console/sign-in/second-factor").await.csrf();
+    let again = browser
+        .post("/console/sign-in/second-factor/resend", &[("csrf", &csrf)])
+        .await;
+    assert!(again.body.contains("1 分钟后"), "{}", again.body);
+    assert_eq!(app.sms.count(), 1);
+    app.clock.advance(Duration::seconds(61));
+    browser
+        .post("/console/sign-in/second-factor/resend", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(app.sms.count(), 2);
+    let (_, fresh) = app.sms.last_code();
+    if fresh != code {
+        assert_eq!(
+            browser.code(&code).await.status,
+            StatusCode::UNAUTHORIZED,
+            "the first code was replaced"
+        );
+    }
+    let page = browser.code(&fresh).await;
+    assert_eq!(
+        (page.status, page.location.as_str()),
+        (StatusCode::SEE_OTHER, "/console/my-data"),
+        "{}",
+        page.body
+    );
+    let account = browser.get("/console/account").await;
+    assert!(
+        account.body.contains("id=\"my-data-link\""),
+        "{}",
+        account.body
+    );
+
+    // A code is good for its own sign-in only.
+    let mut other = Browser::new(&app);
+    other.password("li.resident", RESIDENT_PASSWORD).await;
+    assert_eq!(other.code(&fresh).await.status, StatusCode::UNAUTHORIZED);
+
+    let audited = app
+        .store
+        .audit_entries(
+            &huimin_domain::storage::AuditQuery {
+                action: Some("session.sms_code".into()),
+                ..Default::default()
+            },
+            huimin_domain::storage::PageRequest::new(1, 10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited.total, 3, "every code sent is audited");
+    assert!(
+        audited
+            .items
+            .iter()
+            .all(|entry| !entry.event.detail.contains(&phone))
+    );
+
+    // When the gateway is down the resident is told, and may send again.
+    app.sms
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut third = Browser::new(&app);
+    third.password("li.resident", RESIDENT_PASSWORD).await;
+    let page = third.get("/console/sign-in/second-factor").await;
+    assert!(page.body.contains("短信发送失败"), "{}", page.body);
+    let failed = app
+        .store
+        .audit_entries(
+            &huimin_domain::storage::AuditQuery {
+                action: Some("session.sms_code".into()),
+                outcome: Some(Outcome::Failed),
+                ..Default::default()
+            },
+            huimin_domain::storage::PageRequest::new(1, 10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.total, 1);
+}
+
+#[tokio::test]
+async fn residents_see_who_used_their_data_except_what_is_sealed_until_its_release() {
+    let app = app().await;
+    let person = add_resident(&app).await;
+    let id = person.citizen_id.as_str().to_owned();
+    add_staff(
+        app.store.as_ref(),
+        "chen.jing",
+        "陈静",
+        Role::CivilAffairsOfficer,
+        "321000",
+        app.clock.now(),
+    )
+    .await;
+    let mut officer = Browser::new(&app);
+    sign_in_as(&app, &mut officer, "chen.jing").await;
+    for purpose in ["household_check 2026-88", "investigation 2026-017"] {
+        let response = officer
+            .client
+            .get(format!("{}/api/v1/persons/{id}", app.address))
+            .header("cookie", officer.cookie_header())
+            .header("x-purpose", purpose)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        app.clock.advance(Duration::minutes(1));
+    }
+
+    let mut resident = Browser::new(&app);
+    let page = sign_in_resident(&app, &mut resident).await;
+    assert_eq!(page.location, "/console/my-data");
+    let page = resident.get("/console/my-data").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(person.name.as_str()), "{}", page.body);
+    for expected in [
+        "民政经办人员",
+        "查看个人信息",
+        "household_check 2026-88",
+        "investigation 2026-017",
+        "完整信息",
+    ] {
+        assert!(page.body.contains(expected), "{expected}: {}", page.body);
+    }
+    assert!(
+        !page.body.contains(&id),
+        "the page does not print the number"
+    );
+
+    // Staff have no such page; the security administrator seals the investigation.
+    assert_eq!(
+        officer.get("/console/my-data").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let mut security = Browser::new(&app);
+    sign_in_as(&app, &mut security, "sun.li").await;
+    assert_eq!(
+        officer.get("/console/seals").await.status,
+        StatusCode::NOT_FOUND,
+        "only the security administrator seals"
+    );
+    let csrf = security.get("/console/seals").await.csrf();
+    let release = (huimin_domain::time::shanghai_date(app.clock.now()) + Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    let refused = security
+        .post(
+            "/console/seals",
+            &[
+                ("subject", &id[..17]),
+                ("purpose", "investigation 2026-017"),
+                ("reason", "侦查需要"),
+                ("release", &release),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("身份证号"), "{}", refused.body);
+    let past = security
+        .post(
+            "/console/seals",
+            &[
+                ("subject", &id),
+                ("purpose", "investigation 2026-017"),
+                ("reason", "侦查需要"),
+                ("release", "2026-01-01"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(past.body.contains("解封日期"), "{}", past.body);
+    let sealed = security
+        .post(
+            "/console/seals",
+            &[
+                ("subject", &id),
+                ("purpose", "investigation 2026-017"),
+                ("reason", "侦查需要"),
+                ("release", &release),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(sealed.location, "/console/seals?done=sealed");
+    let list = security.get("/console/seals?done=sealed").await;
+    assert!(
+        list.body
+            .contains(&huimin_domain::access::mask_citizen_id(&id)),
+        "{}",
+        list.body
+    );
+
+    let page = resident.get("/console/my-data").await;
+    assert!(page.body.contains("household_check 2026-88"));
+    assert!(
+        !page.body.contains("investigation 2026-017"),
+        "sealed: {}",
+        page.body
+    );
+    let sealing = app
+        .store
+        .audit_entries(
+            &huimin_domain::storage::AuditQuery {
+                action: Some("audit.seal".into()),
+                ..Default::default()
+            },
+            huimin_domain::storage::PageRequest::new(1, 10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sealing.total, 1, "sealing is audited");
+    assert_eq!(sealing.items[0].event.actor, "sun.li");
+    assert!(
+        sealing.items[0].event.subject.is_empty(),
+        "and not shown to the resident"
+    );
+
+    // The seal lapses at its release date (and a new sign-in is needed after 12 hours).
+    app.clock.advance(Duration::days(31));
+    let mut later = Browser::new(&app);
+    sign_in_resident(&app, &mut later).await;
+    let page = later.get("/console/my-data").await;
+    assert!(
+        page.body.contains("investigation 2026-017"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("查看本页"),
+        "reading the page is itself recorded"
     );
 }

@@ -183,6 +183,7 @@ async fn render(
         outcome: Outcome::parse(search.outcome.trim()),
         from: None,
         until: None,
+        unsealed_at: None,
     };
     let request = PageRequest::new(search.page.unwrap_or(1), PER_PAGE);
     let found = state.audit.audit_entries(&query, request).await?;

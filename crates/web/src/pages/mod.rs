@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 mod accounts;
 mod audit;
+mod my_data;
 mod sign_in;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -37,6 +38,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/console/sign-in/second-factor",
             get(sign_in::second_factor_form).post(sign_in::second_factor_submit),
+        )
+        .route(
+            "/console/sign-in/second-factor/resend",
+            axum::routing::post(sign_in::resend_sms_code),
+        )
+        .route("/console/my-data", get(my_data::my_data_page))
+        .route(
+            "/console/seals",
+            get(my_data::seals_page).post(my_data::create_seal),
         )
         .route("/console/account", get(sign_in::account_page))
         .route(

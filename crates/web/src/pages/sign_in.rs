@@ -22,8 +22,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use huimin_domain::audit::{Actor, AuditEvent, Outcome};
 use huimin_domain::identity::{
-    Account, SecondFactor, Session, SessionStage, TOTP_SECRET_BYTES, decoy_password_hash,
-    verify_password,
+    Account, AccountKind, SecondFactor, SecondFactorKind, Session, SessionStage, TOTP_SECRET_BYTES,
+    decoy_password_hash, sms_code, sms_code_hash, sms_code_matches, verify_password,
 };
 use serde::Deserialize;
 
@@ -52,6 +52,13 @@ pub(crate) struct SignInTexts {
     pub no_roles: &'static str,
     pub sign_out: &'static str,
     pub sign_out_everywhere: &'static str,
+    pub sms_title: &'static str,
+    pub sms_hint: &'static str,
+    pub sms_resend: &'static str,
+    pub sms_failed: &'static str,
+    pub sms_wait: &'static str,
+    pub sms_text: &'static str,
+    pub my_data: &'static str,
 }
 
 static ZH: SignInTexts = SignInTexts {
@@ -77,6 +84,13 @@ static ZH: SignInTexts = SignInTexts {
     no_roles: "此账号暂无角色。",
     sign_out: "退出登录",
     sign_out_everywhere: "在所有设备上退出",
+    sms_title: "短信验证码",
+    sms_hint: "6 位验证码已发送至您登记的手机，5 分钟内有效：",
+    sms_resend: "重新发送",
+    sms_failed: "短信发送失败，请稍后点击“重新发送”。",
+    sms_wait: "验证码刚刚发出，请 1 分钟后再重新发送。",
+    sms_text: "【惠民】您的登录验证码是 {code}，5 分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。",
+    my_data: "我的数据使用记录",
 };
 
 static EN: SignInTexts = SignInTexts {
@@ -102,6 +116,13 @@ static EN: SignInTexts = SignInTexts {
     no_roles: "This account holds no role.",
     sign_out: "Sign out",
     sign_out_everywhere: "Sign out everywhere",
+    sms_title: "Code by SMS",
+    sms_hint: "A 6-digit code, valid for 5 minutes, was sent to the phone on your account:",
+    sms_resend: "Send again",
+    sms_failed: "The text message could not be sent; press “Send again” in a moment.",
+    sms_wait: "A code was sent a moment ago; send again after a minute.",
+    sms_text: "【惠民】您的登录验证码是 {code}，5 分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。",
+    my_data: "Who used my data",
 };
 
 fn texts(lang: Lang) -> &'static SignInTexts {
@@ -129,6 +150,8 @@ struct SecondFactorPage {
     csrf: String,
     /// Set while enrolling: the QR code (SVG) and the key typed by hand.
     enrolment: Option<(String, String)>,
+    /// Set for a code sent by SMS: the phone it went to, masked.
+    sms_phone: Option<String>,
     message: Option<&'static str>,
 }
 
@@ -148,6 +171,7 @@ struct AccountPage {
     login: String,
     display_name: String,
     roles: Vec<RoleRow>,
+    resident: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -326,10 +350,10 @@ pub(crate) async fn sign_in_password(
                 .into_response());
         }
     };
-    let stage = if signed.needs_second_factor() {
-        SessionStage::SecondFactor
-    } else {
+    let stage = if signed.second_factor_kind() == SecondFactorKind::None {
         SessionStage::SignedIn
+    } else {
+        SessionStage::SecondFactor
     };
     let action = if stage == SessionStage::SignedIn {
         "session.sign_in"
@@ -342,10 +366,11 @@ pub(crate) async fn sign_in_password(
         .record_sign_in_success(&login, &event, now)
         .await?;
     let token = random_token()?;
+    let session_hash = token_hash(&token);
     state
         .identity
         .create_session(
-            &token_hash(&token),
+            &session_hash,
             &Session {
                 login: login.clone(),
                 stage,
@@ -353,11 +378,15 @@ pub(crate) async fn sign_in_password(
                 created_at: now,
                 last_seen_at: now,
                 client: actor.client.clone(),
+                sms_code: None,
             },
         )
         .await?;
+    if stage == SessionStage::SecondFactor && signed.second_factor_kind() == SecondFactorKind::Sms {
+        send_sign_in_code(&state, &session_hash, &signed, &actor, now).await?;
+    }
     let next = if stage == SessionStage::SignedIn {
-        "/console/account"
+        landing(&signed)
     } else {
         "/console/sign-in/second-factor"
     };
@@ -369,6 +398,67 @@ pub(crate) async fn sign_in_password(
         Redirect::to(next),
     )
         .into_response())
+}
+
+/// Where an account lands once signed in: residents on their data-access page, everyone
+/// else on their account page.
+fn landing(account: &Account) -> &'static str {
+    if account.kind == AccountKind::Resident {
+        "/console/my-data"
+    } else {
+        "/console/account"
+    }
+}
+
+/// Draws a code, keeps its hash with the session and sends it to the account's phone;
+/// audited either way. Returns whether the gateway took the message.
+async fn send_sign_in_code(
+    state: &AppState,
+    session_hash: &[u8],
+    account: &Account,
+    actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, ApiError> {
+    let Some(phone) = account.phone.as_deref() else {
+        let event = sign_in_event(actor, "session.sms_code", Outcome::Failed, "no phone");
+        state
+            .audit
+            .append_audit(std::slice::from_ref(&event), now)
+            .await?;
+        return Ok(false);
+    };
+    let code = sms_code(u32::from_be_bytes(random_bytes::<4>()?));
+    let text = ZH.sms_text.replace("{code}", &code);
+    let sent = state.sms.send(phone, &text).await;
+    if sent.is_ok() {
+        state
+            .identity
+            .set_sms_code(session_hash, &sms_code_hash(session_hash, &code), now)
+            .await?;
+    }
+    let masked = huimin_domain::access::mask_phone(phone);
+    let event = match &sent {
+        Ok(()) => sign_in_event(
+            actor,
+            "session.sms_code",
+            Outcome::Allowed,
+            &format!("sent to {masked}"),
+        ),
+        Err(error) => {
+            tracing::warn!(%error, phone = %masked, "a sign-in code was not sent");
+            sign_in_event(
+                actor,
+                "session.sms_code",
+                Outcome::Failed,
+                &format!("to {masked}: {error}"),
+            )
+        }
+    };
+    state
+        .audit
+        .append_audit(std::slice::from_ref(&event), now)
+        .await?;
+    Ok(sent.is_ok())
 }
 
 /// The account's second factor, creating the secret of a first enrolment.
@@ -407,24 +497,34 @@ async fn second_factor_page(
     state: &AppState,
     headers: &HeaderMap,
     session: &Session,
-    message: Option<&'static str>,
+    mut message: Option<&'static str>,
 ) -> Result<SecondFactorPage, ApiError> {
     let account = state
         .identity
         .account(&session.login)
         .await?
         .ok_or_else(|| ApiError::not_found("the account"))?;
-    let (factor, enrolling) = second_factor_of(state, &account).await?;
     let chrome = chrome(headers, "/console/sign-in/second-factor");
-    let enrolment = enrolling.then(|| {
-        let uri = factor.provisioning_uri("惠民 Huimin", &account.login);
-        (qr_svg(&uri), factor.secret_base32())
-    });
+    let (enrolment, sms_phone) = if account.second_factor_kind() == SecondFactorKind::Sms {
+        let phone = account.phone.as_deref().unwrap_or_default();
+        if message.is_none() && session.sms_code.is_none() {
+            message = Some(texts(chrome.lang).sms_failed);
+        }
+        (None, Some(huimin_domain::access::mask_phone(phone)))
+    } else {
+        let (factor, enrolling) = second_factor_of(state, &account).await?;
+        let enrolment = enrolling.then(|| {
+            let uri = factor.provisioning_uri("惠民 Huimin", &account.login);
+            (qr_svg(&uri), factor.secret_base32())
+        });
+        (enrolment, None)
+    };
     Ok(SecondFactorPage {
         s: texts(chrome.lang),
         chrome,
         csrf: session.csrf_token.clone(),
         enrolment,
+        sms_phone,
         message,
     })
 }
@@ -465,12 +565,23 @@ pub(crate) async fn second_factor_submit(
         .account(&session.login)
         .await?
         .ok_or_else(|| ApiError::not_found("the account"))?;
-    let (factor, _) = second_factor_of(&state, &account).await?;
     let actor = attempt(&account.login, &parts);
     let policy = state.config.sign_in;
-    let accepted = factor
-        .accept(&form.code, now, account.totp_last_step)
-        .filter(|_| !account.is_locked_at(now));
+    // Some(step of the TOTP code) or Some(None) for a good SMS code; None when refused.
+    let accepted = match account.second_factor_kind() {
+        SecondFactorKind::Sms => session
+            .sms_code
+            .as_ref()
+            .filter(|(stored, _)| sms_code_matches(stored, &hash, &form.code))
+            .map(|_| None),
+        _ => {
+            let (factor, _) = second_factor_of(&state, &account).await?;
+            factor
+                .accept(&form.code, now, account.totp_last_step)
+                .map(Some)
+        }
+    }
+    .filter(|_| !account.is_locked_at(now));
     let Some(step) = accepted else {
         let event = sign_in_event(
             &actor,
@@ -497,16 +608,18 @@ pub(crate) async fn second_factor_submit(
         let page = second_factor_page(&state, headers, &session, Some(s.code_failed)).await?;
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
-    let secret = account.totp_secret.clone().unwrap_or_default();
-    state
-        .identity
-        .set_second_factor(
-            &account.login,
-            &secret,
-            Some(account.totp_enrolled_at.unwrap_or(now)),
-            Some(step),
-        )
-        .await?;
+    if let Some(step) = step {
+        let secret = account.totp_secret.clone().unwrap_or_default();
+        state
+            .identity
+            .set_second_factor(
+                &account.login,
+                &secret,
+                Some(account.totp_enrolled_at.unwrap_or(now)),
+                Some(step),
+            )
+            .await?;
+    }
     let token = random_token()?;
     state
         .identity
@@ -522,8 +635,55 @@ pub(crate) async fn second_factor_submit(
             header::SET_COOKIE,
             set_cookie(&state, SESSION_COOKIE, &token, "Lax", None),
         )],
-        Redirect::to("/console/account"),
+        Redirect::to(landing(&account)),
     )
+        .into_response())
+}
+
+/// Sends a resident a new SMS code, once a minute at most.
+pub(crate) async fn resend_sms_code(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    let headers = &parts.headers;
+    let now = state.clock.now();
+    let Some((hash, session)) =
+        session::live_session(&state, headers, SessionStage::SecondFactor, now).await?
+    else {
+        return Ok(see_other("/console/sign-in"));
+    };
+    if !same_token(&session.csrf_token, &form.csrf) {
+        return Ok(refused_form(headers));
+    }
+    let account = state
+        .identity
+        .account(&session.login)
+        .await?
+        .filter(|account| account.second_factor_kind() == SecondFactorKind::Sms)
+        .ok_or_else(|| ApiError::not_found("the account"))?;
+    let s = texts(Lang::from_request(headers, None));
+    let recent = session
+        .sms_code
+        .as_ref()
+        .is_some_and(|(_, sent)| now < *sent + state.config.sign_in.sms_resend_after);
+    let message = if recent {
+        Some(s.sms_wait)
+    } else if send_sign_in_code(
+        &state,
+        &hash,
+        &account,
+        &attempt(&account.login, &parts),
+        now,
+    )
+    .await?
+    {
+        None
+    } else {
+        Some(s.sms_failed)
+    };
+    Ok(second_factor_page(&state, headers, &session, message)
+        .await?
         .into_response())
 }
 
@@ -564,6 +724,7 @@ pub(crate) async fn account_page(
         login: principal.account.login.clone(),
         display_name: principal.account.display_name.clone(),
         roles,
+        resident: principal.account.kind == AccountKind::Resident,
     }
     .into_response())
 }
