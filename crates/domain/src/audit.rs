@@ -325,7 +325,7 @@ impl AuditPublicKey {
 }
 
 /// A key's name: the first eight bytes of the SHA-256 of its public half, in hex.
-fn key_id(public: &[u8; 32]) -> String {
+pub(crate) fn key_id(public: &[u8; 32]) -> String {
     hex(&Sha256::digest(public)[..8])
 }
 

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod identifiers;
 pub mod identity;
 pub mod merkle;
+pub mod oidc;
 pub mod provenance;
 pub mod registry;
 pub mod search;

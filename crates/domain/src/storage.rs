@@ -13,6 +13,7 @@ use crate::audit::{
 use crate::identifiers::{CitizenId, CreditCode};
 use crate::identity::{Account, ApiToken, RoleAssignment, Session, SessionStage};
 use crate::merkle::Hash;
+use crate::oidc::{AuthorizationGrant, IssuedToken, OidcClient};
 use crate::provenance::Provenance;
 use crate::registry::{Building, House, Household, LegalEntity, Person};
 use async_trait::async_trait;
@@ -540,6 +541,72 @@ pub trait IdentityStore: Send + Sync {
 
 /// Everything a database keeps for Huimin: the registries, the audit log, identities. An
 /// `Arc<dyn Store>` converts to either trait object.
-pub trait Store: RegistryStore + AuditStore + IdentityStore {}
+pub trait Store: RegistryStore + AuditStore + IdentityStore + OidcStore {}
 
-impl<T: RegistryStore + AuditStore + IdentityStore + ?Sized> Store for T {}
+impl<T: RegistryStore + AuditStore + IdentityStore + OidcStore + ?Sized> Store for T {}
+
+/// What the OpenID Connect provider keeps: registered clients, authorization codes,
+/// access and refresh tokens (under their hashes), and consents. Each change that
+/// matters appends its audit event in the same transaction.
+#[async_trait]
+pub trait OidcStore: Send + Sync {
+    /// Registers a client; `false` (nothing written) when the id is taken.
+    async fn create_oidc_client(
+        &self,
+        client: &OidcClient,
+        audit: &AuditEvent,
+    ) -> StorageResult<bool>;
+
+    async fn oidc_client(&self, client_id: &str) -> StorageResult<Option<OidcClient>>;
+
+    /// Every client, by id.
+    async fn oidc_clients(&self) -> StorageResult<Vec<OidcClient>>;
+
+    async fn put_authorization_code(
+        &self,
+        code_hash: &[u8],
+        grant: &AuthorizationGrant,
+        audit: &AuditEvent,
+    ) -> StorageResult<()>;
+
+    /// Marks a code used and returns its grant with `true` the first time, with `false`
+    /// on a replay (the grant of a used code), `None` for an unknown code.
+    async fn take_authorization_code(
+        &self,
+        code_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<(AuthorizationGrant, bool)>>;
+
+    /// Keeps new tokens, and when `rotating` names a refresh token, marks it rotated in
+    /// the same transaction — unless it was rotated or revoked already, in which case
+    /// nothing is written and `false` is returned (two racing refreshes: one wins).
+    async fn issue_oidc_tokens(
+        &self,
+        tokens: &[(Vec<u8>, IssuedToken)],
+        rotating: Option<&[u8]>,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+
+    async fn oidc_token(&self, token_hash: &[u8]) -> StorageResult<Option<IssuedToken>>;
+
+    /// Revokes every live token of a family; returns how many.
+    async fn revoke_oidc_family(
+        &self,
+        family: &str,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<u64>;
+
+    /// The scope a user consented to for a client, if any.
+    async fn oidc_consent(&self, login: &str, client_id: &str) -> StorageResult<Option<String>>;
+
+    async fn put_oidc_consent(
+        &self,
+        login: &str,
+        client_id: &str,
+        scope: &str,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+}

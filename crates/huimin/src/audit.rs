@@ -41,6 +41,12 @@ impl KeyDirectory {
 
     /// The current signer.
     pub fn signer(&self) -> anyhow::Result<AuditSigner> {
+        Ok(AuditSigner::from_seed(&self.seed()?))
+    }
+
+    /// The current key's Ed25519 seed, checked against the key id it is filed under.
+    /// The same kind of directory holds the ID-token keys of single sign-on.
+    pub fn seed(&self) -> anyhow::Result<[u8; 32]> {
         let current = std::fs::read_to_string(self.path.join("current"))
             .with_context(|| format!("reading {}/current", self.path.display()))?;
         let id = current.trim();
@@ -49,11 +55,30 @@ impl KeyDirectory {
             .with_context(|| format!("reading {}", file.display()))?;
         let seed = from_hex::<32>(&text)
             .with_context(|| format!("{} does not hold a 32-byte hex key", file.display()))?;
-        let signer = AuditSigner::from_seed(&seed);
-        if signer.id() != id {
-            bail!("{} holds key {}, not {id}", file.display(), signer.id());
+        let found = AuditSigner::from_seed(&seed);
+        if found.id() != id {
+            bail!("{} holds key {}, not {id}", file.display(), found.id());
         }
-        Ok(signer)
+        Ok(seed)
+    }
+
+    /// The single sign-on keys of this directory: the current one signs ID tokens, and
+    /// the JWKS lists it first, then the retired ones (so tokens signed before a rotation
+    /// still verify until they expire).
+    pub fn oidc_keys(&self) -> anyhow::Result<huimin_web::OidcKeys> {
+        if !self.path.join("current").is_file() {
+            self.rotate()?;
+        }
+        let signer = huimin_domain::oidc::TokenSigner::from_seed(&self.seed()?);
+        let mut public = vec![signer.public_key()];
+        for key in self.key_ring()?.keys() {
+            let key = huimin_domain::oidc::TokenKey::from_bytes(&key.to_bytes())
+                .context("an unusable public key")?;
+            if key.kid != signer.kid() {
+                public.push(key);
+            }
+        }
+        Ok(huimin_web::OidcKeys { signer, public })
     }
 
     /// Every public key in the directory, retired ones included.
@@ -100,7 +125,7 @@ impl KeyDirectory {
         if let Some(previous) = previous {
             std::fs::remove_file(self.path.join(format!("{}.key", previous.id())))?;
         }
-        tracing::info!(key_id = signer.id(), "new audit signing key");
+        tracing::info!(key_id = signer.id(), directory = %self.path.display(), "new signing key");
         Ok(signer)
     }
 }

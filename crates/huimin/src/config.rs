@@ -17,6 +17,28 @@ pub struct Config {
     pub log: LogConfig,
     pub audit: AuditConfig,
     pub sms: SmsConfig,
+    pub oidc: OidcConfig,
+}
+
+/// Single sign-on: Huimin as an OpenID Connect provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// The issuer: the address other systems reach Huimin at, e.g.
+    /// `https://huimin.yz.gov.cn`. Empty: `http://` and the address the server listens on.
+    pub issuer: String,
+    /// The directory of the ID-token signing keys (like `audit.key_directory`; a
+    /// different directory, so the two keys rotate apart).
+    pub key_directory: std::path::PathBuf,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            issuer: String::new(),
+            key_directory: "huimin-oidc-keys".into(),
+        }
+    }
 }
 
 /// Where residents' sign-in codes are sent.

@@ -89,6 +89,38 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Single sign-on: register a client system, or rotate the ID-token signing key.
+    Oidc {
+        #[command(subcommand)]
+        command: OidcCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OidcCommand {
+    /// Register a system that signs its users in through Huimin; a confidential client's
+    /// secret is printed once.
+    AddClient {
+        /// The client id: lower-case letters, digits, '.', '_' or '-'.
+        client_id: String,
+        #[arg(long)]
+        name: String,
+        /// An exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where the client may send users after signing out (repeatable).
+        #[arg(long = "post-logout-uri")]
+        post_logout_uris: Vec<String>,
+        /// A browser or phone app that cannot keep a secret (PKCE only).
+        #[arg(long)]
+        public: bool,
+        /// One of the city's own systems: users are not asked to consent.
+        #[arg(long)]
+        first_party: bool,
+    },
+    /// Make a new ID-token signing key; restart the server to sign with it (the JWKS keeps
+    /// the old public key, so tokens already issued still verify).
+    RotateKey,
 }
 
 #[derive(Subcommand)]
@@ -303,6 +335,58 @@ async fn main() -> anyhow::Result<()> {
                 role.name_zh(),
                 role.code()
             );
+            Ok(())
+        }
+        Command::Oidc { command } => {
+            huimin::server::init_logging(&config);
+            match command {
+                OidcCommand::AddClient {
+                    client_id,
+                    name,
+                    redirect_uris,
+                    post_logout_uris,
+                    public,
+                    first_party,
+                } => {
+                    let store = huimin_store::connect(config.database.url.expose())
+                        .await
+                        .context("opening the database")?;
+                    let new = huimin_web::oidc::NewClient {
+                        client_id: client_id.clone(),
+                        name,
+                        redirect_uris,
+                        post_logout_redirect_uris: post_logout_uris,
+                        public,
+                        first_party,
+                    };
+                    let secret = huimin_web::oidc::register_client(
+                        store.as_ref(),
+                        new,
+                        &operator(),
+                        huimin_web::Clock::now(&huimin_web::SystemClock),
+                    )
+                    .await?;
+                    match secret {
+                        Some(secret) => {
+                            println!("{secret}");
+                            eprintln!(
+                                "Registered {client_id}. The secret above is shown once; keep it in the client's secret store."
+                            );
+                        }
+                        None => {
+                            println!("Registered the public client {client_id} (PKCE, no secret).")
+                        }
+                    }
+                }
+                OidcCommand::RotateKey => {
+                    let keys = huimin::audit::KeyDirectory::new(&config.oidc.key_directory);
+                    let signer = keys.rotate()?;
+                    println!(
+                        "New ID-token signing key {}; restart the server to sign with it.",
+                        signer.id()
+                    );
+                }
+            }
             Ok(())
         }
         Command::Audit { command } => {

@@ -37,15 +37,25 @@ pub async fn serve(
         .checkpoint_audit(&signer, huimin_web::Clock::now(&huimin_web::SystemClock))
         .await
         .context("signing the audit log's checkpoint")?;
-    let state = huimin_web::AppState::new(
-        store.clone(),
-        Arc::new(huimin_web::SystemClock),
-        config.web(),
-    )
-    .await
-    .context("loading the area index")?
-    .with_audit_keys(keys.public_keys()?)
-    .with_sms_gateway(config.sms.gateway()?);
+    let listener = TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    let mut web = config.web();
+    web.issuer = if config.oidc.issuer.is_empty() {
+        format!("http://{address}")
+    } else {
+        config.oidc.issuer.trim_end_matches('/').to_owned()
+    };
+    let oidc_keys = crate::audit::KeyDirectory::new(&config.oidc.key_directory)
+        .oidc_keys()
+        .context("opening the single sign-on signing key")?;
+    let state = huimin_web::AppState::new(store.clone(), Arc::new(huimin_web::SystemClock), web)
+        .await
+        .context("loading the area index")?
+        .with_audit_keys(keys.public_keys()?)
+        .with_sms_gateway(config.sms.gateway()?)
+        .with_oidc_keys(oidc_keys);
     let checkpoints = tokio::spawn(crate::audit::run_checkpoints(
         store.clone(),
         keys.clone(),
@@ -53,10 +63,6 @@ pub async fn serve(
         || huimin_web::Clock::now(&huimin_web::SystemClock),
     ));
     let app = huimin_web::router(state, axum_router());
-    let listener = TcpListener::bind(&config.server.listen)
-        .await
-        .with_context(|| format!("binding {}", config.server.listen))?;
-    let address = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%address, "serving");
     on_ready(address);
     let served = huimin_web::serve(listener, app, shutdown_signal()).await;

@@ -335,7 +335,12 @@ fn huimin() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_huimin"));
     command
         .env_remove("HUIMIN__DATABASE__URL")
-        .env("HUIMIN__LOG__FILTER", "warn");
+        .env("HUIMIN__LOG__FILTER", "warn")
+        // Not the working directory: the ID-token keys of a run go with its files.
+        .env(
+            "HUIMIN__OIDC__KEY_DIRECTORY",
+            std::env::temp_dir().join(format!("huimin-test-oidc-keys-{}", std::process::id())),
+        );
     command
 }
 

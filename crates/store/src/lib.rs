@@ -19,6 +19,7 @@ mod audit;
 mod codec;
 mod identity;
 mod migrate;
+mod oidc;
 mod postgres;
 mod registry;
 mod sqlite;

@@ -51,6 +51,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_residents_and_seals.sql"),
         postgres: include_str!("../migrations/postgres/0006_residents_and_seals.sql"),
     },
+    Migration {
+        version: 7,
+        name: "oidc",
+        sqlite: include_str!("../migrations/sqlite/0007_oidc.sql"),
+        postgres: include_str!("../migrations/postgres/0007_oidc.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

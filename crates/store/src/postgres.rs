@@ -266,3 +266,8 @@ crate::identity::identity_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+crate::oidc::oidc_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

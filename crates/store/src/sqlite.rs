@@ -613,3 +613,8 @@ crate::identity::identity_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+crate::oidc::oidc_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

@@ -34,6 +34,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    single_sign_on_codes_are_taken_once_and_refresh_tokens_rotate_once,
     a_residents_sms_code_is_kept_with_the_session_until_it_advances,
     accounts_and_roles_are_kept_with_their_audit_entries,
     failures_lock_at_the_limit_and_success_starts_the_count_again,
@@ -318,5 +319,189 @@ async fn a_residents_sms_code_is_kept_with_the_session_until_it_advances(store: 
         store.session(b"signed").await.unwrap().unwrap().sms_code,
         None,
         "the code is good once"
+    );
+}
+
+async fn single_sign_on_codes_are_taken_once_and_refresh_tokens_rotate_once(store: Arc<dyn Store>) {
+    use huimin_domain::oidc::{AuthorizationGrant, IssuedToken, OidcClient, TokenKind};
+    let event = admin().event("account.create", "account", "wang.li");
+    store
+        .create_account(&staff("wang.li"), &event)
+        .await
+        .unwrap();
+    let client = OidcClient {
+        client_id: "grid-app".into(),
+        name: "网格巡查系统".into(),
+        secret_hash: Some(vec![1; 32]),
+        redirect_uris: vec![
+            "https://grid.example/cb".into(),
+            "https://grid.example/cb2".into(),
+        ],
+        post_logout_redirect_uris: vec![],
+        first_party: false,
+        created_at: at(0),
+    };
+    let registered = admin().event("oidc.register_client", "oidc_client", "grid-app");
+    assert!(
+        store
+            .create_oidc_client(&client, &registered)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .create_oidc_client(&client, &registered)
+            .await
+            .unwrap(),
+        "the id is taken"
+    );
+    assert_eq!(
+        store.oidc_client("grid-app").await.unwrap(),
+        Some(client.clone())
+    );
+    assert_eq!(store.oidc_clients().await.unwrap(), vec![client]);
+
+    let grant = AuthorizationGrant {
+        client_id: "grid-app".into(),
+        login: "wang.li".into(),
+        redirect_uri: "https://grid.example/cb".into(),
+        scope: "openid profile".into(),
+        nonce: Some("n-1".into()),
+        code_challenge: "c".repeat(43),
+        auth_time: at(0),
+        created_at: at(1),
+        family: "family-1".into(),
+    };
+    let authorized = admin().event("oidc.authorize", "oidc_client", "grid-app");
+    store
+        .put_authorization_code(b"code", &grant, &authorized)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_authorization_code(b"code", at(1)).await.unwrap(),
+        Some((grant.clone(), true))
+    );
+    assert_eq!(
+        store.take_authorization_code(b"code", at(2)).await.unwrap(),
+        Some((grant, false)),
+        "a second exchange is a replay"
+    );
+    assert_eq!(
+        store
+            .take_authorization_code(b"other", at(2))
+            .await
+            .unwrap(),
+        None
+    );
+
+    let token = |kind| IssuedToken {
+        kind,
+        client_id: "grid-app".into(),
+        login: "wang.li".into(),
+        scope: "openid".into(),
+        family: "family-1".into(),
+        nonce: None,
+        auth_time: at(0),
+        created_at: at(2),
+        expires_at: at(12),
+        revoked_at: None,
+        rotated_at: None,
+    };
+    let issued = admin().event("oidc.token", "oidc_client", "grid-app");
+    assert!(
+        store
+            .issue_oidc_tokens(
+                &[
+                    (b"access-1".to_vec(), token(TokenKind::Access)),
+                    (b"refresh-1".to_vec(), token(TokenKind::Refresh))
+                ],
+                None,
+                &issued,
+                at(2)
+            )
+            .await
+            .unwrap()
+    );
+    let rotated = store
+        .issue_oidc_tokens(
+            &[(b"refresh-2".to_vec(), token(TokenKind::Refresh))],
+            Some(b"refresh-1"),
+            &issued,
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert!(rotated);
+    let again = store
+        .issue_oidc_tokens(
+            &[(b"refresh-3".to_vec(), token(TokenKind::Refresh))],
+            Some(b"refresh-1"),
+            &issued,
+            at(4),
+        )
+        .await
+        .unwrap();
+    assert!(!again, "a refresh token rotates once");
+    assert_eq!(
+        store.oidc_token(b"refresh-3").await.unwrap(),
+        None,
+        "and the loser writes nothing"
+    );
+    assert_eq!(
+        store
+            .oidc_token(b"refresh-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .rotated_at,
+        Some(at(3))
+    );
+
+    let revoked = admin().event("oidc.revoke", "oidc_client", "grid-app");
+    assert_eq!(
+        store
+            .revoke_oidc_family("family-1", &revoked, at(5))
+            .await
+            .unwrap(),
+        3
+    );
+    let access = store.oidc_token(b"access-1").await.unwrap().unwrap();
+    assert_eq!(access.revoked_at, Some(at(5)));
+    assert!(!access.is_usable_at(at(5)));
+
+    assert_eq!(
+        store.oidc_consent("wang.li", "grid-app").await.unwrap(),
+        None
+    );
+    let consented = admin().event("oidc.consent", "oidc_client", "grid-app");
+    store
+        .put_oidc_consent("wang.li", "grid-app", "openid", &consented, at(6))
+        .await
+        .unwrap();
+    store
+        .put_oidc_consent("wang.li", "grid-app", "openid profile", &consented, at(7))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .oidc_consent("wang.li", "grid-app")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("openid profile")
+    );
+    let audited = store
+        .audit_entries(
+            &huimin_domain::storage::AuditQuery {
+                action: Some("oidc.".into()),
+                ..Default::default()
+            },
+            PageRequest::new(1, 50),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        audited.total, 7,
+        "every change with its entry, and the refused rotation without one"
     );
 }

@@ -13,6 +13,7 @@ mod assets;
 mod error;
 mod i18n;
 mod middleware;
+pub mod oidc;
 pub mod openapi;
 mod pages;
 mod session;
@@ -20,7 +21,7 @@ pub mod sms;
 mod state;
 
 pub use error::ApiError;
-pub use state::{AppState, Clock, SystemClock, WebConfig};
+pub use state::{AppState, Clock, OidcKeys, SystemClock, WebConfig};
 
 use axum::Router;
 use axum::routing::get;
@@ -43,6 +44,7 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .nest("/api/v1", api::routes())
         .merge(openapi::routes())
         .merge(pages::routes())
+        .merge(oidc::routes())
         .merge(assets::routes())
         .merge(extra)
         .fallback(api::not_found)

@@ -23,11 +23,18 @@ fn request_id_of(request: &Request) -> String {
 /// Gives every error response a JSON body `{"error": {code, message, details, request_id}}`:
 /// those our handlers made (an `ErrorBody` extension) and those a layer or axum made with a
 /// plain-text body (413 from the body limit, 405, 408, …). HTML error pages pass through.
+/// Marks an error response whose body a protocol defines (OAuth's `{"error": …}`), which
+/// `render_errors` leaves as it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProtocolError;
+
 pub(crate) async fn render_errors(request: Request, next: Next) -> Response {
     let request_id = request_id_of(&request);
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<ProtocolError>().is_some()
+    {
         return response;
     }
     let is_html = response

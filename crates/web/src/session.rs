@@ -114,6 +114,8 @@ pub struct Principal {
     pub roles: Vec<RoleAssignment>,
     /// The scopes of the API token the request came with; `None` for a signed-in session.
     pub token_scopes: Option<Vec<String>>,
+    /// When the session signed in (an API token's request: now).
+    pub signed_in_at: DateTime<Utc>,
     pub(crate) session_hash: Vec<u8>,
     pub(crate) csrf_token: String,
 }
@@ -205,6 +207,7 @@ pub(crate) async fn principal(
         account,
         roles,
         token_scopes: None,
+        signed_in_at: session.created_at,
         session_hash,
         csrf_token: session.csrf_token,
     }))
@@ -254,6 +257,7 @@ pub(crate) async fn api_principal(
         account,
         roles,
         token_scopes: Some(stored.scopes),
+        signed_in_at: now,
         session_hash: Vec::new(),
         csrf_token: String::new(),
     })

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use huimin_domain::area::GridIndex;
 use huimin_domain::audit::AuditPublicKey;
 use huimin_domain::identity::SignInPolicy;
-use huimin_domain::storage::{AuditStore, IdentityStore, RegistryStore, Store};
+use huimin_domain::storage::{AuditStore, IdentityStore, OidcStore, RegistryStore, Store};
 use std::sync::{Arc, RwLock};
 
 /// The source of "now". The domain never reads the clock; the web layer reads it here.
@@ -43,6 +43,9 @@ pub struct WebConfig {
     pub sign_in: SignInPolicy,
     /// The kinds of purpose a reader of sensitive fields may state (`KIND REFERENCE`).
     pub purposes: Vec<String>,
+    /// The OpenID Connect issuer: the address other systems reach Huimin at, without a
+    /// trailing slash, e.g. `https://huimin.yz.gov.cn`.
+    pub issuer: String,
 }
 
 impl Default for WebConfig {
@@ -54,6 +57,7 @@ impl Default for WebConfig {
             secure_cookies: true,
             sign_in: SignInPolicy::default(),
             purposes: huimin_domain::access::default_purpose_kinds(),
+            issuer: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
@@ -73,6 +77,19 @@ pub struct AppState {
     pub config: WebConfig,
     /// Where residents' sign-in codes are sent.
     pub sms: Arc<dyn crate::sms::SmsGateway>,
+    /// The same database's single sign-on clients, codes and tokens.
+    pub oidc: Arc<dyn OidcStore>,
+    /// The key that signs ID tokens and every public key to serve; `None` turns single
+    /// sign-on off.
+    pub oidc_keys: Option<Arc<OidcKeys>>,
+}
+
+/// The ID-token signing key and the JWKS.
+#[derive(Debug)]
+pub struct OidcKeys {
+    pub signer: huimin_domain::oidc::TokenSigner,
+    /// The current key and the retired ones still trusted, newest first.
+    pub public: Vec<huimin_domain::oidc::TokenKey>,
 }
 
 impl AppState {
@@ -86,13 +103,23 @@ impl AppState {
         Ok(AppState {
             store: store.clone(),
             audit: store.clone(),
-            identity: store,
+            identity: store.clone(),
+            oidc: store,
+            oidc_keys: None,
             audit_keys: Vec::new(),
             grid_index: Arc::new(RwLock::new(Arc::new(GridIndex::new(&grids)))),
             clock,
             config,
             sms: Arc::new(crate::sms::LoggingSmsGateway),
         })
+    }
+
+    /// The state signing ID tokens with `keys` (single sign-on is off without them).
+    pub fn with_oidc_keys(self, keys: OidcKeys) -> AppState {
+        AppState {
+            oidc_keys: Some(Arc::new(keys)),
+            ..self
+        }
     }
 
     /// The state sending text messages through `sms` (by default they are logged).

@@ -117,14 +117,25 @@ async fn app() -> App {
     let signer = huimin_domain::audit::AuditSigner::from_seed(&[8; 32]);
     store.checkpoint_audit(&signer, now).await.unwrap();
     let sms = Arc::new(RecordingSms::default());
-    let state = AppState::new(store.clone(), clock.clone(), WebConfig::default())
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let config = WebConfig {
+        issuer: address.clone(),
+        ..WebConfig::default()
+    };
+    // The ID-token key, and a retired one the JWKS still lists.
+    let token_signer = huimin_domain::oidc::TokenSigner::from_seed(&[9; 32]);
+    let retired = huimin_domain::oidc::TokenSigner::from_seed(&[10; 32]).public_key();
+    let state = AppState::new(store.clone(), clock.clone(), config)
         .await
         .unwrap()
         .with_audit_keys(vec![signer.public_key()])
-        .with_sms_gateway(sms.clone());
+        .with_sms_gateway(sms.clone())
+        .with_oidc_keys(huimin_web::OidcKeys {
+            public: vec![token_signer.public_key(), retired],
+            signer: token_signer,
+        });
     let router = huimin_web::router(state, huimin_web::ExtraRoutes::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(huimin_web::serve(listener, router, std::future::pending()));
     App {
         address,
@@ -1173,4 +1184,623 @@ async fn residents_see_who_used_their_data_except_what_is_sealed_until_its_relea
         page.body.contains("查看本页"),
         "reading the page is itself recorded"
     );
+}
+
+mod single_sign_on {
+    //! Huimin as an OpenID Connect provider, driven by `openidconnect` (a relying-party
+    //! library that is not ours) against the running server: discovery, the JWKS, the
+    //! code flow with PKCE and consent, ID-token verification, userinfo, refresh-token
+    //! rotation and reuse detection, replayed codes, revocation and RP-initiated logout.
+
+    use super::*;
+    use huimin_web::oidc::{NewClient, register_client};
+    use openidconnect::core::{
+        CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreProviderMetadata,
+        CoreRevocableToken, CoreUserInfoClaims,
+    };
+    use openidconnect::{
+        AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpClientError, HttpRequest,
+        HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl,
+        RequestTokenError, RevocationUrl, Scope, TokenResponse,
+    };
+    use std::future::Future;
+    use std::pin::Pin;
+
+    const CALLBACK: &str = "http://127.0.0.1:9/callback";
+
+    type Fetch =
+        Pin<Box<dyn Future<Output = Result<HttpResponse, HttpClientError<reqwest::Error>>> + Send>>;
+
+    /// The relying party's HTTP client. The library insists on https for revocation, so
+    /// the test registers the endpoint as `https://127.0.0.1…` and this client sends it
+    /// over plain HTTP.
+    fn http() -> impl Fn(HttpRequest) -> Fetch {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        move |mut request: HttpRequest| {
+            let client = client.clone();
+            Box::pin(async move {
+                let uri =
+                    request
+                        .uri()
+                        .to_string()
+                        .replacen("https://127.0.0.1", "http://127.0.0.1", 1);
+                *request.uri_mut() = uri.parse().unwrap();
+                let response = client
+                    .execute(request.try_into().map_err(Box::new)?)
+                    .await
+                    .map_err(Box::new)?;
+                let mut builder =
+                    openidconnect::http::Response::builder().status(response.status());
+                for (name, value) in response.headers() {
+                    builder = builder.header(name, value);
+                }
+                let body = response.bytes().await.map_err(Box::new)?.to_vec();
+                Ok(builder.body(body)?)
+            })
+        }
+    }
+
+    /// The value of one query parameter of a redirect.
+    fn parameter(location: &str, name: &str) -> Option<String> {
+        let query = location.split_once('?')?.1;
+        query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| huimin_web::oidc::form_decode(value))
+        })
+    }
+
+    /// The path and query of the authorization URL, for the signed-in browser.
+    fn path_of(url: &openidconnect::url::Url) -> String {
+        format!("{}?{}", url.path(), url.query().unwrap_or(""))
+    }
+
+    async fn register(
+        app: &App,
+        client_id: &str,
+        public: bool,
+        first_party: bool,
+    ) -> Option<String> {
+        register_client(
+            app.store.as_ref(),
+            NewClient {
+                client_id: client_id.into(),
+                name: "网格巡查系统".into(),
+                redirect_uris: vec![CALLBACK.into()],
+                post_logout_redirect_uris: vec!["http://127.0.0.1:9/signed-out".into()],
+                public,
+                first_party,
+            },
+            &Actor::system("test"),
+            app.clock.now(),
+        )
+        .await
+        .unwrap()
+    }
+
+    fn invalid_grant<T>(
+        result: Result<
+            T,
+            RequestTokenError<
+                HttpClientError<reqwest::Error>,
+                openidconnect::StandardErrorResponse<CoreErrorResponseType>,
+            >,
+        >,
+    ) -> bool {
+        matches!(result, Err(RequestTokenError::ServerResponse(ref response)) if *response.error() == CoreErrorResponseType::InvalidGrant)
+    }
+
+    #[tokio::test]
+    async fn another_system_signs_its_users_in_through_huimin() {
+        let app = app().await;
+        let secret = register(&app, "grid-app", false, false)
+            .await
+            .expect("a confidential client's secret");
+        let http = http();
+        let metadata = CoreProviderMetadata::discover_async(
+            IssuerUrl::new(app.address.clone()).unwrap(),
+            &http,
+        )
+        .await
+        .unwrap();
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new("grid-app".into()),
+            Some(ClientSecret::new(secret.clone())),
+        )
+        .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).unwrap())
+        .set_revocation_url(
+            RevocationUrl::new(format!(
+                "{}/oidc/revoke",
+                app.address.replacen("http://", "https://", 1)
+            ))
+            .unwrap(),
+        );
+        let now = app.clock.now();
+        let verifier = client
+            .id_token_verifier()
+            .set_time_fn(move || now + Duration::seconds(5));
+
+        let mut browser = Browser::new(&app);
+        sign_in(&app, &mut browser).await;
+
+        // First authorization: the third-party client needs the user's consent.
+        let (challenge, pkce) = PkceCodeChallenge::new_random_sha256();
+        let (url, csrf, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let consent = browser.get(&path_of(&url)).await;
+        assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+        assert!(
+            consent.body.contains("网格巡查系统") && consent.body.contains("姓名"),
+            "{}",
+            consent.body
+        );
+        let fields: Vec<(String, String)> = consent
+            .body
+            .split("<input type=\"hidden\" ")
+            .skip(1)
+            .map(|input| {
+                let name = input
+                    .split("name=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                let value = input
+                    .split("value=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                (
+                    name.to_owned(),
+                    value.replace("&amp;", "&").replace("&quot;", "\""),
+                )
+            })
+            .collect();
+        let mut form: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        form.push(("decision", "allow"));
+        let back = browser.post("/oidc/authorize", &form).await;
+        assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+        assert!(back.location.starts_with(CALLBACK), "{}", back.location);
+        assert_eq!(
+            parameter(&back.location, "state").as_deref(),
+            Some(csrf.secret().as_str())
+        );
+        assert_eq!(
+            parameter(&back.location, "iss").as_deref(),
+            Some(app.address.as_str())
+        );
+        let code = parameter(&back.location, "code").unwrap();
+
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code.clone()))
+            .unwrap()
+            .set_pkce_verifier(pkce)
+            .request_async(&http)
+            .await
+            .unwrap();
+        let id_token = tokens.id_token().expect("an ID token");
+        let claims = id_token
+            .claims(&verifier, &nonce)
+            .expect("the ID token verifies");
+        assert_eq!(claims.subject().as_str(), "wang.li");
+        let name = claims
+            .name()
+            .and_then(|names| names.get(None))
+            .map(|name| name.as_str().to_owned());
+        assert_eq!(name.as_deref(), Some("王丽"));
+
+        let info: CoreUserInfoClaims = client
+            .user_info(
+                tokens.access_token().clone(),
+                Some(claims.subject().clone()),
+            )
+            .unwrap()
+            .request_async(&http)
+            .await
+            .unwrap();
+        assert_eq!(info.subject().as_str(), "wang.li");
+
+        // The code is good once: a replay is refused and revokes what it gave.
+        let (_, unused) = PkceCodeChallenge::new_random_sha256();
+        let replay = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(unused)
+            .request_async(&http)
+            .await;
+        assert!(invalid_grant(replay));
+        let after_replay = client
+            .exchange_refresh_token(tokens.refresh_token().unwrap())
+            .unwrap()
+            .request_async(&http)
+            .await;
+        assert!(
+            invalid_grant(after_replay),
+            "the replay revoked the grant's tokens"
+        );
+
+        // A second authorization needs no consent; its refresh token rotates at each use,
+        // and a reused one revokes the family.
+        let (challenge, pkce) = PkceCodeChallenge::new_random_sha256();
+        let (url, _, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let back = browser.get(&path_of(&url)).await;
+        assert_eq!(
+            back.status,
+            StatusCode::SEE_OTHER,
+            "consented once: {}",
+            back.body
+        );
+        let code = parameter(&back.location, "code").unwrap();
+        let first = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(pkce)
+            .request_async(&http)
+            .await
+            .unwrap();
+        first.id_token().unwrap().claims(&verifier, &nonce).unwrap();
+        let refreshed = client
+            .exchange_refresh_token(first.refresh_token().unwrap())
+            .unwrap()
+            .request_async(&http)
+            .await
+            .unwrap();
+        assert_ne!(
+            refreshed.refresh_token().unwrap().secret(),
+            first.refresh_token().unwrap().secret()
+        );
+        refreshed
+            .id_token()
+            .unwrap()
+            .claims(&verifier, |_: Option<&Nonce>| Ok(()))
+            .expect("the refreshed ID token verifies");
+        let reused = client
+            .exchange_refresh_token(first.refresh_token().unwrap())
+            .unwrap()
+            .request_async(&http)
+            .await;
+        assert!(invalid_grant(reused), "a rotated refresh token is refused");
+        let stolen = client
+            .exchange_refresh_token(refreshed.refresh_token().unwrap())
+            .unwrap()
+            .request_async(&http)
+            .await;
+        assert!(invalid_grant(stolen), "reuse revoked the newer token too");
+        let info: Result<CoreUserInfoClaims, _> = client
+            .user_info(refreshed.access_token().clone(), None)
+            .unwrap()
+            .request_async(&http)
+            .await;
+        assert!(info.is_err(), "and its access token");
+
+        // Revocation, then RP-initiated logout with the ID token as the hint.
+        let (challenge, pkce) = PkceCodeChallenge::new_random_sha256();
+        let (url, _, _) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge)
+            .url();
+        let code = parameter(&browser.get(&path_of(&url)).await.location, "code").unwrap();
+        let third = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(pkce)
+            .request_async(&http)
+            .await
+            .unwrap();
+        client
+            .revoke_token(CoreRevocableToken::from(
+                third.refresh_token().unwrap().clone(),
+            ))
+            .unwrap()
+            .request_async(&http)
+            .await
+            .unwrap();
+        let info: Result<CoreUserInfoClaims, _> = client
+            .user_info(third.access_token().clone(), None)
+            .unwrap()
+            .request_async(&http)
+            .await;
+        assert!(
+            info.is_err(),
+            "revoking the refresh token revokes its grant"
+        );
+        let hint = third.id_token().unwrap().to_string();
+        let logout = browser
+            .get(&format!(
+                "/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fsigned-out&state=bye"
+            ))
+            .await;
+        assert_eq!(logout.location, "http://127.0.0.1:9/signed-out?state=bye");
+        assert_eq!(
+            browser.get("/console/account").await.location,
+            "/console/sign-in",
+            "signed out"
+        );
+
+        let tokens_issued = app
+            .store
+            .audit_entries(
+                &huimin_domain::storage::AuditQuery {
+                    action: Some("oidc.".into()),
+                    ..Default::default()
+                },
+                huimin_domain::storage::PageRequest::new(1, 100),
+            )
+            .await
+            .unwrap();
+        let actions: Vec<(String, Outcome)> = tokens_issued
+            .items
+            .iter()
+            .map(|entry| (entry.event.action.clone(), entry.event.outcome))
+            .collect();
+        for expected in [
+            ("oidc.consent".to_owned(), Outcome::Allowed),
+            ("oidc.token".to_owned(), Outcome::Allowed),
+            ("oidc.token".to_owned(), Outcome::Denied),
+            ("oidc.refresh".to_owned(), Outcome::Allowed),
+            ("oidc.revoke".to_owned(), Outcome::Allowed),
+        ] {
+            assert!(actions.contains(&expected), "{expected:?} in {actions:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_requests_are_refused_with_their_oauth_error_and_never_a_500() {
+        let app = app().await;
+        let secret = register(&app, "grid-app", false, true).await.unwrap();
+        assert!(
+            register(&app, "hotline-spa", true, true).await.is_none(),
+            "public clients have no secret"
+        );
+        let mut browser = Browser::new(&app);
+        sign_in(&app, &mut browser).await;
+        let challenge = huimin_domain::oidc::pkce_s256(&"v".repeat(43));
+        let authorize = |client: &str, redirect: &str, extra: &str| {
+            format!(
+                "/oidc/authorize?response_type=code&client_id={client}&redirect_uri={}&scope=openid&state=s1{extra}",
+                url_encode(redirect)
+            )
+        };
+        fn url_encode(text: &str) -> String {
+            text.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        }
+        let pkce = format!("&code_challenge={challenge}&code_challenge_method=S256");
+        // Unknown client, unregistered redirect URI: an error page, no redirect.
+        for path in [
+            authorize("nobody", CALLBACK, &pkce),
+            authorize("grid-app", "http://127.0.0.1:9/elsewhere", &pkce),
+            authorize("grid-app", "http://127.0.0.1:9/callback/", &pkce),
+        ] {
+            let page = browser.get(&path).await;
+            assert_eq!(
+                (page.status, page.location.as_str()),
+                (StatusCode::BAD_REQUEST, ""),
+                "{path}"
+            );
+        }
+        // Known client and redirect: the error goes back to the client.
+        let no_pkce = browser.get(&authorize("grid-app", CALLBACK, "")).await;
+        assert_eq!(
+            parameter(&no_pkce.location, "error").as_deref(),
+            Some("invalid_request")
+        );
+        assert_eq!(parameter(&no_pkce.location, "state").as_deref(), Some("s1"));
+        let plain = browser
+            .get(&authorize(
+                "grid-app",
+                CALLBACK,
+                &format!("&code_challenge={challenge}&code_challenge_method=plain"),
+            ))
+            .await;
+        assert_eq!(
+            parameter(&plain.location, "error").as_deref(),
+            Some("invalid_request")
+        );
+        let no_openid = browser
+            .get(&authorize("grid-app", CALLBACK, &pkce).replace("scope=openid", "scope=profile"))
+            .await;
+        assert_eq!(
+            parameter(&no_openid.location, "error").as_deref(),
+            Some("invalid_scope")
+        );
+        let signed_out = Browser::new(&app)
+            .get(&format!(
+                "{}&prompt=none",
+                authorize("grid-app", CALLBACK, &pkce)
+            ))
+            .await;
+        assert_eq!(
+            parameter(&signed_out.location, "error").as_deref(),
+            Some("login_required")
+        );
+
+        let client = reqwest::Client::new();
+        let token = |form: Vec<(&'static str, String)>, basic: Option<(&str, &str)>| {
+            let pairs: Vec<(&str, &str)> = form
+                .iter()
+                .map(|(key, value)| (*key, value.as_str()))
+                .collect();
+            let mut request = client
+                .post(format!("{}/oidc/token", app.address))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(super::form(&pairs));
+            if let Some((id, secret)) = basic {
+                request = request.basic_auth(id, Some(secret));
+            }
+            request.send()
+        };
+        let code_of = |location: &str| parameter(location, "code").unwrap();
+        let code = code_of(
+            &browser
+                .get(&authorize("grid-app", CALLBACK, &pkce))
+                .await
+                .location,
+        );
+        let exchange = |code: &str, verifier: &str| {
+            vec![
+                ("grant_type", "authorization_code".to_owned()),
+                ("code", code.to_owned()),
+                ("redirect_uri", CALLBACK.to_owned()),
+                ("code_verifier", verifier.to_owned()),
+            ]
+        };
+        let error_of =
+            |body: &serde_json::Value| body["error"].as_str().unwrap_or_default().to_owned();
+        let wrong_secret = token(
+            exchange(&code, &"v".repeat(43)),
+            Some(("grid-app", "not-the-secret")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            error_of(&wrong_secret.json().await.unwrap()),
+            "invalid_client"
+        );
+        let wrong_verifier = token(
+            exchange(&code, &"w".repeat(43)),
+            Some(("grid-app", &secret)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(wrong_verifier.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            error_of(&wrong_verifier.json().await.unwrap()),
+            "invalid_grant"
+        );
+        let burnt = token(
+            exchange(&code, &"v".repeat(43)),
+            Some(("grid-app", &secret)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            error_of(&burnt.json().await.unwrap()),
+            "invalid_grant",
+            "a code is tried once"
+        );
+
+        // An expired code, a forged refresh token, an unknown grant type, a public client
+        // pretending to hold a secret.
+        let code = code_of(
+            &browser
+                .get(&authorize("grid-app", CALLBACK, &pkce))
+                .await
+                .location,
+        );
+        app.clock.advance(Duration::seconds(61));
+        let late = token(
+            exchange(&code, &"v".repeat(43)),
+            Some(("grid-app", &secret)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(error_of(&late.json().await.unwrap()), "invalid_grant");
+        for (form, expected) in [
+            (
+                vec![
+                    ("grant_type", "refresh_token".to_owned()),
+                    ("refresh_token", "forged".to_owned()),
+                ],
+                "invalid_grant",
+            ),
+            (
+                vec![("grant_type", "password".to_owned())],
+                "unsupported_grant_type",
+            ),
+        ] {
+            let answer = token(form, Some(("grid-app", &secret))).await.unwrap();
+            assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+            assert_eq!(error_of(&answer.json().await.unwrap()), expected);
+        }
+        let pretender = token(exchange("x", "y"), Some(("hotline-spa", "made-up")))
+            .await
+            .unwrap();
+        assert_eq!(pretender.status(), StatusCode::UNAUTHORIZED);
+
+        // The public, first-party client: no consent, no secret, PKCE only.
+        let public = authorize("hotline-spa", CALLBACK, &pkce);
+        let code = code_of(&browser.get(&public).await.location);
+        let mut form = exchange(&code, &"v".repeat(43));
+        form.push(("client_id", "hotline-spa".to_owned()));
+        let answer = token(form, None).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert!(
+            body["id_token"]
+                .as_str()
+                .is_some_and(|token| token.split('.').count() == 3)
+        );
+
+        // Userinfo without a good token; logout without a hint ends nothing.
+        let info = client
+            .get(format!("{}/oidc/userinfo", app.address))
+            .bearer_auth("forged")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(info.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            info.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("invalid_token")
+        );
+        let logout = browser.get("/oidc/logout?id_token_hint=a.b.c").await;
+        assert_eq!(logout.location, "/console/account");
+        assert_eq!(
+            browser.get("/console/account").await.status,
+            StatusCode::OK,
+            "still signed in"
+        );
+        let jwks: serde_json::Value = client
+            .get(format!("{}/oidc/jwks", app.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            jwks["keys"].as_array().unwrap().len(),
+            2,
+            "the current key and the retired one"
+        );
+    }
 }

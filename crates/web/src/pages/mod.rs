@@ -23,6 +23,8 @@ mod audit;
 mod my_data;
 mod sign_in;
 
+pub(crate) use sign_in::refused_form;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/console") }))

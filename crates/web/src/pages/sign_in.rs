@@ -385,29 +385,42 @@ pub(crate) async fn sign_in_password(
     if stage == SessionStage::SecondFactor && signed.second_factor_kind() == SecondFactorKind::Sms {
         send_sign_in_code(&state, &session_hash, &signed, &actor, now).await?;
     }
-    let next = if stage == SessionStage::SignedIn {
-        landing(&signed)
-    } else {
-        "/console/sign-in/second-factor"
-    };
+    if stage == SessionStage::SignedIn {
+        return Ok(landing(&state, headers, &signed, &token));
+    }
     Ok((
         [(
             header::SET_COOKIE,
             set_cookie(&state, SESSION_COOKIE, &token, "Lax", None),
         )],
-        Redirect::to(next),
+        Redirect::to("/console/sign-in/second-factor"),
     )
         .into_response())
 }
 
-/// Where an account lands once signed in: residents on their data-access page, everyone
-/// else on their account page.
-fn landing(account: &Account) -> &'static str {
-    if account.kind == AccountKind::Resident {
-        "/console/my-data"
-    } else {
-        "/console/account"
+/// Where an account lands once signed in: back to a single sign-on request that sent it
+/// to sign in, else residents on their data-access page and everyone else on their
+/// account page. The answer clears the single sign-on cookie.
+fn landing(state: &AppState, headers: &HeaderMap, account: &Account, token: &str) -> Response {
+    let resume = cookie(headers, crate::oidc::RESUME_COOKIE)
+        .map(crate::oidc::form_decode)
+        .filter(|path| path.starts_with("/oidc/authorize?"));
+    let location = match &resume {
+        Some(path) => path.as_str(),
+        None if account.kind == AccountKind::Resident => "/console/my-data",
+        None => "/console/account",
+    };
+    let mut response = Redirect::to(location).into_response();
+    let headers = response.headers_mut();
+    for value in [
+        set_cookie(state, SESSION_COOKIE, token, "Lax", None),
+        set_cookie(state, crate::oidc::RESUME_COOKIE, "", "Lax", Some(0)),
+    ] {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+            headers.append(header::SET_COOKIE, value);
+        }
     }
+    response
 }
 
 /// Draws a code, keeps its hash with the session and sends it to the account's phone;
@@ -630,14 +643,7 @@ pub(crate) async fn second_factor_submit(
         .identity
         .record_sign_in_success(&account.login, &event, now)
         .await?;
-    Ok((
-        [(
-            header::SET_COOKIE,
-            set_cookie(&state, SESSION_COOKIE, &token, "Lax", None),
-        )],
-        Redirect::to(landing(&account)),
-    )
-        .into_response())
+    Ok(landing(&state, headers, &account, &token))
 }
 
 /// Sends a resident a new SMS code, once a minute at most.
