@@ -261,6 +261,8 @@ pub struct Account {
     pub department: Option<String>,
     /// Where a resident's sign-in codes go (a mobile number, 11 digits).
     pub phone: Option<String>,
+    /// The serial number (lower-case hex) of the client certificate bound to the account.
+    pub certificate_serial: Option<String>,
     /// Argon2id PHC string; empty for accounts without a password.
     pub password_hash: String,
     pub totp_secret: Option<Vec<u8>>,
@@ -288,6 +290,7 @@ impl Account {
             citizen_id: None,
             department: None,
             phone: None,
+            certificate_serial: None,
             password_hash,
             totp_secret: None,
             totp_enrolled_at: None,

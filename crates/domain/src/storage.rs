@@ -483,6 +483,24 @@ pub trait IdentityStore: Send + Sync {
 
     async fn session(&self, token_hash: &[u8]) -> StorageResult<Option<Session>>;
 
+    /// Binds a client certificate (by serial, lower-case hex) to an account; `false` when
+    /// there is no such account. A serial bound elsewhere is refused by the store.
+    async fn bind_certificate(
+        &self,
+        login: &str,
+        serial: &str,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+
+    /// The account a client certificate signs in: the one bound to its serial, else the
+    /// one staff account whose identity number the certificate's subject carries.
+    async fn account_for_certificate(
+        &self,
+        serial: &str,
+        citizen_id: Option<&str>,
+    ) -> StorageResult<Option<Account>>;
+
     /// Keeps the hash of the SMS code just sent for a sign-in (replacing an earlier one).
     async fn set_sms_code(
         &self,

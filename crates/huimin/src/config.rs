@@ -18,6 +18,46 @@ pub struct Config {
     pub audit: AuditConfig,
     pub sms: SmsConfig,
     pub oidc: OidcConfig,
+    pub tls: TlsConfig,
+}
+
+/// HTTPS, and certificate login when a client CA bundle is given. All paths are PEM
+/// files; with no certificate the server speaks plain HTTP (behind a TLS proxy, or the
+/// demo on 127.0.0.1).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// The server's certificate chain.
+    pub certificate: Option<std::path::PathBuf>,
+    /// The server's private key (PKCS #8, PKCS #1 or SEC1).
+    pub private_key: Option<std::path::PathBuf>,
+    /// The CAs whose client certificates may sign in (certificate login).
+    pub client_ca: Option<std::path::PathBuf>,
+}
+
+impl TlsConfig {
+    /// The rustls settings, or `None` for plain HTTP.
+    pub fn server_config(
+        &self,
+    ) -> anyhow::Result<Option<std::sync::Arc<huimin_web::tls::ServerConfig>>> {
+        let (Some(certificate), Some(key)) = (&self.certificate, &self.private_key) else {
+            anyhow::ensure!(
+                self.certificate.is_none()
+                    && self.private_key.is_none()
+                    && self.client_ca.is_none(),
+                "tls: set both tls.certificate and tls.private_key (and tls.client_ca only with them)"
+            );
+            return Ok(None);
+        };
+        let read = |path: &std::path::Path| {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        };
+        let ca = self.client_ca.as_deref().map(read).transpose()?;
+        let config =
+            huimin_web::tls::server_config(&read(certificate)?, &read(key)?, ca.as_deref())
+                .context("tls")?;
+        Ok(Some(config))
+    }
 }
 
 /// Single sign-on: Huimin as an OpenID Connect provider.
@@ -295,6 +335,7 @@ impl Config {
             body_limit_bytes: self.server.body_limit_bytes,
             request_timeout_seconds: self.server.request_timeout_seconds,
             secure_cookies: self.server.secure_cookies,
+            certificate_login: self.tls.client_ca.is_some(),
             ..huimin_web::WebConfig::default()
         }
     }

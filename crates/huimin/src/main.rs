@@ -176,6 +176,15 @@ enum AccountCommand {
         #[arg(long)]
         citizen_id: String,
     },
+    /// Bind a client certificate to an account, for certificate login: give the
+    /// certificate (PEM) or its serial number (hex).
+    BindCertificate {
+        login: String,
+        #[arg(long, conflicts_with = "serial", required_unless_present = "serial")]
+        certificate: Option<std::path::PathBuf>,
+        #[arg(long)]
+        serial: Option<String>,
+    },
     /// Add a service account (a department's system, signing in with API tokens).
     AddService {
         login: String,
@@ -281,6 +290,44 @@ async fn main() -> anyhow::Result<()> {
                     println!("Revoked {count} token(s) of {login} labelled {label}.");
                 }
             }
+            Ok(())
+        }
+        Command::Account {
+            command:
+                AccountCommand::BindCertificate {
+                    login,
+                    certificate,
+                    serial,
+                },
+        } => {
+            huimin::server::init_logging(&config);
+            let serial = match (certificate, serial) {
+                (Some(path), _) => {
+                    let pem = std::fs::read(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    huimin_web::tls::certificate_holder_of_pem(&pem)
+                        .with_context(|| {
+                            format!("{} holds no readable certificate", path.display())
+                        })?
+                        .serial
+                }
+                (None, Some(serial)) => huimin_web::tls::normalise_serial(&serial)
+                    .with_context(|| format!("'{serial}' is not a hexadecimal serial number"))?,
+                (None, None) => anyhow::bail!("give --certificate or --serial"),
+            };
+            let store = huimin_store::connect(config.database.url.expose())
+                .await
+                .context("opening the database")?;
+            let event = huimin_domain::audit::AuditEvent {
+                detail: format!("certificate serial {serial}"),
+                ..operator().event("account.bind_certificate", "account", login.clone())
+            };
+            let now = huimin_web::Clock::now(&huimin_web::SystemClock);
+            anyhow::ensure!(
+                store.bind_certificate(&login, &serial, &event, now).await?,
+                "no account is called '{login}'"
+            );
+            println!("Bound the certificate with serial {serial} to {login}.");
             Ok(())
         }
         Command::Account {

@@ -41,16 +41,19 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
     let address = listener.local_addr().context("reading the bound address")?;
+    let tls = config.tls.server_config()?;
+    let clock: Arc<dyn huimin_web::Clock> = Arc::new(huimin_web::SystemClock);
     let mut web = config.web();
+    let scheme = if tls.is_some() { "https" } else { "http" };
     web.issuer = if config.oidc.issuer.is_empty() {
-        format!("http://{address}")
+        format!("{scheme}://{address}")
     } else {
         config.oidc.issuer.trim_end_matches('/').to_owned()
     };
     let oidc_keys = crate::audit::KeyDirectory::new(&config.oidc.key_directory)
         .oidc_keys()
         .context("opening the single sign-on signing key")?;
-    let state = huimin_web::AppState::new(store.clone(), Arc::new(huimin_web::SystemClock), web)
+    let state = huimin_web::AppState::new(store.clone(), clock.clone(), web)
         .await
         .context("loading the area index")?
         .with_audit_keys(keys.public_keys()?)
@@ -65,7 +68,13 @@ pub async fn serve(
     let app = huimin_web::router(state, axum_router());
     tracing::info!(%address, "serving");
     on_ready(address);
-    let served = huimin_web::serve(listener, app, shutdown_signal()).await;
+    let served = match tls {
+        Some(tls) => {
+            huimin_web::tls::serve_tls(listener, app, tls, store.clone(), clock, shutdown_signal())
+                .await
+        }
+        None => huimin_web::serve(listener, app, shutdown_signal()).await,
+    };
     checkpoints.abort();
     served.context("serving HTTP")?;
     // Sign what the last requests appended, so a clean stop leaves nothing unsigned.

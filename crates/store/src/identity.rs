@@ -3,7 +3,7 @@
 //! their audit event in the same transaction, through the audit log's `append_in`.
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "login, kind, display_name, citizen_id, department, password_hash, \
-     totp_secret, totp_enrolled_at_us, totp_last_step, failed_attempts, locked_until_us, disabled_at_us, created_at_us, phone";
+     totp_secret, totp_enrolled_at_us, totp_last_step, failed_attempts, locked_until_us, disabled_at_us, created_at_us, phone, certificate_serial";
 
 pub(crate) const SESSION_COLUMNS: &str = "login, stage, csrf_token, created_at_us, last_seen_at_us, client, sms_code_hash, sms_sent_at_us";
 
@@ -55,6 +55,9 @@ macro_rules! identity_store {
                     disabled_at: optional_time(row, "disabled_at_us")?,
                     created_at: from_micros(created)?,
                     phone: row.try_get("phone").map_err(|e| storage_error("phone", e))?,
+                    certificate_serial: row
+                        .try_get("certificate_serial")
+                        .map_err(|e| storage_error("certificate_serial", e))?,
                 })
             }
 
@@ -99,7 +102,7 @@ macro_rules! identity_store {
                     let at = account.created_at;
                     Ok(audited!(self, audit, at, |transaction| {
                         let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "INSERT INTO account ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                            "INSERT INTO account ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
                              ON CONFLICT (login) DO NOTHING"
                         )))
                         .bind(account.login.as_str())
@@ -116,6 +119,7 @@ macro_rules! identity_store {
                         .bind(account.disabled_at.map(micros))
                         .bind(micros(account.created_at))
                         .bind(account.phone.as_deref())
+                        .bind(account.certificate_serial.as_deref())
                         .execute(&mut *transaction)
                         .await
                         .map_err(|e| storage_error("creating an account", e))?;
@@ -299,6 +303,57 @@ macro_rules! identity_store {
                     .await
                     .map_err(|e| storage_error("reading a session", e))?;
                     row.as_ref().map(read_session).transpose()
+                }
+
+                async fn bind_certificate(
+                    &self,
+                    login: &str,
+                    serial: &str,
+                    audit: &AuditEvent,
+                    now: DateTime<Utc>,
+                ) -> StorageResult<bool> {
+                    Ok(audited!(self, audit, now, |transaction| {
+                        let bound = sqlx::query("UPDATE account SET certificate_serial = $2 WHERE login = $1")
+                            .bind(login)
+                            .bind(serial)
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err(|e| storage_error("binding a certificate", e))?;
+                        if bound.rows_affected() == 0 {
+                            return Ok(false);
+                        }
+                        true
+                    }))
+                }
+
+                async fn account_for_certificate(
+                    &self,
+                    serial: &str,
+                    citizen_id: Option<&str>,
+                ) -> StorageResult<Option<Account>> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ACCOUNT_COLUMNS} FROM account WHERE certificate_serial = $1"
+                    )))
+                    .bind(serial)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("finding a certificate's account", e))?;
+                    if let Some(row) = row {
+                        return read_account(&row).map(Some);
+                    }
+                    let Some(citizen_id) = citizen_id else { return Ok(None) };
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ACCOUNT_COLUMNS} FROM account WHERE citizen_id = $1 AND kind = 'staff' LIMIT 2"
+                    )))
+                    .bind(citizen_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("finding a certificate's account", e))?;
+                    // Two staff accounts of one person: the certificate does not say which.
+                    match rows.as_slice() {
+                        [only] => read_account(only).map(Some),
+                        _ => Ok(None),
+                    }
                 }
 
                 async fn set_sms_code(

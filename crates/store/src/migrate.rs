@@ -57,6 +57,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_oidc.sql"),
         postgres: include_str!("../migrations/postgres/0007_oidc.sql"),
     },
+    Migration {
+        version: 8,
+        name: "certificates",
+        sqlite: include_str!("../migrations/sqlite/0008_certificates.sql"),
+        postgres: include_str!("../migrations/postgres/0008_certificates.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

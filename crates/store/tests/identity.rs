@@ -34,6 +34,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    certificates_find_their_account_by_serial_or_by_a_staff_identity_number,
     single_sign_on_codes_are_taken_once_and_refresh_tokens_rotate_once,
     a_residents_sms_code_is_kept_with_the_session_until_it_advances,
     accounts_and_roles_are_kept_with_their_audit_entries,
@@ -503,5 +504,85 @@ async fn single_sign_on_codes_are_taken_once_and_refresh_tokens_rotate_once(stor
     assert_eq!(
         audited.total, 7,
         "every change with its entry, and the refused rotation without one"
+    );
+}
+
+async fn certificates_find_their_account_by_serial_or_by_a_staff_identity_number(
+    store: Arc<dyn Store>,
+) {
+    let id = "11010519491231002X";
+    let mut officer = staff("wang.li");
+    officer.citizen_id = Some(id.into());
+    let mut resident = Account::new(
+        "wang.li.home",
+        AccountKind::Resident,
+        "王丽",
+        String::new(),
+        at(0),
+    );
+    resident.citizen_id = Some(id.into());
+    for account in [&officer, &resident, &staff("zhao.min")] {
+        let event = admin().event("account.create", "account", account.login.clone());
+        store.create_account(account, &event).await.unwrap();
+    }
+    let bind = admin().event("account.bind_certificate", "account", "zhao.min");
+    assert!(
+        store
+            .bind_certificate("zhao.min", "1f01", &bind, at(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .bind_certificate("nobody", "1f02", &bind, at(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .bind_certificate("wang.li", "1f01", &bind, at(1))
+            .await
+            .is_err(),
+        "a serial signs in one account"
+    );
+    let found = |serial: &'static str, number: Option<&'static str>| {
+        let store = store.clone();
+        async move {
+            store
+                .account_for_certificate(serial, number)
+                .await
+                .unwrap()
+                .map(|account| account.login)
+        }
+    };
+    assert_eq!(
+        found("1f01", Some(id)).await.as_deref(),
+        Some("zhao.min"),
+        "the serial first"
+    );
+    assert_eq!(
+        found("ffff", Some(id)).await.as_deref(),
+        Some("wang.li"),
+        "the staff account, not the resident's"
+    );
+    assert_eq!(found("ffff", None).await, None);
+    let mut twin = staff("wang.li.2");
+    twin.citizen_id = Some(id.into());
+    let event = admin().event("account.create", "account", "wang.li.2");
+    store.create_account(&twin, &event).await.unwrap();
+    assert_eq!(
+        found("ffff", Some(id)).await,
+        None,
+        "two staff accounts: the certificate does not say which"
+    );
+    assert_eq!(
+        store
+            .account("zhao.min")
+            .await
+            .unwrap()
+            .unwrap()
+            .certificate_serial
+            .as_deref(),
+        Some("1f01")
     );
 }

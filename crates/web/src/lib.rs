@@ -19,6 +19,7 @@ mod pages;
 mod session;
 pub mod sms;
 mod state;
+pub mod tls;
 
 pub use error::ApiError;
 pub use state::{AppState, Clock, OidcKeys, SystemClock, WebConfig};

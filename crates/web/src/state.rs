@@ -46,6 +46,9 @@ pub struct WebConfig {
     /// The OpenID Connect issuer: the address other systems reach Huimin at, without a
     /// trailing slash, e.g. `https://huimin.yz.gov.cn`.
     pub issuer: String,
+    /// Whether the server runs TLS with a client CA, so the sign-in page offers
+    /// certificate login.
+    pub certificate_login: bool,
 }
 
 impl Default for WebConfig {
@@ -58,6 +61,7 @@ impl Default for WebConfig {
             sign_in: SignInPolicy::default(),
             purposes: huimin_domain::access::default_purpose_kinds(),
             issuer: "http://127.0.0.1:8080".to_owned(),
+            certificate_login: false,
         }
     }
 }

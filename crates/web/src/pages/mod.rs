@@ -42,6 +42,10 @@ pub(crate) fn routes() -> Router<AppState> {
             get(sign_in::second_factor_form).post(sign_in::second_factor_submit),
         )
         .route(
+            "/console/sign-in/certificate",
+            axum::routing::post(sign_in::certificate_sign_in),
+        )
+        .route(
             "/console/sign-in/second-factor/resend",
             axum::routing::post(sign_in::resend_sms_code),
         )

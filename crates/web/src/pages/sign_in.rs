@@ -59,6 +59,10 @@ pub(crate) struct SignInTexts {
     pub sms_wait: &'static str,
     pub sms_text: &'static str,
     pub my_data: &'static str,
+    pub certificate_hint: &'static str,
+    pub certificate_submit: &'static str,
+    pub certificate_missing: &'static str,
+    pub certificate_refused: &'static str,
 }
 
 static ZH: SignInTexts = SignInTexts {
@@ -91,6 +95,10 @@ static ZH: SignInTexts = SignInTexts {
     sms_wait: "验证码刚刚发出，请 1 分钟后再重新发送。",
     sms_text: "【惠民】您的登录验证码是 {code}，5 分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。",
     my_data: "我的数据使用记录",
+    certificate_hint: "已插入数字证书（USB Key）的工作人员可直接用证书登录。",
+    certificate_submit: "使用数字证书登录",
+    certificate_missing: "浏览器没有出示数字证书。请插入证书后重新打开本页。",
+    certificate_refused: "此证书未绑定可用的账号，或已过期。请联系安全管理员。",
 };
 
 static EN: SignInTexts = SignInTexts {
@@ -123,6 +131,10 @@ static EN: SignInTexts = SignInTexts {
     sms_wait: "A code was sent a moment ago; send again after a minute.",
     sms_text: "【惠民】您的登录验证码是 {code}，5 分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。",
     my_data: "Who used my data",
+    certificate_hint: "Staff with a digital certificate (USB key) can sign in with it.",
+    certificate_submit: "Sign in with a certificate",
+    certificate_missing: "The browser presented no certificate. Insert it and open this page again.",
+    certificate_refused: "This certificate is not bound to a usable account, or it has expired. Ask the security administrator.",
 };
 
 fn texts(lang: Lang) -> &'static SignInTexts {
@@ -140,6 +152,8 @@ struct SignInPage {
     csrf: String,
     login: String,
     message: Option<&'static str>,
+    /// Offer certificate login.
+    certificate: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -246,6 +260,7 @@ pub(crate) async fn sign_in_form(
         csrf: csrf.clone(),
         login: String::new(),
         message: None,
+        certificate: state.config.certificate_login,
     };
     Ok(if fresh {
         (
@@ -272,6 +287,7 @@ pub(crate) fn refused_form(headers: &HeaderMap) -> Response {
             csrf: String::new(),
             login: String::new(),
             message: Some(s.expired_form),
+            certificate: false,
         },
     )
         .into_response()
@@ -345,6 +361,7 @@ pub(crate) async fn sign_in_password(
                     csrf: form.csrf,
                     login: String::new(),
                     message: Some(s.failed),
+                    certificate: state.config.certificate_login,
                 },
             )
                 .into_response());
@@ -642,6 +659,115 @@ pub(crate) async fn second_factor_submit(
     state
         .identity
         .record_sign_in_success(&account.login, &event, now)
+        .await?;
+    Ok(landing(&state, headers, &account, &token))
+}
+
+/// Certificate login: the client certificate the TLS handshake verified (it chains to
+/// the configured CA and is within its validity) signs in the account bound to its
+/// serial, or the one staff account of the identity number in its subject. A
+/// certificate is a private key its holder keeps on a smart card or USB key behind a
+/// PIN, so it stands for both factors. Refusals are audited and answer like a wrong
+/// password.
+pub(crate) async fn certificate_sign_in(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    let headers = &parts.headers;
+    let form_cookie = cookie(headers, CSRF_COOKIE).unwrap_or("");
+    if form_cookie.is_empty() || !same_token(form_cookie, &form.csrf) {
+        return Ok(refused_form(headers));
+    }
+    let now = state.clock.now();
+    let s = texts(Lang::from_request(headers, None));
+    let refuse = |message: &'static str| {
+        (
+            StatusCode::UNAUTHORIZED,
+            SignInPage {
+                chrome: chrome(headers, "/console/sign-in"),
+                s,
+                csrf: form.csrf.clone(),
+                login: String::new(),
+                message: Some(message),
+                certificate: state.config.certificate_login,
+            },
+        )
+            .into_response()
+    };
+    let holder = parts
+        .extensions
+        .get::<crate::tls::PeerCertificate>()
+        .map(|certificate| crate::tls::certificate_holder(&certificate.0));
+    let actor = attempt("none", &parts);
+    let holder = match holder {
+        None => return Ok(refuse(s.certificate_missing)),
+        Some(None) => {
+            let event = sign_in_event(
+                &actor,
+                "session.certificate",
+                Outcome::Failed,
+                "the certificate does not parse",
+            );
+            state
+                .audit
+                .append_audit(std::slice::from_ref(&event), now)
+                .await?;
+            return Ok(refuse(s.certificate_refused));
+        }
+        Some(Some(holder)) => holder,
+    };
+    let account = if now < holder.not_before || now >= holder.not_after {
+        None
+    } else {
+        state
+            .identity
+            .account_for_certificate(&holder.serial, holder.citizen_id.as_deref())
+            .await?
+            .filter(|account| {
+                account.kind != AccountKind::Service
+                    && account.disabled_at.is_none()
+                    && !account.is_locked_at(now)
+            })
+    };
+    let Some(account) = account else {
+        let detail = format!(
+            "certificate serial {} refused: unbound, unusable or outside its validity",
+            holder.serial
+        );
+        let event = sign_in_event(&actor, "session.certificate", Outcome::Failed, &detail);
+        state
+            .audit
+            .append_audit(std::slice::from_ref(&event), now)
+            .await?;
+        return Ok(refuse(s.certificate_refused));
+    };
+    let actor = attempt(&account.login, &parts);
+    let event = sign_in_event(
+        &actor,
+        "session.sign_in",
+        Outcome::Allowed,
+        &format!("certificate serial {}", holder.serial),
+    );
+    state
+        .identity
+        .record_sign_in_success(&account.login, &event, now)
+        .await?;
+    let token = random_token()?;
+    state
+        .identity
+        .create_session(
+            &token_hash(&token),
+            &Session {
+                login: account.login.clone(),
+                stage: SessionStage::SignedIn,
+                csrf_token: random_token()?,
+                created_at: now,
+                last_seen_at: now,
+                client: actor.client.clone(),
+                sms_code: None,
+            },
+        )
         .await?;
     Ok(landing(&state, headers, &account, &token))
 }
