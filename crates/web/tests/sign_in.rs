@@ -1803,4 +1803,62 @@ mod single_sign_on {
             "the current key and the retired one"
         );
     }
+
+    #[tokio::test]
+    async fn a_resident_sees_on_their_data_page_which_systems_they_signed_in_to() {
+        let app = app().await;
+        add_resident(&app).await;
+        register(&app, "hotline-spa", true, true).await;
+        let mut resident = Browser::new(&app);
+        sign_in_resident(&app, &mut resident).await;
+        let verifier = "r".repeat(43);
+        let path = format!(
+            "/oidc/authorize?response_type=code&client_id=hotline-spa&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback\
+             &scope=openid%20phone&code_challenge={}&code_challenge_method=S256",
+            huimin_domain::oidc::pkce_s256(&verifier)
+        );
+        let code = parameter(&resident.get(&path).await.location, "code").expect("a code");
+        let body = super::form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", &verifier),
+            ("client_id", "hotline-spa"),
+        ]);
+        let client = reqwest::Client::new();
+        let tokens: serde_json::Value = client
+            .post(format!("{}/oidc/token", app.address))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let info: serde_json::Value = client
+            .get(format!("{}/oidc/userinfo", app.address))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["sub"], "li.resident");
+        assert!(
+            info["phone_number"]
+                .as_str()
+                .is_some_and(|phone| phone.starts_with("+861")),
+            "{info}"
+        );
+        let page = resident.get("/console/my-data").await;
+        for expected in [
+            "网格巡查系统",
+            "您用惠民账号登录了该系统",
+            "该系统读取了您的账号信息",
+        ] {
+            assert!(page.body.contains(expected), "{expected}: {}", page.body);
+        }
+    }
 }

@@ -126,61 +126,45 @@ fn texts(lang: Lang) -> &'static MyDataTexts {
     }
 }
 
-/// What an audited action means to the person it was about.
+/// What an audited action means to the person it was about: (action, Chinese, English).
+const ACTION_LABELS: [(&str, &str, &str); 10] = [
+    ("person.read", "查看个人信息", "read your record"),
+    ("person.view", "查看个人全景信息", "read your full profile"),
+    (
+        "person.history",
+        "查看信息变更历史",
+        "read your record's history",
+    ),
+    (
+        "person.search",
+        "在查询结果中列出",
+        "listed you in a search",
+    ),
+    ("household.read", "查看户信息", "read your household"),
+    ("house.read", "查看房屋信息", "read your house"),
+    ("audit.read_own", "查看本页", "read this page"),
+    (
+        "oidc.token",
+        "您用惠民账号登录了该系统",
+        "you signed in to this system with Huimin",
+    ),
+    (
+        "oidc.refresh",
+        "该系统续用了您的登录",
+        "this system renewed your sign-in",
+    ),
+    (
+        "oidc.userinfo",
+        "该系统读取了您的账号信息",
+        "this system read your account details",
+    ),
+];
+
 fn action_label(action: &str, lang: Lang) -> &str {
-    let zh = lang == Lang::Zh;
-    match action {
-        "person.read" => {
-            if zh {
-                "查看个人信息"
-            } else {
-                "read your record"
-            }
-        }
-        "person.view" => {
-            if zh {
-                "查看个人全景信息"
-            } else {
-                "read your full profile"
-            }
-        }
-        "person.history" => {
-            if zh {
-                "查看信息变更历史"
-            } else {
-                "read your record's history"
-            }
-        }
-        "person.search" => {
-            if zh {
-                "在查询结果中列出"
-            } else {
-                "listed you in a search"
-            }
-        }
-        "household.read" => {
-            if zh {
-                "查看户信息"
-            } else {
-                "read your household"
-            }
-        }
-        "house.read" => {
-            if zh {
-                "查看房屋信息"
-            } else {
-                "read your house"
-            }
-        }
-        "audit.read_own" => {
-            if zh {
-                "查看本页"
-            } else {
-                "read this page"
-            }
-        }
-        other => other,
-    }
+    ACTION_LABELS
+        .iter()
+        .find(|(code, _, _)| *code == action)
+        .map_or(action, |(_, zh, en)| if lang == Lang::Zh { zh } else { en })
 }
 
 struct AccessRow {
@@ -240,6 +224,15 @@ async fn who(
     );
     if actor.starts_with("system:") {
         return Ok((m.system.to_owned(), role));
+    }
+    if let Some(client_id) = actor.strip_prefix("client:") {
+        // A system signing the resident in through single sign-on: named as registered.
+        let name = state
+            .oidc
+            .oidc_client(client_id)
+            .await?
+            .map_or_else(|| client_id.to_owned(), |client| client.name);
+        return Ok((name, m.system.to_owned()));
     }
     if !known.contains_key(actor) {
         let account = state.identity.account(actor).await?;
