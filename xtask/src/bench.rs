@@ -34,7 +34,15 @@ struct Settings {
 }
 
 /// The benchmarks `--only` can name.
-const SECTIONS: &[&str] = &["grid", "import", "demo", "http", "audit", "sign-in"];
+const SECTIONS: &[&str] = &[
+    "grid",
+    "import",
+    "demo",
+    "http",
+    "read-audit",
+    "audit",
+    "sign-in",
+];
 
 impl Settings {
     fn runs(&self, section: &str) -> bool {
@@ -117,7 +125,7 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
     if settings.runs("sign-in") {
         rows.push(crate::sign_in_bench::run(&runtime, &binary, &settings.out)?);
     }
-    if !["grid", "import", "demo", "http"]
+    if !["grid", "import", "demo", "http", "read-audit"]
         .iter()
         .any(|section| settings.runs(section))
     {
@@ -163,6 +171,18 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
             &binary,
             &sqlite_demo,
             "sqlite",
+            settings.people,
+            &ids,
+            settings.http_seconds,
+            &settings.out,
+        )?);
+    }
+
+    if settings.runs("read-audit") {
+        rows.push(crate::read_audit_bench::run(
+            &runtime,
+            &binary,
+            &sqlite_demo,
             settings.people,
             &ids,
             settings.http_seconds,
@@ -290,7 +310,7 @@ fn write_persons_csv(persons: &[Person], path: &Path) -> anyhow::Result<()> {
 /// Writes the identity numbers of every seventh person of the served database, 100,000 at
 /// most, for the HTTP benchmark to ask for. They are read from the database, not from a
 /// city generated here: the demo generates its city as of its own today.
-fn write_ids(database: &str, path: &Path) -> anyhow::Result<()> {
+pub(crate) fn write_ids(database: &str, path: &Path) -> anyhow::Result<()> {
     let query = "SELECT citizen_id FROM (SELECT citizen_id, row_number() OVER (ORDER BY citizen_id) AS n \
                  FROM person) AS numbered WHERE n % 7 = 0 LIMIT 100000";
     let output = match database.strip_prefix("sqlite:") {
@@ -764,7 +784,7 @@ fn demo_start(binary: &Path, out: &Path) -> anyhow::Result<Row> {
 
 /// An API token of a city-wide service account, made with `huimin account add-service`
 /// and `huimin token create` (once per database; a second run reuses the account).
-fn service_token(binary: &Path, database: &str) -> anyhow::Result<String> {
+pub(crate) fn service_token(binary: &Path, database: &str) -> anyhow::Result<String> {
     let run = |arguments: &[&str]| -> anyhow::Result<std::process::Output> {
         Ok(Command::new(binary)
             .args(arguments)
@@ -803,22 +823,11 @@ fn service_token(binary: &Path, database: &str) -> anyhow::Result<String> {
 /// Seconds of load before the measured run of the HTTP benchmark.
 const WARM_UP_SECONDS: u32 = 10;
 
-fn http_360(
-    binary: &Path,
-    database: &str,
-    backend: &str,
-    people: u32,
-    ids: &Path,
-    seconds: u32,
-    out: &Path,
-) -> anyhow::Result<Row> {
-    println!("loading {people} people into {backend} for the HTTP benchmark …");
-    let server = Server::start(binary, database, people, false)?;
-    write_ids(database, ids)?;
-    let token = service_token(binary, database)?;
+/// The wrk script of the person 360 reads: random people from `ids`, each read by a
+/// city-wide civil-affairs system with a purpose — authorised, in full, and audited, as
+/// the issue's audited-read figure asks.
+pub(crate) fn person_360_script(out: &Path, ids: &Path, token: &str) -> anyhow::Result<PathBuf> {
     let script = out.join("person_360.lua");
-    // Every read is a city-wide civil-affairs system's, with a purpose: authorised, in
-    // full, and audited, as the issue's audited-read figure asks.
     std::fs::write(
         &script,
         format!(
@@ -829,19 +838,29 @@ fn http_360(
             ids.display()
         ),
     )?;
-    // The first seconds fault the database's pages into memory; measure the steady state.
+    Ok(script)
+}
+
+/// Runs wrk with `script` against `address`: 32 connections, a warm-up (the first
+/// seconds fault the database's pages into memory), then `seconds` measured. Returns
+/// requests per second, p50 and p99 as wrk prints them.
+pub(crate) fn wrk(
+    address: &str,
+    script: &Path,
+    seconds: u32,
+) -> anyhow::Result<(String, String, String)> {
     println!("wrk: 32 connections, {WARM_UP_SECONDS} s warm-up, then {seconds} s …");
     let warm_up = Command::new("wrk")
         .args(["-t2", "-c32", &format!("-d{WARM_UP_SECONDS}s"), "-s"])
-        .arg(&script)
-        .arg(&server.address)
+        .arg(script)
+        .arg(address)
         .output()
         .context("running wrk (Debian: apt-get install wrk)")?;
     ensure!(warm_up.status.success(), "wrk failed during the warm-up");
     let output = Command::new("wrk")
         .args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency", "-s"])
-        .arg(&script)
-        .arg(&server.address)
+        .arg(script)
+        .arg(address)
         .output()
         .context("running wrk (Debian: apt-get install wrk)")?;
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -863,14 +882,28 @@ fn http_360(
             .map(|value| value.trim().to_owned())
             .unwrap_or_else(|| "?".to_owned())
     };
+    Ok((requests, percentile("50%"), percentile("99%")))
+}
+
+fn http_360(
+    binary: &Path,
+    database: &str,
+    backend: &str,
+    people: u32,
+    ids: &Path,
+    seconds: u32,
+    out: &Path,
+) -> anyhow::Result<Row> {
+    println!("loading {people} people into {backend} for the HTTP benchmark …");
+    let server = Server::start(binary, database, people, false)?;
+    write_ids(database, ids)?;
+    let token = service_token(binary, database)?;
+    let script = person_360_script(out, ids, &token)?;
+    let (requests, p50, p99) = wrk(&server.address, &script, seconds)?;
     Ok(Row {
         what: format!("person 360 over HTTP, {people} people, 32 connections"),
         backend: backend.into(),
-        result: format!(
-            "{requests} req/s, p50 {}, p99 {}",
-            percentile("50%"),
-            percentile("99%")
-        ),
+        result: format!("{requests} req/s, p50 {p50}, p99 {p99}"),
         peer: "target ≥ 5,000 req/s, p99 ≤ 10 ms (SQLite)".into(),
         ratio: String::new(),
         memory: server.peak_memory(),

@@ -10,10 +10,11 @@
 //! [`AuditStore`]: huimin_domain::storage::AuditStore
 
 use crate::codec::{Columns, from_micros};
+use chrono::{DateTime, Utc};
 use huimin_domain::audit::{AuditEntry, AuditEvent, Outcome, StoredEntry};
 use huimin_domain::merkle::Hash;
-use huimin_domain::storage::StorageError;
-use std::sync::LazyLock;
+use huimin_domain::storage::{StorageError, StorageResult};
+use std::sync::{Arc, LazyLock};
 
 pub(crate) const ENTRY_COLUMNS: &str = "seq, at_us, actor, role, action, object_kind, object_id, \
      jurisdiction, subject, purpose, outcome, request_id, client, detail, leaf_hash";
@@ -105,6 +106,105 @@ pub(crate) fn decode_frontier(bytes: &[u8]) -> Result<Vec<Hash>, StorageError> {
         .collect()
 }
 
+/// How many events one group commit writes at most.
+const GROUP_COMMIT_MAX_EVENTS: usize = 2_000;
+
+/// The append a group commit runs: events in one transaction, numbered from the
+/// returned sequence number.
+pub(crate) type AppendBatch = Arc<
+    dyn Fn(
+            Vec<AuditEvent>,
+            DateTime<Utc>,
+        ) -> futures_util::future::BoxFuture<'static, StorageResult<u64>>
+        + Send
+        + Sync,
+>;
+
+struct PendingAppend {
+    events: Vec<AuditEvent>,
+    at: DateTime<Utc>,
+    done: tokio::sync::oneshot::Sender<StorageResult<u64>>,
+}
+
+/// Group commit of the audit log's stand-alone appends (reads, sign-ins, refusals): one
+/// writer task takes every append waiting at the moment and writes them in one
+/// transaction, so a burst of audited requests costs one commit, not one each. Every
+/// caller still waits for its own entries to be committed, and learns if they were not,
+/// so "no answer without its audit entry" holds. Entries of one group share the time of
+/// the latest among them (entry times never go backwards). Appends inside a registry
+/// write's own transaction (`append_in`) do not come here.
+#[derive(Clone)]
+pub(crate) struct GroupCommit {
+    sender: tokio::sync::mpsc::UnboundedSender<PendingAppend>,
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("GroupCommit")
+    }
+}
+
+impl GroupCommit {
+    /// Starts the writer task on the current Tokio runtime.
+    pub(crate) fn start(append: AppendBatch) -> GroupCommit {
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<PendingAppend>();
+        tokio::spawn(async move {
+            while let Some(first) = receiver.recv().await {
+                let mut count = first.events.len();
+                let mut group = vec![first];
+                while count < GROUP_COMMIT_MAX_EVENTS {
+                    match receiver.try_recv() {
+                        Ok(next) => {
+                            count += next.events.len();
+                            group.push(next);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let at = group
+                    .iter()
+                    .map(|pending| pending.at)
+                    .max()
+                    .unwrap_or_default();
+                let mut events = Vec::with_capacity(count);
+                let mut waiters = Vec::with_capacity(group.len());
+                for pending in group {
+                    waiters.push((pending.events.len() as u64, pending.done));
+                    events.extend(pending.events);
+                }
+                match append(events, at).await {
+                    Ok(mut next) => {
+                        for (len, done) in waiters {
+                            let _ = done.send(Ok(next));
+                            next += len;
+                        }
+                    }
+                    Err(error) => {
+                        for (_, done) in waiters {
+                            let _ = done.send(Err(StorageError::new(error.message.clone())));
+                        }
+                    }
+                }
+            }
+        });
+        GroupCommit { sender }
+    }
+
+    /// Appends `events` with the next group; returns the first sequence number given.
+    pub(crate) async fn append(
+        &self,
+        events: Vec<AuditEvent>,
+        at: DateTime<Utc>,
+    ) -> StorageResult<u64> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let stopped = || StorageError::new("the audit log's writer has stopped");
+        self.sender
+            .send(PendingAppend { events, at, done })
+            .map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())?
+    }
+}
+
 /// Expands to the `AuditStore` implementation for `$store` over `$database`, and to
 /// `append_in`, the append that registry writes run inside their transactions.
 macro_rules! audit_store {
@@ -175,6 +275,19 @@ macro_rules! audit_store {
                         .map_err(|e| storage_error("appending audit entries", e))?;
                 }
                 Ok(u64::try_from(first).unwrap_or(0))
+            }
+
+            /// The group commit's append: `events` in a transaction of their own.
+            pub(crate) fn append_batch(pool: sqlx::Pool<$database>) -> crate::audit::AppendBatch {
+                std::sync::Arc::new(move |events: Vec<AuditEvent>, at: DateTime<Utc>| {
+                    let pool = pool.clone();
+                    Box::pin(async move {
+                        let mut transaction = pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                        let first = append_in(&mut transaction, &events, at).await?;
+                        transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                        Ok(first)
+                    })
+                })
             }
 
             fn read_entry(row: &DatabaseRow) -> ScannedEntry {
@@ -303,10 +416,7 @@ macro_rules! audit_store {
                     if events.is_empty() {
                         return Ok(self.audit_size().await? + 1);
                     }
-                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                    let first = append_in(&mut transaction, events, at).await?;
-                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
-                    Ok(first)
+                    self.group_commit.append(events.to_vec(), at).await
                 }
 
                 async fn audit_size(&self) -> StorageResult<u64> {

@@ -12,6 +12,8 @@ use std::str::FromStr;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// The writer of stand-alone audit appends.
+    pub(crate) group_commit: crate::audit::GroupCommit,
 }
 
 impl PostgresStore {
@@ -25,7 +27,12 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|error| crate::storage_error("connecting to PostgreSQL", error))?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore {
+            group_commit: crate::audit::GroupCommit::start(audit_queries::append_batch(
+                pool.clone(),
+            )),
+            pool,
+        };
         apply_migrations!(&store.pool, postgres)?;
         Ok(store)
     }

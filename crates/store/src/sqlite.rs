@@ -16,6 +16,8 @@ pub struct SqliteStore {
     /// Read-only rusqlite connections to the same file for the person 360 view; `None`
     /// for an in-memory database, which a second connection would not see.
     readers: Option<Arc<Readers>>,
+    /// The writer of stand-alone audit appends.
+    pub(crate) group_commit: crate::audit::GroupCommit,
 }
 
 /// Idle read-only connections kept for the 360 view at most.
@@ -216,6 +218,9 @@ impl SqliteStore {
             .await
             .map_err(|error| crate::storage_error("opening the SQLite database", error))?;
         let mut store = SqliteStore {
+            group_commit: crate::audit::GroupCommit::start(audit_queries::append_batch(
+                pool.clone(),
+            )),
             pool,
             readers: None,
         };
