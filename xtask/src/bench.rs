@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `huimin import persons` of an N-row CSV, SQLite and PostgreSQL | sqlite3 `.import` into a plain table; `COPY` into a plain table |
 //! | person 360 over HTTP at 32 connections (wrk, after a 10 s warm-up) | — (target: ≥ 5,000 req/s, p99 ≤ 10 ms on SQLite) |
+//! | the same reads, audited, served in this process (`read-audit`) | the same router with an audit store that forgets appends (target ratio ≥ 0.7) |
 //! | point-in-grid lookups, one thread | — (target: ≥ 1,000,000/s) |
 //! | `huimin demo` with 100,000 people, start to serving | — (target: ≤ 20 s) |
 //!
