@@ -519,6 +519,10 @@ impl Demo {
                 directory.path().join("keys"),
             )
             .stdout(Stdio::piped())
+            .env(
+                "HUIMIN__OIDC__KEY_DIRECTORY",
+                directory.path().join("oidc-keys"),
+            )
             // The demo's SMS gateway writes residents' sign-in codes to the log.
             .env("HUIMIN__LOG__FILTER", "warn,huimin::sms=info")
             .stderr(std::fs::File::create(directory.path().join("demo.log")).unwrap())
@@ -668,6 +672,27 @@ async fn the_demo_serves_the_city_and_stops_gracefully_on_sigterm() {
             .contains('*'),
         "{with_purpose}"
     );
+
+    // Single sign-on is on, with the listening address as the issuer and a key of its
+    // own (from the key directory the configuration names).
+    let discovery: serde_json::Value = client
+        .get(format!("{}/.well-known/openid-configuration", demo.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], demo.address.as_str());
+    let jwks: serde_json::Value = client
+        .get(format!("{}/oidc/jwks", demo.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["crv"], "Ed25519", "{jwks}");
 
     // The loader's writes are in the audit log, and the server signs a checkpoint before
     // it serves: check it and a proof with nothing but the API's answers.

@@ -1861,4 +1861,75 @@ mod single_sign_on {
             assert!(page.body.contains(expected), "{expected}: {}", page.body);
         }
     }
+
+    #[tokio::test]
+    async fn the_security_administrator_registers_clients_on_the_console() {
+        let app = app().await;
+        let mut worker = Browser::new(&app);
+        sign_in(&app, &mut worker).await;
+        assert_eq!(
+            worker.get("/console/clients").await.status,
+            StatusCode::NOT_FOUND
+        );
+        let mut security = Browser::new(&app);
+        sign_in_as(&app, &mut security, "sun.li").await;
+        let page = security.get("/console/clients").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let csrf = page.csrf();
+        let refused = security
+            .post(
+                "/console/clients",
+                &[
+                    ("client_id", "grid-app"),
+                    ("name", "网格巡查系统"),
+                    ("redirect_uris", "http://grid.example/callback"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("https://"), "{}", refused.body);
+        let registered = security
+            .post(
+                "/console/clients",
+                &[
+                    ("client_id", "grid-app"),
+                    ("name", "网格巡查系统"),
+                    (
+                        "redirect_uris",
+                        "https://grid.example/callback\r\nhttps://grid.example/other",
+                    ),
+                    ("first_party", "1"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(registered.status, StatusCode::OK, "{}", registered.body);
+        let at = registered
+            .body
+            .find("id=\"client-secret\">")
+            .expect("the secret, once")
+            + 19;
+        let secret = &registered.body[at..at + 64];
+        let client = app.store.oidc_client("grid-app").await.unwrap().unwrap();
+        assert!(client.secret_matches(secret) && client.first_party);
+        assert_eq!(client.redirect_uris.len(), 2);
+        let again = security.get("/console/clients").await;
+        assert!(
+            again.body.contains("网格巡查系统") && !again.body.contains(secret),
+            "shown once"
+        );
+        let taken = security
+            .post(
+                "/console/clients",
+                &[
+                    ("client_id", "grid-app"),
+                    ("name", "x"),
+                    ("redirect_uris", "https://x.example/cb"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
 }

@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 mod accounts;
 mod audit;
+mod clients;
 mod my_data;
 mod sign_in;
 
@@ -50,6 +51,10 @@ pub(crate) fn routes() -> Router<AppState> {
             axum::routing::post(sign_in::resend_sms_code),
         )
         .route("/console/my-data", get(my_data::my_data_page))
+        .route(
+            "/console/clients",
+            get(clients::clients_page).post(clients::register),
+        )
         .route(
             "/console/seals",
             get(my_data::seals_page).post(my_data::create_seal),
