@@ -22,7 +22,7 @@ mod state;
 pub mod tls;
 
 pub use error::ApiError;
-pub use state::{AppState, Clock, OidcKeys, SystemClock, WebConfig};
+pub use state::{AppState, AuditVerification, Clock, OidcKeys, SystemClock, WebConfig};
 
 use axum::Router;
 use axum::routing::get;

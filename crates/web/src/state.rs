@@ -86,6 +86,34 @@ pub struct AppState {
     /// The key that signs ID tokens and every public key to serve; `None` turns single
     /// sign-on off.
     pub oidc_keys: Option<Arc<OidcKeys>>,
+    /// The audit administrator's verification of the log, which outlasts a request.
+    pub verification: Arc<std::sync::Mutex<AuditVerification>>,
+}
+
+/// Where the audit page's verification of the whole log stands: it runs as a job of its
+/// own (a large log takes longer than a request may), one at a time.
+#[derive(Debug, Clone, Default)]
+pub enum AuditVerification {
+    #[default]
+    Idle,
+    Running {
+        by: String,
+        started: DateTime<Utc>,
+    },
+    Done {
+        by: String,
+        finished: DateTime<Utc>,
+        seconds: f64,
+        intact: bool,
+        entries: u64,
+        findings: Vec<String>,
+        unsigned: u64,
+    },
+    Failed {
+        by: String,
+        finished: DateTime<Utc>,
+        error: String,
+    },
 }
 
 /// The ID-token signing key and the JWKS.
@@ -110,6 +138,7 @@ impl AppState {
             identity: store.clone(),
             oidc: store,
             oidc_keys: None,
+            verification: Arc::default(),
             audit_keys: Vec::new(),
             grid_index: Arc::new(RwLock::new(Arc::new(GridIndex::new(&grids)))),
             clock,

@@ -643,10 +643,26 @@ async fn only_the_audit_administrator_searches_and_verifies_the_log() {
     );
     assert!(failed.body.contains("wrong password") && !failed.body.contains("session.sign_in"));
     let csrf = page.csrf();
-    let verified = auditor
+    let started = auditor
         .post("/console/audit/verify", &[("csrf", &csrf)])
         .await;
-    assert_eq!(verified.status, StatusCode::OK);
+    assert_eq!(
+        (started.status, started.location.as_str()),
+        (StatusCode::SEE_OTHER, "/console/audit"),
+        "verification runs as a job of its own"
+    );
+    let mut verified = auditor.get("/console/audit").await;
+    for _ in 0..100 {
+        if !verified.body.contains("verification-running") {
+            break;
+        }
+        assert!(
+            verified.body.contains("http-equiv=\"refresh\""),
+            "the page refreshes itself"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        verified = auditor.get("/console/audit").await;
+    }
     assert!(verified.body.contains("日志完整"), "{}", verified.body);
     assert!(
         verified.body.contains("尚未签名"),

@@ -7,7 +7,7 @@ use super::{Chrome, LangQuery, PageError, url_encode};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::session::same_token;
-use crate::state::AppState;
+use crate::state::{AppState, AuditVerification};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -42,6 +42,8 @@ pub(crate) struct AuditTexts {
     intact: &'static str,
     tampered: &'static str,
     unsigned: &'static str,
+    running: &'static str,
+    failed: &'static str,
 }
 
 static ZH: AuditTexts = AuditTexts {
@@ -64,6 +66,8 @@ static ZH: AuditTexts = AuditTexts {
     intact: "日志完整：所有记录与已签名的检查点一致。",
     tampered: "日志已被篡改：",
     unsigned: "条记录在最新检查点之后，尚未签名。",
+    running: "正在校验整个日志（本页每 5 秒刷新），开始于",
+    failed: "校验未能完成：",
 };
 
 static EN: AuditTexts = AuditTexts {
@@ -86,6 +90,8 @@ static EN: AuditTexts = AuditTexts {
     intact: "The log is intact: every entry matches the signed checkpoints.",
     tampered: "The log has been tampered with:",
     unsigned: "entries after the newest checkpoint are not yet signed.",
+    running: "Verifying the whole log (this page refreshes every 5 s), started",
+    failed: "The verification could not finish:",
 };
 
 struct Row {
@@ -103,12 +109,14 @@ struct Row {
     detail: String,
 }
 
-/// What a verification found, for the page.
+/// What the last verification found, for the page.
 struct Verification {
     intact: bool,
     entries: u64,
     findings: Vec<String>,
     unsigned: u64,
+    finished: String,
+    seconds: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -128,6 +136,10 @@ struct AuditPage {
     previous_link: Option<String>,
     next_link: Option<String>,
     verification: Option<Verification>,
+    /// Since when a verification has been running, if one is.
+    running: Option<String>,
+    /// Why the last verification could not finish.
+    verify_failed: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,7 +172,6 @@ async fn render(
     state: &AppState,
     parts: &Parts,
     search: AuditSearch,
-    verification: Option<Verification>,
 ) -> Result<Response, ApiError> {
     let chrome = Chrome::new(
         &parts.headers,
@@ -224,6 +235,39 @@ async fn render(
             detail: entry.event.detail,
         })
         .collect();
+    let job = match state.verification.lock() {
+        Ok(job) => job.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    let (verification, running, verify_failed) = match job {
+        AuditVerification::Idle => (None, None, None),
+        AuditVerification::Running { started, .. } => (
+            None,
+            Some(huimin_domain::time::shanghai_display(started)),
+            None,
+        ),
+        AuditVerification::Done {
+            finished,
+            seconds,
+            intact,
+            entries,
+            findings,
+            unsigned,
+            ..
+        } => (
+            Some(Verification {
+                intact,
+                entries,
+                findings,
+                unsigned,
+                finished: huimin_domain::time::shanghai_display(finished),
+                seconds: format!("{seconds:.1}"),
+            }),
+            None,
+            None,
+        ),
+        AuditVerification::Failed { error, .. } => (None, None, Some(error)),
+    };
     Ok(AuditPage {
         a: texts(chrome.lang),
         chrome,
@@ -239,6 +283,8 @@ async fn render(
         previous_link: (request.page > 1).then(|| link(request.page - 1)),
         next_link: (u64::from(request.page) < pages).then(|| link(request.page + 1)),
         verification,
+        running,
+        verify_failed,
     }
     .into_response())
 }
@@ -248,7 +294,7 @@ pub(crate) async fn audit_page(
     parts: Parts,
     Query(search): Query<AuditSearch>,
 ) -> Result<Response, PageError> {
-    render(&state, &parts, search, None).await.map_err(|error| {
+    render(&state, &parts, search).await.map_err(|error| {
         let chrome = Chrome::new(
             &parts.headers,
             &LangQuery { lang: None },
@@ -289,31 +335,76 @@ pub(crate) async fn verify_log(
     if !same_token(&principal.csrf_token, &form.csrf) {
         return Ok(super::sign_in::refused_form(&parts.headers));
     }
+    let actor = principal.actor(&parts);
+    {
+        let mut job = match state.verification.lock() {
+            Ok(job) => job,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if !matches!(*job, AuditVerification::Running { .. }) {
+            *job = AuditVerification::Running {
+                by: actor.account.clone(),
+                started: now,
+            };
+            tokio::spawn(run_verification(state.clone(), actor));
+        }
+    }
+    Ok(axum::response::Redirect::to("/console/audit").into_response())
+}
+
+/// Verifies the whole log, records the outcome for the page, and audits it.
+async fn run_verification(state: AppState, actor: huimin_domain::audit::Actor) {
+    let started = std::time::Instant::now();
     let report = state
         .audit
         .verify_audit(&KeyRing::new(state.audit_keys.clone()))
-        .await
-        .map_err(|error| failed(error.into()))?;
-    let actor = principal.actor(&parts);
+        .await;
+    let finished = state.clock.now();
+    let by = actor.account.clone();
+    let (outcome, detail) = match report {
+        Ok(report) => {
+            let detail = format!(
+                "{} entries, {} findings",
+                report.entries, report.finding_count
+            );
+            (
+                AuditVerification::Done {
+                    by,
+                    finished,
+                    seconds: started.elapsed().as_secs_f64(),
+                    intact: report.is_intact(),
+                    entries: report.entries,
+                    findings: report.findings.iter().map(ToString::to_string).collect(),
+                    unsigned: report.unsigned_entries(),
+                },
+                detail,
+            )
+        }
+        Err(error) => {
+            tracing::error!(%error, "verifying the audit log");
+            (
+                AuditVerification::Failed {
+                    by,
+                    finished,
+                    error: error.to_string(),
+                },
+                format!("failed: {error}"),
+            )
+        }
+    };
     let event = AuditEvent {
-        detail: format!(
-            "{} entries, {} findings",
-            report.entries, report.finding_count
-        ),
+        detail,
         ..actor.event("audit.verify", "audit_log", "")
     };
-    state
+    if let Err(error) = state
         .audit
-        .append_audit(std::slice::from_ref(&event), now)
+        .append_audit(std::slice::from_ref(&event), finished)
         .await
-        .map_err(|error| failed(error.into()))?;
-    let verification = Verification {
-        intact: report.is_intact(),
-        entries: report.entries,
-        findings: report.findings.iter().map(ToString::to_string).collect(),
-        unsigned: report.unsigned_entries(),
-    };
-    render(&state, &parts, AuditSearch::default(), Some(verification))
-        .await
-        .map_err(failed)
+    {
+        tracing::error!(%error, "auditing the audit log's verification");
+    }
+    match state.verification.lock() {
+        Ok(mut job) => *job = outcome,
+        Err(poisoned) => *poisoned.into_inner() = outcome,
+    }
 }
