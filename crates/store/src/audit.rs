@@ -109,6 +109,10 @@ pub(crate) fn decode_frontier(bytes: &[u8]) -> Result<Vec<Hash>, StorageError> {
 /// How many events one group commit writes at most.
 const GROUP_COMMIT_MAX_EVENTS: usize = 2_000;
 
+/// Appends of this many events or more are written directly, in a transaction of their
+/// own: they gain nothing from company, and copying them to the writer costs.
+pub(crate) const GROUP_COMMIT_DIRECT_EVENTS: usize = 256;
+
 /// The append a group commit runs: events in one transaction, numbered from the
 /// returned sequence number.
 pub(crate) type AppendBatch = Arc<
@@ -211,7 +215,8 @@ macro_rules! audit_store {
     ($store:ty, $database:ty, $row:ty) => {
         pub(crate) mod audit_queries {
             use crate::audit::{
-                AUDIT_ROWS_SQL, ENTRY_COLUMNS, ENTRY_ROWS_PER_STATEMENT, NUMBER_ENTRIES_SQL, SCAN_BATCH, ScannedEntry,
+                AUDIT_ROWS_SQL, ENTRY_COLUMNS, ENTRY_ROWS_PER_STATEMENT, GROUP_COMMIT_DIRECT_EVENTS, NUMBER_ENTRIES_SQL,
+                SCAN_BATCH, ScannedEntry,
                 as_i64, decode_frontier, encode_frontier, entry_from_columns, hash_from,
             };
             use crate::codec::{from_micros, micros, prefix_range};
@@ -277,16 +282,23 @@ macro_rules! audit_store {
                 Ok(u64::try_from(first).unwrap_or(0))
             }
 
-            /// The group commit's append: `events` in a transaction of their own.
+            /// `events` in a transaction of their own.
+            async fn append_alone(
+                pool: &sqlx::Pool<$database>,
+                events: &[AuditEvent],
+                at: DateTime<Utc>,
+            ) -> StorageResult<u64> {
+                let mut transaction = pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let first = append_in(&mut transaction, events, at).await?;
+                transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                Ok(first)
+            }
+
+            /// The group commit's append.
             pub(crate) fn append_batch(pool: sqlx::Pool<$database>) -> crate::audit::AppendBatch {
                 std::sync::Arc::new(move |events: Vec<AuditEvent>, at: DateTime<Utc>| {
                     let pool = pool.clone();
-                    Box::pin(async move {
-                        let mut transaction = pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                        let first = append_in(&mut transaction, &events, at).await?;
-                        transaction.commit().await.map_err(|e| storage_error("commit", e))?;
-                        Ok(first)
-                    })
+                    Box::pin(async move { append_alone(&pool, &events, at).await })
                 })
             }
 
@@ -415,6 +427,11 @@ macro_rules! audit_store {
                 async fn append_audit(&self, events: &[AuditEvent], at: DateTime<Utc>) -> StorageResult<u64> {
                     if events.is_empty() {
                         return Ok(self.audit_size().await? + 1);
+                    }
+                    if events.len() >= GROUP_COMMIT_DIRECT_EVENTS {
+                        // A large batch is a group of its own: written directly, without
+                        // copying it to the writer task.
+                        return append_alone(&self.pool, events, at).await;
                     }
                     self.group_commit.append(events.to_vec(), at).await
                 }
