@@ -119,11 +119,14 @@ impl TestPostgres {
             directory.path().display()
         );
         // The shell starts the server, then blocks reading our pipe; EOF means this
-        // process is gone, and the server gets SIGQUIT (immediate shutdown).
+        // process is gone, and the server gets SIGQUIT (immediate shutdown). The cluster's
+        // directory goes with it: it lives in a static, which is never dropped, and a
+        // benchmark's cluster holds gigabytes.
         let mut supervisor = Command::new("sh")
             .arg("-c")
             .arg(format!(
-                "{postgres} & server=$!; read _ignored; kill -QUIT $server; wait $server"
+                "{postgres} & server=$!; read _ignored; kill -QUIT $server; wait $server; rm -rf '{}'",
+                directory.path().display()
             ))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
