@@ -106,6 +106,29 @@ pub(crate) fn decode_frontier(bytes: &[u8]) -> Result<Vec<Hash>, StorageError> {
         .collect()
 }
 
+/// Runs `$body` in a transaction of `$self.pool`, appends the audit event `$audit` (timed
+/// `$at`) last in it, and commits: the change and its entry land together or not at all.
+/// An early `return` from the body drops the transaction, which rolls it back. The store
+/// modules that expand it have `append_in` and `storage_error` in scope.
+macro_rules! audited {
+    ($self:expr, $audit:expr, $at:expr, |$transaction:ident| $body:expr) => {{
+        let mut $transaction = $self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| storage_error("begin", e))?;
+        let result = $body;
+        append_in(&mut $transaction, std::slice::from_ref($audit), $at).await?;
+        $transaction
+            .commit()
+            .await
+            .map_err(|e| storage_error("commit", e))?;
+        result
+    }};
+}
+
+pub(crate) use audited;
+
 /// How many events one group commit writes at most.
 const GROUP_COMMIT_MAX_EVENTS: usize = 2_000;
 
@@ -682,22 +705,21 @@ macro_rules! audit_store {
                 }
 
                 async fn seal_audit(&self, seal: &Seal, audit: &AuditEvent) -> StorageResult<u64> {
-                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO audit_seal (subject, purpose, reason, release_at_us, sealed_by, sealed_at_us) \
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                    )
-                    .bind(seal.subject.as_str())
-                    .bind(seal.purpose.as_str())
-                    .bind(seal.reason.as_str())
-                    .bind(micros(seal.release_at))
-                    .bind(seal.sealed_by.as_str())
-                    .bind(micros(seal.sealed_at))
-                    .fetch_one(&mut *transaction)
-                    .await
-                    .map_err(|e| storage_error("keeping a seal", e))?;
-                    append_in(&mut transaction, std::slice::from_ref(audit), seal.sealed_at).await?;
-                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    let id: i64 = crate::audit::audited!(self, audit, seal.sealed_at, |transaction| {
+                        sqlx::query_scalar(
+                            "INSERT INTO audit_seal (subject, purpose, reason, release_at_us, sealed_by, sealed_at_us) \
+                             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                        )
+                        .bind(seal.subject.as_str())
+                        .bind(seal.purpose.as_str())
+                        .bind(seal.reason.as_str())
+                        .bind(micros(seal.release_at))
+                        .bind(seal.sealed_by.as_str())
+                        .bind(micros(seal.sealed_at))
+                        .fetch_one(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("keeping a seal", e))?
+                    });
                     Ok(u64::try_from(id).unwrap_or(0))
                 }
 

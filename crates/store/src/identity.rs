@@ -85,16 +85,7 @@ macro_rules! identity_store {
                 })
             }
 
-            /// Runs the body in a transaction and appends `audit` (timed `at`) in it.
-            macro_rules! audited {
-                ($self:expr, $audit:expr, $at:expr, |$transaction:ident| $body:expr) => {{
-                    let mut $transaction = $self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                    let result = $body;
-                    append_in(&mut $transaction, std::slice::from_ref($audit), $at).await?;
-                    $transaction.commit().await.map_err(|e| storage_error("commit", e))?;
-                    result
-                }};
-            }
+            use crate::audit::audited;
 
             #[async_trait]
             impl IdentityStore for $store {

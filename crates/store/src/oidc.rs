@@ -13,6 +13,7 @@ macro_rules! oidc_store {
     ($store:ty, $database:ty, $row:ty) => {
         pub(crate) mod oidc_queries {
             use super::audit_queries::append_in;
+            use crate::audit::audited;
             use crate::codec::{from_micros, micros};
             use crate::oidc::{CLIENT_COLUMNS, CODE_COLUMNS, TOKEN_COLUMNS};
             use crate::storage_error;
@@ -90,27 +91,26 @@ macro_rules! oidc_store {
             #[async_trait]
             impl OidcStore for $store {
                 async fn create_oidc_client(&self, client: &OidcClient, audit: &AuditEvent) -> StorageResult<bool> {
-                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                    let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO oidc_client ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                         ON CONFLICT (client_id) DO NOTHING"
-                    )))
-                    .bind(client.client_id.as_str())
-                    .bind(client.name.as_str())
-                    .bind(client.secret_hash.as_deref())
-                    .bind(client.redirect_uris.join("\n"))
-                    .bind(client.post_logout_redirect_uris.join("\n"))
-                    .bind(i64::from(client.first_party))
-                    .bind(micros(client.created_at))
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(|e| storage_error("registering a client", e))?;
-                    if inserted.rows_affected() == 0 {
-                        return Ok(false);
-                    }
-                    append_in(&mut transaction, std::slice::from_ref(audit), client.created_at).await?;
-                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
-                    Ok(true)
+                    Ok(audited!(self, audit, client.created_at, |transaction| {
+                        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "INSERT INTO oidc_client ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                             ON CONFLICT (client_id) DO NOTHING"
+                        )))
+                        .bind(client.client_id.as_str())
+                        .bind(client.name.as_str())
+                        .bind(client.secret_hash.as_deref())
+                        .bind(client.redirect_uris.join("\n"))
+                        .bind(client.post_logout_redirect_uris.join("\n"))
+                        .bind(i64::from(client.first_party))
+                        .bind(micros(client.created_at))
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("registering a client", e))?;
+                        if inserted.rows_affected() == 0 {
+                            return Ok(false);
+                        }
+                        true
+                    }))
                 }
 
                 async fn oidc_client(&self, client_id: &str) -> StorageResult<Option<OidcClient>> {
@@ -140,25 +140,24 @@ macro_rules! oidc_store {
                     grant: &AuthorizationGrant,
                     audit: &AuditEvent,
                 ) -> StorageResult<()> {
-                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO oidc_code (code_hash, {CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)"
-                    )))
-                    .bind(code_hash)
-                    .bind(grant.client_id.as_str())
-                    .bind(grant.login.as_str())
-                    .bind(grant.redirect_uri.as_str())
-                    .bind(grant.scope.as_str())
-                    .bind(grant.nonce.as_deref())
-                    .bind(grant.code_challenge.as_str())
-                    .bind(micros(grant.auth_time))
-                    .bind(micros(grant.created_at))
-                    .bind(grant.family.as_str())
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(|e| storage_error("keeping an authorization code", e))?;
-                    append_in(&mut transaction, std::slice::from_ref(audit), grant.created_at).await?;
-                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    audited!(self, audit, grant.created_at, |transaction| {
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "INSERT INTO oidc_code (code_hash, {CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)"
+                        )))
+                        .bind(code_hash)
+                        .bind(grant.client_id.as_str())
+                        .bind(grant.login.as_str())
+                        .bind(grant.redirect_uri.as_str())
+                        .bind(grant.scope.as_str())
+                        .bind(grant.nonce.as_deref())
+                        .bind(grant.code_challenge.as_str())
+                        .bind(micros(grant.auth_time))
+                        .bind(micros(grant.created_at))
+                        .bind(grant.family.as_str())
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("keeping an authorization code", e))?;
+                    });
                     Ok(())
                 }
 
@@ -192,45 +191,44 @@ macro_rules! oidc_store {
                     audit: &AuditEvent,
                     now: DateTime<Utc>,
                 ) -> StorageResult<bool> {
-                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                    if let Some(old) = rotating {
-                        let rotated = sqlx::query(
-                            "UPDATE oidc_token SET rotated_at_us = $2 WHERE token_hash = $1 \
-                             AND rotated_at_us IS NULL AND revoked_at_us IS NULL",
-                        )
-                        .bind(old)
-                        .bind(micros(now))
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(|e| storage_error("rotating a refresh token", e))?;
-                        if rotated.rows_affected() != 1 {
-                            return Ok(false);
+                    Ok(audited!(self, audit, now, |transaction| {
+                        if let Some(old) = rotating {
+                            let rotated = sqlx::query(
+                                "UPDATE oidc_token SET rotated_at_us = $2 WHERE token_hash = $1 \
+                                 AND rotated_at_us IS NULL AND revoked_at_us IS NULL",
+                            )
+                            .bind(old)
+                            .bind(micros(now))
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err(|e| storage_error("rotating a refresh token", e))?;
+                            if rotated.rows_affected() != 1 {
+                                return Ok(false);
+                            }
                         }
-                    }
-                    for (hash, token) in tokens {
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "INSERT INTO oidc_token (token_hash, {TOKEN_COLUMNS}) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-                        )))
-                        .bind(hash.as_slice())
-                        .bind(token.kind.code())
-                        .bind(token.client_id.as_str())
-                        .bind(token.login.as_str())
-                        .bind(token.scope.as_str())
-                        .bind(token.family.as_str())
-                        .bind(token.nonce.as_deref())
-                        .bind(micros(token.auth_time))
-                        .bind(micros(token.created_at))
-                        .bind(micros(token.expires_at))
-                        .bind(token.revoked_at.map(micros))
-                        .bind(token.rotated_at.map(micros))
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(|e| storage_error("issuing a token", e))?;
-                    }
-                    append_in(&mut transaction, std::slice::from_ref(audit), now).await?;
-                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
-                    Ok(true)
+                        for (hash, token) in tokens {
+                            sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "INSERT INTO oidc_token (token_hash, {TOKEN_COLUMNS}) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                            )))
+                            .bind(hash.as_slice())
+                            .bind(token.kind.code())
+                            .bind(token.client_id.as_str())
+                            .bind(token.login.as_str())
+                            .bind(token.scope.as_str())
+                            .bind(token.family.as_str())
+                            .bind(token.nonce.as_deref())
+                            .bind(micros(token.auth_time))
+                            .bind(micros(token.created_at))
+                            .bind(micros(token.expires_at))
+                            .bind(token.revoked_at.map(micros))
+                            .bind(token.rotated_at.map(micros))
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err(|e| storage_error("issuing a token", e))?;
+                        }
+                        true
+                    }))
                 }
 
                 async fn oidc_token(&self, token_hash: &[u8]) -> StorageResult<Option<IssuedToken>> {
@@ -250,19 +248,18 @@ macro_rules! oidc_store {
                     audit: &AuditEvent,
                     now: DateTime<Utc>,
                 ) -> StorageResult<u64> {
-                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                    let revoked = sqlx::query(
-                        "UPDATE oidc_token SET revoked_at_us = $2 WHERE family = $1 AND revoked_at_us IS NULL",
-                    )
-                    .bind(family)
-                    .bind(micros(now))
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(|e| storage_error("revoking tokens", e))?
-                    .rows_affected();
-                    append_in(&mut transaction, std::slice::from_ref(audit), now).await?;
-                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
-                    Ok(revoked)
+                    Ok(audited!(self, audit, now, |transaction| {
+                        let revoked = sqlx::query(
+                            "UPDATE oidc_token SET revoked_at_us = $2 WHERE family = $1 AND revoked_at_us IS NULL",
+                        )
+                        .bind(family)
+                        .bind(micros(now))
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("revoking tokens", e))?
+                        .rows_affected();
+                        revoked
+                    }))
                 }
 
                 async fn oidc_consent(&self, login: &str, client_id: &str) -> StorageResult<Option<String>> {
@@ -282,20 +279,19 @@ macro_rules! oidc_store {
                     audit: &AuditEvent,
                     now: DateTime<Utc>,
                 ) -> StorageResult<()> {
-                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
-                    sqlx::query(
-                        "INSERT INTO oidc_consent (login, client_id, scope, granted_at_us) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (login, client_id) DO UPDATE SET scope = excluded.scope, granted_at_us = excluded.granted_at_us",
-                    )
-                    .bind(login)
-                    .bind(client_id)
-                    .bind(scope)
-                    .bind(micros(now))
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(|e| storage_error("keeping a consent", e))?;
-                    append_in(&mut transaction, std::slice::from_ref(audit), now).await?;
-                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    audited!(self, audit, now, |transaction| {
+                        sqlx::query(
+                            "INSERT INTO oidc_consent (login, client_id, scope, granted_at_us) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (login, client_id) DO UPDATE SET scope = excluded.scope, granted_at_us = excluded.granted_at_us",
+                        )
+                        .bind(login)
+                        .bind(client_id)
+                        .bind(scope)
+                        .bind(micros(now))
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("keeping a consent", e))?;
+                    });
                     Ok(())
                 }
             }
