@@ -356,13 +356,20 @@ pub fn sms_code_matches(stored: &[u8], session_key: &[u8], typed: &str) -> bool 
     if typed.len() != SMS_CODE_DIGITS || !typed.bytes().all(|byte| byte.is_ascii_digit()) {
         return false;
     }
-    let hash = sms_code_hash(session_key, typed);
-    hash.len() == stored.len()
-        && hash
-            .iter()
-            .zip(stored)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    constant_time_eq(&sms_code_hash(session_key, typed), stored)
+}
+
+/// Whether two byte strings are equal, in time that does not depend on where they
+/// differ (for secrets, tokens and their hashes).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What the store keeps of a random secret — a session or API token, an OIDC code,
+/// token or client secret: its SHA-256, so a copy of the table signs nobody in.
+pub fn secret_hash(secret: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).to_vec()
 }
 
 /// A login name: 3–64 characters of lower-case ASCII letters, digits, `.`, `_` and `-`,

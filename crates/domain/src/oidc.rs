@@ -4,6 +4,8 @@
 //! ID tokens signed with Ed25519 (JWS `EdDSA`, RFC 8037) whose public keys are served as
 //! a JWKS. Pure: the store keeps grants and tokens, the web layer runs the endpoints.
 
+use crate::identity::constant_time_eq;
+pub use crate::identity::secret_hash;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
@@ -59,15 +61,6 @@ impl OidcClient {
             .as_deref()
             .is_some_and(|stored| constant_time_eq(stored, &secret_hash(secret)))
     }
-}
-
-/// What the store keeps of a client secret, a code or a token: its SHA-256.
-pub fn secret_hash(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Checks a redirect URI an administrator registers: absolute, `https`, or `http` to the

@@ -13,7 +13,6 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use huimin_domain::audit::{Actor, hex};
 use huimin_domain::identity::{Account, AccountKind, RoleAssignment, Session, SessionStage};
-use sha2::{Digest, Sha256};
 
 pub(crate) const SESSION_COOKIE: &str = "huimin_session";
 pub(crate) const CSRF_COOKIE: &str = "huimin_csrf";
@@ -46,7 +45,7 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
 
 /// What the store keys a session by.
 pub(crate) fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
+    huimin_domain::identity::secret_hash(token)
 }
 
 /// A cookie's value from the request.
@@ -82,11 +81,7 @@ pub(crate) fn set_cookie(
 
 /// Compares two tokens in time independent of where they differ.
 pub(crate) fn same_token(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    huimin_domain::identity::constant_time_eq(a.as_bytes(), b.as_bytes())
 }
 
 /// The client's address as the connection reports it ("" when unknown, as in tests that
