@@ -10,6 +10,7 @@
 //! (401 `invalid_client`). Every decision is audited.
 
 use crate::error::ApiError;
+use crate::pages::url_encode;
 use crate::session::{self, random_token, same_token};
 use crate::state::{AppState, OidcKeys};
 use axum::Form;
@@ -142,17 +143,6 @@ pub(crate) struct AuthorizeRequest {
     decision: Option<String>,
     #[serde(default)]
     csrf: Option<String>,
-}
-
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (byte as char).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }
 
 fn html_escape(text: &str) -> String {

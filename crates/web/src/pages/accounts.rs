@@ -3,12 +3,12 @@
 //! three administrators combined) are shown on the page with status 422; every change is
 //! audited. Only an account holding the security administrator role sees the page.
 
-use super::sign_in::{Refusal, refused_form, require_role};
+use super::sign_in::{require_role, require_role_form};
 use super::{Chrome, LangQuery, PageError};
 use crate::accounts::{AccountError, NewAccount, add_account};
 use crate::error::ApiError;
 use crate::i18n::Lang;
-use crate::session::{Principal, same_token};
+use crate::session::Principal;
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -259,22 +259,14 @@ async fn administrator(
     parts: &Parts,
     csrf: &str,
 ) -> Result<Result<Principal, Response>, ApiError> {
-    let chrome = chrome_of(parts, None);
-    Ok(
-        match require_role(
-            state,
-            &parts.headers,
-            state.clock.now(),
-            Role::SecurityAdministrator,
-        )
-        .await?
-        {
-            Err(Refusal::SignIn) => Err(Refusal::SignIn.respond(&chrome)),
-            Err(Refusal::NotFound) => Err(Refusal::NotFound.respond(&chrome)),
-            Ok(principal) if same_token(&principal.csrf_token, csrf) => Ok(principal),
-            Ok(_) => Err(refused_form(&parts.headers)),
-        },
+    require_role_form(
+        state,
+        parts,
+        Role::SecurityAdministrator,
+        csrf,
+        &chrome_of(parts, None),
     )
+    .await
 }
 
 async fn refused(

@@ -2,11 +2,10 @@
 //! checkpoints. Only an account holding the audit administrator role (安全审计员) sees
 //! them; to anyone else signed in they do not exist (404), and searching is itself audited.
 
-use super::sign_in::require_role;
+use super::sign_in::{require_role, require_role_form};
 use super::{Chrome, LangQuery, PageError, url_encode};
 use crate::error::ApiError;
 use crate::i18n::Lang;
-use crate::session::same_token;
 use crate::state::{AppState, AuditVerification};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -325,16 +324,19 @@ pub(crate) async fn verify_log(
     );
     let failed = |error: ApiError| PageError::new(&chrome, error);
     let now = state.clock.now();
-    let principal = match require_role(&state, &parts.headers, now, Role::AuditAdministrator)
-        .await
-        .map_err(failed)?
+    let principal = match require_role_form(
+        &state,
+        &parts,
+        Role::AuditAdministrator,
+        &form.csrf,
+        &chrome,
+    )
+    .await
+    .map_err(failed)?
     {
         Ok(principal) => principal,
-        Err(refusal) => return Ok(refusal.respond(&chrome)),
+        Err(refused) => return Ok(refused),
     };
-    if !same_token(&principal.csrf_token, &form.csrf) {
-        return Ok(super::sign_in::refused_form(&parts.headers));
-    }
     let actor = principal.actor(&parts);
     {
         let mut job = match state.verification.lock() {

@@ -2,12 +2,12 @@
 //! their users in through Huimin, and the form that registers one (a confidential
 //! client's secret is shown once, on the answer to the form). Registration is audited.
 
-use super::sign_in::{refused_form, require_role};
+use super::sign_in::{require_role, require_role_form};
 use super::{Chrome, LangQuery, PageError};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::oidc::{ClientError, NewClient, register_client};
-use crate::session::{Principal, same_token};
+use crate::session::Principal;
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -212,16 +212,19 @@ pub(crate) async fn register(
     let chrome = chrome_of(&parts, None);
     let failed = |error: ApiError| PageError::new(&chrome_of(&parts, None), error);
     let now = state.clock.now();
-    let principal = match require_role(&state, &parts.headers, now, Role::SecurityAdministrator)
-        .await
-        .map_err(failed)?
+    let principal = match require_role_form(
+        &state,
+        &parts,
+        Role::SecurityAdministrator,
+        &form.csrf,
+        &chrome,
+    )
+    .await
+    .map_err(failed)?
     {
         Ok(principal) => principal,
-        Err(refusal) => return Ok(refusal.respond(&chrome)),
+        Err(refused) => return Ok(refused),
     };
-    if !same_token(&principal.csrf_token, &form.csrf) {
-        return Ok(refused_form(&parts.headers));
-    }
     let new = NewClient {
         client_id: form.client_id.trim().to_lowercase(),
         name: form.name.trim().to_owned(),

@@ -426,7 +426,8 @@ async fn switch_language(Path(lang): Path<String>, Query(query): Query<BackQuery
         .into_response()
 }
 
-fn url_encode(text: &str) -> String {
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub(crate) fn url_encode(text: &str) -> String {
     let mut encoded = String::new();
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {

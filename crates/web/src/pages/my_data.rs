@@ -4,11 +4,11 @@
 //! until the seal's release. And the security administrator's seals page, where seals
 //! are made (each sealing is itself an audit entry, which the resident does not see).
 
-use super::sign_in::{Refusal, refused_form, require_role};
+use super::sign_in::{Refusal, require_role, require_role_form};
 use super::{Chrome, LangQuery, PageError};
 use crate::error::ApiError;
 use crate::i18n::Lang;
-use crate::session::{self, Principal, same_token};
+use crate::session::{self, Principal};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -557,16 +557,19 @@ pub(crate) async fn create_seal(
     let chrome = seals_chrome(&parts, None);
     let failed = |error: ApiError| PageError::new(&seals_chrome(&parts, None), error);
     let now = state.clock.now();
-    let principal = match require_role(&state, &parts.headers, now, Role::SecurityAdministrator)
-        .await
-        .map_err(failed)?
+    let principal = match require_role_form(
+        &state,
+        &parts,
+        Role::SecurityAdministrator,
+        &form.csrf,
+        &chrome,
+    )
+    .await
+    .map_err(failed)?
     {
         Ok(principal) => principal,
-        Err(refusal) => return Ok(refusal.respond(&chrome)),
+        Err(refused) => return Ok(refused),
     };
-    if !same_token(&principal.csrf_token, &form.csrf) {
-        return Ok(refused_form(&parts.headers));
-    }
     let seal = match seal_from(&form, &principal.account.login, now, chrome.lang) {
         Ok(seal) => seal,
         Err(problem) => {

@@ -955,3 +955,22 @@ pub(crate) async fn require_role(
         Some(_) => Err(Refusal::NotFound),
     })
 }
+
+/// The signed-in principal holding `role`, behind a form that carries the session's CSRF
+/// token; otherwise the answer that refuses it (go and sign in, a 404, or the expired-form
+/// page).
+pub(crate) async fn require_role_form(
+    state: &AppState,
+    parts: &Parts,
+    role: huimin_domain::identity::Role,
+    csrf: &str,
+    chrome: &Chrome,
+) -> Result<Result<Principal, Response>, ApiError> {
+    Ok(
+        match require_role(state, &parts.headers, state.clock.now(), role).await? {
+            Err(refusal) => Err(refusal.respond(chrome)),
+            Ok(principal) if same_token(&principal.csrf_token, csrf) => Ok(principal),
+            Ok(_) => Err(refused_form(&parts.headers)),
+        },
+    )
+}
