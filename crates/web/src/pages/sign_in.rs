@@ -575,6 +575,31 @@ pub(crate) async fn second_factor_form(
         .into_response())
 }
 
+/// The sign-in waiting for its second factor, behind a form with the session's CSRF
+/// token: the session's key, the session and its account; or the answer that refuses
+/// (back to the password step, or the expired-form page).
+async fn pending_sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Result<(Vec<u8>, Session, Account), Response>, ApiError> {
+    let Some((hash, session)) =
+        session::live_session(state, headers, SessionStage::SecondFactor, now).await?
+    else {
+        return Ok(Err(see_other("/console/sign-in")));
+    };
+    if !same_token(&session.csrf_token, csrf) {
+        return Ok(Err(refused_form(headers)));
+    }
+    let account = state
+        .identity
+        .account(&session.login)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the account"))?;
+    Ok(Ok((hash, session, account)))
+}
+
 pub(crate) async fn second_factor_submit(
     State(state): State<AppState>,
     parts: Parts,
@@ -582,19 +607,10 @@ pub(crate) async fn second_factor_submit(
 ) -> Result<Response, ApiError> {
     let headers = &parts.headers;
     let now = state.clock.now();
-    let Some((hash, session)) =
-        session::live_session(&state, headers, SessionStage::SecondFactor, now).await?
-    else {
-        return Ok(see_other("/console/sign-in"));
+    let (hash, session, account) = match pending_sign_in(&state, headers, &form.csrf, now).await? {
+        Ok(pending) => pending,
+        Err(refused) => return Ok(refused),
     };
-    if !same_token(&session.csrf_token, &form.csrf) {
-        return Ok(refused_form(headers));
-    }
-    let account = state
-        .identity
-        .account(&session.login)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the account"))?;
     let actor = attempt(&account.login, &parts);
     let policy = state.config.sign_in;
     // Some(step of the TOTP code) or Some(None) for a good SMS code; None when refused.
@@ -780,20 +796,13 @@ pub(crate) async fn resend_sms_code(
 ) -> Result<Response, ApiError> {
     let headers = &parts.headers;
     let now = state.clock.now();
-    let Some((hash, session)) =
-        session::live_session(&state, headers, SessionStage::SecondFactor, now).await?
-    else {
-        return Ok(see_other("/console/sign-in"));
+    let (hash, session, account) = match pending_sign_in(&state, headers, &form.csrf, now).await? {
+        Ok(pending) => pending,
+        Err(refused) => return Ok(refused),
     };
-    if !same_token(&session.csrf_token, &form.csrf) {
-        return Ok(refused_form(headers));
+    if account.second_factor_kind() != SecondFactorKind::Sms {
+        return Err(ApiError::not_found("the account"));
     }
-    let account = state
-        .identity
-        .account(&session.login)
-        .await?
-        .filter(|account| account.second_factor_kind() == SecondFactorKind::Sms)
-        .ok_or_else(|| ApiError::not_found("the account"))?;
     let s = texts(Lang::from_request(headers, None));
     let recent = session
         .sms_code
