@@ -17,7 +17,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use huimin_domain::audit::{Actor, AuditEvent, Outcome};
@@ -145,14 +145,6 @@ pub(crate) struct AuthorizeRequest {
     csrf: Option<String>,
 }
 
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 impl AuthorizeRequest {
     /// The request as a query string, to resume it after signing in.
     fn query(&self) -> String {
@@ -200,22 +192,6 @@ impl AuthorizeRequest {
     }
 }
 
-/// An error page for a request that cannot be sent back to its client (unknown client,
-/// unregistered redirect URI): RFC 6749 §4.1.2.1 forbids redirecting it.
-fn refused_page(error: &str, description: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Html(format!(
-            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>单点登录请求无效 · 惠民 Huimin</title>\
-             <link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><main><h1>单点登录请求无效 / Invalid sign-on request</h1>\
-             <p class=\"panel warning\" id=\"oidc-error\"><code>{}</code> {}</p></main></body></html>",
-            html_escape(error),
-            html_escape(description)
-        )),
-    )
-        .into_response()
-}
-
 /// What the request asks for, once the client and redirect URI are known to be good:
 /// the client, and the granted scope — or the response that refuses it.
 async fn checked(
@@ -242,8 +218,8 @@ async fn checked(
             ),
         )
         .await?;
-        return Ok(Err(refused_page(
-            "invalid_request",
+        return Ok(Err(crate::pages::sso::refused(
+            &parts.headers,
             "未知的客户端，或回调地址未登记。The client is unknown or the redirect URI is not registered.",
         )));
     };
@@ -305,56 +281,34 @@ async fn grant_code(
 }
 
 fn consent_page(
+    headers: &HeaderMap,
     request: &AuthorizeRequest,
     client: &OidcClient,
     scope: &str,
     csrf: &str,
 ) -> Response {
-    let hidden: String = [
-        ("response_type", request.response_type.as_str()),
-        ("client_id", request.client_id.as_str()),
-        ("redirect_uri", request.redirect_uri.as_str()),
-        ("scope", request.scope.as_str()),
-        ("state", request.state.as_deref().unwrap_or("")),
-        ("nonce", request.nonce.as_deref().unwrap_or("")),
-        ("code_challenge", request.code_challenge.as_str()),
+    let optional = |value: &Option<String>| value.clone().filter(|value| !value.is_empty());
+    let mut hidden = vec![
+        ("response_type", request.response_type.clone()),
+        ("client_id", request.client_id.clone()),
+        ("redirect_uri", request.redirect_uri.clone()),
+        ("scope", request.scope.clone()),
+        ("code_challenge", request.code_challenge.clone()),
         (
             "code_challenge_method",
-            request.code_challenge_method.as_str(),
+            request.code_challenge_method.clone(),
         ),
-        ("csrf", csrf),
-    ]
-    .iter()
-    .filter(|(key, value)| !value.is_empty() || !matches!(*key, "state" | "nonce"))
-    .map(|(key, value)| {
-        format!(
-            "<input type=\"hidden\" name=\"{key}\" value=\"{}\">",
-            html_escape(value)
-        )
-    })
-    .collect();
-    let scopes: String = scope
-        .split(' ')
-        .map(|scope| match scope {
-            "openid" => "<li>您的账号标识 / your account id</li>",
-            "profile" => "<li>姓名 / your name</li>",
-            "phone" => "<li>手机号码 / your phone number</li>",
-            _ => "",
-        })
-        .collect();
-    Html(format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>授权 · 惠民 Huimin</title>\
-         <link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><main>\
-         <h1>授权第三方系统 / Allow a third-party system</h1>\
-         <p class=\"panel\" id=\"consent-client\"><strong>{}</strong> 请求使用您的惠民账号登录，并读取：/ asks to sign you in with Huimin and to read:</p>\
-         <ul id=\"consent-scopes\">{scopes}</ul>\
-         <form method=\"post\" action=\"/oidc/authorize\">{hidden}\
-         <button id=\"consent-allow\" name=\"decision\" value=\"allow\" type=\"submit\">同意 / Allow</button> \
-         <button id=\"consent-deny\" name=\"decision\" value=\"deny\" type=\"submit\">拒绝 / Deny</button></form>\
-         </main></body></html>",
-        html_escape(&client.name)
-    ))
-    .into_response()
+        ("csrf", csrf.to_owned()),
+    ];
+    for (name, value) in [
+        ("state", optional(&request.state)),
+        ("nonce", optional(&request.nonce)),
+    ] {
+        if let Some(value) = value {
+            hidden.push((name, value));
+        }
+    }
+    crate::pages::sso::consent(headers, &client.name, scope, hidden)
 }
 
 /// The authorization endpoint: check the request, make sure someone is signed in, ask
@@ -413,6 +367,7 @@ async fn authorize(
         ));
     }
     Ok(consent_page(
+        &parts.headers,
         &request,
         &client,
         &scope,

@@ -23,6 +23,7 @@ mod audit;
 mod clients;
 mod my_data;
 mod sign_in;
+pub(crate) mod sso;
 
 pub(crate) use sign_in::refused_form;
 
@@ -459,6 +460,7 @@ impl PageError {
         let t = chrome.t;
         let (title, message) = match &error {
             ApiError::NotFound { .. } => (t.not_found_title, t.not_found_text.to_owned()),
+            ApiError::BadRequest { message, .. } => (t.invalid_input_title, message.clone()),
             ApiError::Validation(details) => (
                 t.invalid_input_title,
                 details
