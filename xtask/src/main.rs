@@ -9,6 +9,11 @@ mod read_audit_bench;
 mod sign_in_bench;
 mod tidy;
 
+/// The binary's allocator: the benchmarks that serve the router in this process (read
+/// auditing, in-process stores) then allocate as `huimin serve` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     match arguments.first().map(String::as_str) {

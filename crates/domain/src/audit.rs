@@ -192,45 +192,136 @@ impl AuditEntry {
     /// length and its UTF-8 bytes, in declaration order. Unambiguous, so two different
     /// entries never encode alike.
     pub fn encode(&self) -> Vec<u8> {
-        AuditEntry::encode_of(self.seq, self.at, &self.event)
+        let fields = self.event.fields();
+        let length: usize = fields.iter().map(|field| field.len() + 4).sum();
+        let mut bytes = Vec::with_capacity(ENTRY_MAGIC.len() + 16 + length);
+        encode_parts(self.seq, self.at, &fields, |part| {
+            bytes.extend_from_slice(part)
+        });
+        bytes
     }
 
     /// The leaf hash of an entry not yet built: `event` as entry `seq` at `at`.
     pub fn leaf_hash_of(seq: u64, at: DateTime<Utc>, event: &AuditEvent) -> Hash {
-        merkle::leaf_hash(&AuditEntry::encode_of(seq, at, event))
-    }
-
-    fn encode_of(seq: u64, at: DateTime<Utc>, event: &AuditEvent) -> Vec<u8> {
-        let fields: [&str; 12] = [
-            &event.actor,
-            &event.role,
-            &event.action,
-            &event.object_kind,
-            &event.object_id,
-            &event.jurisdiction,
-            &event.subject,
-            &event.purpose,
-            event.outcome.as_str(),
-            &event.request_id,
-            &event.client,
-            &event.detail,
-        ];
-        let length: usize = fields.iter().map(|field| field.len() + 4).sum();
-        let mut bytes = Vec::with_capacity(ENTRY_MAGIC.len() + 16 + length);
-        bytes.extend_from_slice(ENTRY_MAGIC);
-        bytes.extend_from_slice(&seq.to_be_bytes());
-        bytes.extend_from_slice(&at.timestamp_micros().to_be_bytes());
-        for field in fields {
-            let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
-            bytes.extend_from_slice(&len.to_be_bytes());
-            bytes.extend_from_slice(field.as_bytes());
-        }
-        bytes
+        leaf_hash_of_fields(seq, at, &event.fields())
     }
 
     /// The entry's leaf in the Merkle tree (leaf index `seq - 1`).
     pub fn leaf_hash(&self) -> Hash {
-        merkle::leaf_hash(&self.encode())
+        AuditEntry::leaf_hash_of(self.seq, self.at, &self.event)
+    }
+}
+
+/// An event's twelve fields, borrowed, in the order the encoding lays them out (the
+/// outcome as its stored text): what a store row gives without building an
+/// [`AuditEvent`].
+pub type EventFields<'a> = [&'a str; 12];
+
+impl AuditEvent {
+    pub fn fields(&self) -> EventFields<'_> {
+        [
+            &self.actor,
+            &self.role,
+            &self.action,
+            &self.object_kind,
+            &self.object_id,
+            &self.jurisdiction,
+            &self.subject,
+            &self.purpose,
+            self.outcome.as_str(),
+            &self.request_id,
+            &self.client,
+            &self.detail,
+        ]
+    }
+}
+
+/// Hands the pieces of [`AuditEntry::encode`] to `part`, in order.
+fn encode_parts(
+    seq: u64,
+    at: DateTime<Utc>,
+    fields: &EventFields<'_>,
+    mut part: impl FnMut(&[u8]),
+) {
+    part(ENTRY_MAGIC);
+    part(&seq.to_be_bytes());
+    part(&at.timestamp_micros().to_be_bytes());
+    for field in fields {
+        let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
+        part(&len.to_be_bytes());
+        part(field.as_bytes());
+    }
+}
+
+/// The leaf hash of the entry `seq` at `at` with these fields, hashed piece by piece
+/// without laying the encoding out in memory.
+pub fn leaf_hash_of_fields(seq: u64, at: DateTime<Utc>, fields: &EventFields<'_>) -> Hash {
+    let mut hasher = merkle::LeafHasher::new();
+    encode_parts(seq, at, fields, |part| hasher.update(part));
+    hasher.finish()
+}
+
+/// Whether an entry's contents give the leaf hash stored beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    InPlace,
+    /// The contents give the leaf of the neighbouring position `belongs_at` (the entry was
+    /// moved or renumbered).
+    Displaced {
+        belongs_at: u64,
+    },
+    /// The contents give neither this position's leaf nor a neighbour's (changed).
+    Altered,
+}
+
+/// An entry reduced to what verification needs, hashed where its row was read: a store
+/// can hash rows on several threads and feed the [`Verifier`] in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashedEntry {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// The leaf hash the entry's contents give.
+    pub leaf: Hash,
+    pub stored_leaf: Hash,
+    pub placement: Placement,
+}
+
+impl HashedEntry {
+    pub fn new(
+        seq: u64,
+        at: DateTime<Utc>,
+        fields: &EventFields<'_>,
+        stored_leaf: Hash,
+    ) -> HashedEntry {
+        let leaf = leaf_hash_of_fields(seq, at, fields);
+        let placement = if leaf == stored_leaf {
+            Placement::InPlace
+        } else {
+            [seq.wrapping_sub(1), seq + 1]
+                .into_iter()
+                .filter(|&seq| seq > 0)
+                .find(|&seq| leaf_hash_of_fields(seq, at, fields) == stored_leaf)
+                .map_or(Placement::Altered, |belongs_at| Placement::Displaced {
+                    belongs_at,
+                })
+        };
+        HashedEntry {
+            seq,
+            at,
+            leaf,
+            stored_leaf,
+            placement,
+        }
+    }
+
+    pub fn of(stored: &StoredEntry) -> HashedEntry {
+        let entry = &stored.entry;
+        HashedEntry::new(
+            entry.seq,
+            entry.at,
+            &entry.event.fields(),
+            stored.stored_leaf,
+        )
     }
 }
 
@@ -600,29 +691,25 @@ impl Verifier {
 
     /// Takes the next entry of the log, in the order of its sequence numbers.
     pub fn feed(&mut self, stored: &StoredEntry) {
-        let entry = &stored.entry;
+        self.feed_hashed(&HashedEntry::of(stored));
+    }
+
+    /// [`feed`](Self::feed) for an entry already hashed.
+    pub fn feed_hashed(&mut self, entry: &HashedEntry) {
         self.check_sequence(entry.seq);
-        let leaf = entry.leaf_hash();
-        if leaf != stored.stored_leaf {
-            let elsewhere = [entry.seq.wrapping_sub(1), entry.seq + 1]
-                .into_iter()
-                .filter(|&seq| seq > 0)
-                .find(|&seq| {
-                    AuditEntry::leaf_hash_of(seq, entry.at, &entry.event) == stored.stored_leaf
-                });
-            match elsewhere {
-                Some(belongs_at) => self.find(Finding::Displaced {
-                    seq: entry.seq,
-                    belongs_at,
-                }),
-                None => self.find(Finding::Altered { seq: entry.seq }),
-            }
+        match entry.placement {
+            Placement::InPlace => {}
+            Placement::Displaced { belongs_at } => self.find(Finding::Displaced {
+                seq: entry.seq,
+                belongs_at,
+            }),
+            Placement::Altered => self.find(Finding::Altered { seq: entry.seq }),
         }
         if self.last_at.is_some_and(|last| entry.at < last) {
             self.find(Finding::TimeReversed { seq: entry.seq });
         }
         self.last_at = Some(entry.at);
-        self.push(leaf);
+        self.push(entry.leaf);
     }
 
     /// Takes an entry whose stored values do not even decode (a time that is not a
@@ -768,6 +855,39 @@ mod tests {
         hashes.sort();
         hashes.dedup();
         assert_eq!(hashes.len(), variants.len());
+    }
+
+    #[test]
+    fn the_leaf_hash_is_pinned_and_streams_the_encoding() {
+        // Computed outside Rust from the encoding's description: a change to the
+        // encoding would orphan every stored log.
+        assert_eq!(
+            hex(&entry(3).leaf_hash()),
+            "520cc131a329f0236162242c29b6e99728dfc24b1166900366960c82509184bd"
+        );
+        for seq in 1..20 {
+            let entry = entry(seq);
+            assert_eq!(entry.leaf_hash(), merkle::leaf_hash(&entry.encode()));
+        }
+    }
+
+    #[test]
+    fn a_hashed_entry_names_where_moved_contents_belong() {
+        // Entry 5, renumbered 4 with its stored hash kept (as deleting entry 4 and
+        // renumbering the rest would leave it).
+        let fifth = entry(5);
+        let hashed = HashedEntry::of(&StoredEntry {
+            stored_leaf: fifth.leaf_hash(),
+            entry: AuditEntry { seq: 4, ..fifth },
+        });
+        assert_eq!(hashed.placement, Placement::Displaced { belongs_at: 5 });
+        let fourth = entry(4);
+        let untouched = HashedEntry::of(&StoredEntry {
+            stored_leaf: fourth.leaf_hash(),
+            entry: fourth,
+        });
+        assert_eq!(untouched.placement, Placement::InPlace);
+        assert_eq!(untouched.leaf, untouched.stored_leaf);
     }
 
     #[test]

@@ -15,10 +15,35 @@ pub type Hash = [u8; 32];
 
 /// The hash of a log entry: `SHA-256(0x00 ‖ entry)`.
 pub fn leaf_hash(entry: &[u8]) -> Hash {
-    let mut hasher = Sha256::new();
-    hasher.update([0x00]);
+    let mut hasher = LeafHasher::new();
     hasher.update(entry);
-    hasher.finalize().into()
+    hasher.finish()
+}
+
+/// A leaf hash fed the entry in pieces, for an entry that is never laid out in one buffer.
+#[derive(Clone)]
+pub struct LeafHasher(Sha256);
+
+impl LeafHasher {
+    pub fn new() -> LeafHasher {
+        let mut hasher = Sha256::new();
+        hasher.update([0x00]);
+        LeafHasher(hasher)
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub fn finish(self) -> Hash {
+        self.0.finalize().into()
+    }
+}
+
+impl Default for LeafHasher {
+    fn default() -> LeafHasher {
+        LeafHasher::new()
+    }
 }
 
 /// The hash of an inner node: `SHA-256(0x01 ‖ left ‖ right)`.

@@ -11,7 +11,9 @@
 
 use crate::codec::{Columns, from_micros};
 use chrono::{DateTime, Utc};
-use huimin_domain::audit::{AuditEntry, AuditEvent, Outcome, StoredEntry};
+use huimin_domain::audit::{
+    AuditEntry, AuditEvent, EventFields, HashedEntry, Outcome, StoredEntry,
+};
 use huimin_domain::merkle::Hash;
 use huimin_domain::storage::{StorageError, StorageResult};
 use std::sync::{Arc, LazyLock};
@@ -23,20 +25,55 @@ pub(crate) const ENTRY_COLUMNS: &str = "seq, at_us, actor, role, action, object_
 /// on bound parameters.
 pub(crate) const ENTRY_ROWS_PER_STATEMENT: usize = 500;
 
+/// One entry, its values bound as `$1` … `$15` in [`ENTRY_COLUMNS`] order.
+pub(crate) static INSERT_ENTRY_SQL: LazyLock<String> = LazyLock::new(|| {
+    let values: Vec<String> = (1..=15).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO audit_entry ({ENTRY_COLUMNS}) VALUES ({})",
+        values.join(", ")
+    )
+});
+
 pub(crate) const NUMBER_ENTRIES_SQL: &str = "UPDATE audit_head SET size = size + $1, \
      last_at_us = CASE WHEN last_at_us > $2 THEN last_at_us ELSE $2 END WHERE id = 1 \
      RETURNING size, last_at_us";
 
-/// Entries read per query when the whole log is scanned (verification, a first
-/// checkpoint): memory stays bounded and the caller's task yields between batches.
-pub(crate) const SCAN_BATCH: usize = 50_000;
+/// Sequence numbers per range when the whole log is scanned (verification, a first
+/// checkpoint): two ranges are read and hashed at once, memory stays bounded, and the
+/// caller's task yields between them.
+pub(crate) const SCAN_BATCH: u64 = 50_000;
 
-/// `$1` after, `$2` through, `$3` limit.
-pub(crate) static AUDIT_ROWS_SQL: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT {ENTRY_COLUMNS} FROM audit_entry WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
-    )
+/// `$1` after, `$2` through.
+pub(crate) static AUDIT_RANGE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {ENTRY_COLUMNS} FROM audit_entry WHERE seq > $1 AND seq <= $2 ORDER BY seq")
 });
+
+/// A scanned entry, hashed where it was read; or — when a stored value does not decode —
+/// its number and whatever stored hash it has (verification reports it as changed).
+pub(crate) type ScannedLeaf = Result<HashedEntry, (u64, Option<Hash>)>;
+
+/// Hashes an entry row from its columns as the row lends them, by position in
+/// [`ENTRY_COLUMNS`]: no value is copied out of the row.
+pub(crate) fn hash_columns<'r>(
+    int64: impl Fn(usize) -> Option<i64>,
+    text: impl Fn(usize) -> Option<&'r str>,
+    bytes: impl Fn(usize) -> Option<&'r [u8]>,
+) -> ScannedLeaf {
+    let seq = int64(0)
+        .and_then(|seq| u64::try_from(seq).ok())
+        .unwrap_or(0);
+    let stored_leaf = bytes(14).and_then(|bytes| Hash::try_from(bytes).ok());
+    let decoded = (|| -> Option<HashedEntry> {
+        let at = from_micros(int64(1)?).ok()?;
+        let mut fields: EventFields<'r> = [""; 12];
+        for (index, field) in fields.iter_mut().enumerate() {
+            *field = text(2 + index)?;
+        }
+        Outcome::parse(fields[8])?;
+        Some(HashedEntry::new(seq, at, &fields, stored_leaf?))
+    })();
+    decoded.ok_or((seq, stored_leaf))
+}
 
 /// An entry row: the entry, or — when a stored value does not decode — its number and
 /// whatever stored hash it has (verification reports it as changed).
@@ -238,8 +275,8 @@ macro_rules! audit_store {
     ($store:ty, $database:ty, $row:ty) => {
         pub(crate) mod audit_queries {
             use crate::audit::{
-                AUDIT_ROWS_SQL, ENTRY_COLUMNS, ENTRY_ROWS_PER_STATEMENT, GROUP_COMMIT_DIRECT_EVENTS, NUMBER_ENTRIES_SQL,
-                SCAN_BATCH, ScannedEntry,
+                AUDIT_RANGE_SQL, ENTRY_COLUMNS, ENTRY_ROWS_PER_STATEMENT, GROUP_COMMIT_DIRECT_EVENTS, NUMBER_ENTRIES_SQL,
+                SCAN_BATCH, ScannedEntry, ScannedLeaf,
                 as_i64, decode_frontier, encode_frontier, entry_from_columns, hash_from,
             };
             use crate::codec::{from_micros, micros, prefix_range};
@@ -247,8 +284,8 @@ macro_rules! audit_store {
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use huimin_domain::audit::{
-                AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, Seal, StoredEntry, Verifier, VerifyReport,
-                is_stored_subtree,
+                AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, Placement, Seal, StoredEntry, Verifier,
+                VerifyReport, is_stored_subtree,
             };
             use huimin_domain::merkle::{self, Frontier, Hash, Span};
             use huimin_domain::storage::{
@@ -306,7 +343,7 @@ macro_rules! audit_store {
             }
 
             /// `events` in a transaction of their own.
-            async fn append_alone(
+            pub(crate) async fn append_alone(
                 pool: &sqlx::Pool<$database>,
                 events: &[AuditEvent],
                 at: DateTime<Utc>,
@@ -329,46 +366,95 @@ macro_rules! audit_store {
                 entry_from_columns(row)
             }
 
-            /// The per-backend scan's portable fallback: one query through sqlx.
-            pub(crate) async fn read_audit_rows_by_query(
-                store: &$store,
+            /// Hashes rows of [`AUDIT_RANGE_SQL`] borrowed, off the async workers.
+            pub(crate) async fn hash_rows(rows: Vec<DatabaseRow>) -> StorageResult<Vec<ScannedLeaf>> {
+                tokio::task::spawn_blocking(move || {
+                    rows.iter()
+                        .map(|row| {
+                            crate::audit::hash_columns(
+                                |index| row.try_get::<i64, _>(index).ok(),
+                                |index| row.try_get::<&str, _>(index).ok(),
+                                |index| row.try_get::<&[u8], _>(index).ok(),
+                            )
+                        })
+                        .collect()
+                })
+                .await
+                .map_err(|e| storage_error("hashing audit entries", e))
+            }
+
+            /// The per-backend range read's portable form: one query through sqlx, then
+            /// the rows hashed.
+            pub(crate) async fn read_audit_range_by_query(
+                store: $store,
                 after: u64,
                 through: u64,
-                limit: usize,
-            ) -> StorageResult<Vec<ScannedEntry>> {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(AUDIT_ROWS_SQL.as_str()))
+            ) -> StorageResult<Vec<ScannedLeaf>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(AUDIT_RANGE_SQL.as_str()))
                     .bind(as_i64(after))
                     .bind(as_i64(through))
-                    .bind(as_i64(limit as u64))
                     .fetch_all(&store.pool)
                     .await
                     .map_err(|e| storage_error("reading audit entries", e))?;
-                Ok(rows.iter().map(read_entry).collect())
+                hash_rows(rows).await
             }
 
-            /// Visits entries after `after` through `through` in order, in batches.
+            /// Two ranges of `SCAN_BATCH` numbers after `after`, none past `last`, read and
+            /// hashed at once.
+            fn read_two_ranges(
+                store: &$store,
+                after: u64,
+                last: u64,
+            ) -> tokio::task::JoinHandle<StorageResult<(Vec<ScannedLeaf>, Vec<ScannedLeaf>)>> {
+                let middle = (after + SCAN_BATCH).min(last);
+                let end = (middle + SCAN_BATCH).min(last);
+                let first = tokio::spawn(super::read_audit_range(store.clone(), after, middle));
+                let second = tokio::spawn(super::read_audit_range(store.clone(), middle, end));
+                tokio::spawn(async move {
+                    let joined = |e| storage_error("reading audit entries", e);
+                    Ok((first.await.map_err(joined)??, second.await.map_err(joined)??))
+                })
+            }
+
+            /// Visits the entries numbered after `after` through `through`, hashed, in
+            /// order. The next two ranges are read and hashed while these are visited.
             async fn scan(
                 store: &$store,
                 after: u64,
                 through: u64,
-                mut visit: impl FnMut(ScannedEntry) -> StorageResult<()>,
+                mut visit: impl FnMut(ScannedLeaf) -> StorageResult<()>,
             ) -> StorageResult<()> {
-                let mut after = after;
-                loop {
-                    let batch = super::read_audit_rows(store, after, through, SCAN_BATCH).await?;
-                    let full = batch.len() == SCAN_BATCH;
-                    for scanned in batch {
-                        after = match &scanned {
-                            Ok(stored) => stored.entry.seq,
-                            Err((seq, _)) => *seq,
-                        };
-                        visit(scanned)?;
+                let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_entry WHERE seq <= $1")
+                    .bind(as_i64(through))
+                    .fetch_one(&store.pool)
+                    .await
+                    .map_err(|e| storage_error("reading the audit log's last entry", e))?;
+                let Some(last) = last.and_then(|last| u64::try_from(last).ok()).filter(|&last| last > after) else {
+                    return Ok(());
+                };
+                let mut from = after;
+                let mut reading = Some(read_two_ranges(store, from, last));
+                while let Some(read) = reading.take() {
+                    let (first, second) = read.await.map_err(|e| storage_error("reading audit entries", e))??;
+                    from = (from + 2 * SCAN_BATCH).min(last);
+                    if first.is_empty() && second.is_empty() && from < last {
+                        // A gap of deleted entries: resume at the next entry there is.
+                        let next: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM audit_entry WHERE seq > $1")
+                            .bind(as_i64(from))
+                            .fetch_one(&store.pool)
+                            .await
+                            .map_err(|e| storage_error("reading audit entries", e))?;
+                        from = next.and_then(|next| u64::try_from(next - 1).ok()).unwrap_or(last).min(last);
                     }
-                    if !full {
-                        return Ok(());
+                    if from < last {
+                        reading = Some(read_two_ranges(store, from, last));
+                    }
+                    for scanned in first.into_iter().chain(second) {
+                        visit(scanned)?;
                     }
                     tokio::task::yield_now().await;
                 }
+                Ok(())
             }
 
             fn read_checkpoint(row: &DatabaseRow) -> StorageResult<Checkpoint> {
@@ -454,7 +540,7 @@ macro_rules! audit_store {
                     if events.len() >= GROUP_COMMIT_DIRECT_EVENTS {
                         // A large batch is a group of its own: written directly, without
                         // copying it to the writer task.
-                        return append_alone(&self.pool, events, at).await;
+                        return super::append_stand_alone(self, events, at).await;
                     }
                     self.group_commit.append(events.to_vec(), at).await
                 }
@@ -607,7 +693,7 @@ macro_rules! audit_store {
                                 "audit entry {seq} does not decode; not signing — run `huimin audit verify`"
                             ))
                         })?;
-                        if stored.entry.seq != expected || stored.entry.leaf_hash() != stored.stored_leaf {
+                        if stored.seq != expected || stored.placement != Placement::InPlace {
                             return Err(StorageError::new(format!(
                                 "audit entry {expected} does not match its record; not signing — run `huimin audit verify`"
                             )));
@@ -778,7 +864,7 @@ macro_rules! audit_store {
                     let mut verifier = Verifier::new(checkpoints, subtrees, keys);
                     scan(self, 0, u64::MAX, |scanned| {
                         match scanned {
-                            Ok(stored) => verifier.feed(&stored),
+                            Ok(hashed) => verifier.feed_hashed(&hashed),
                             Err((seq, stored_leaf)) => verifier.feed_unreadable(seq, stored_leaf),
                         }
                         Ok(())

@@ -253,14 +253,22 @@ async fn droppable_indexes(
 }
 
 crate::registry::registry_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
-/// Audit entries after `after`, up to `through`, at most `limit`.
-pub(crate) async fn read_audit_rows(
+/// Audit events appended in a transaction of their own.
+pub(crate) async fn append_stand_alone(
     store: &PostgresStore,
+    events: &[huimin_domain::audit::AuditEvent],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, StorageError> {
+    audit_queries::append_alone(&store.pool, events, at).await
+}
+
+/// Audit entries numbered after `after` through `through`, hashed.
+pub(crate) async fn read_audit_range(
+    store: PostgresStore,
     after: u64,
     through: u64,
-    limit: usize,
-) -> Result<Vec<crate::audit::ScannedEntry>, StorageError> {
-    audit_queries::read_audit_rows_by_query(store, after, through, limit).await
+) -> Result<Vec<crate::audit::ScannedLeaf>, StorageError> {
+    audit_queries::read_audit_range_by_query(store, after, through).await
 }
 
 crate::audit::audit_store!(

@@ -16,6 +16,9 @@ pub struct SqliteStore {
     /// Read-only rusqlite connections to the same file for the person 360 view; `None`
     /// for an in-memory database, which a second connection would not see.
     readers: Option<Arc<Readers>>,
+    /// The connection of stand-alone audit appends; `None` for an in-memory database,
+    /// whose appends go through sqlx.
+    audit_writer: Option<Arc<AuditWriter>>,
     /// The writer of stand-alone audit appends.
     pub(crate) group_commit: crate::audit::GroupCommit,
 }
@@ -43,7 +46,11 @@ impl Readers {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         connection.busy_timeout(Duration::from_secs(10))?;
-        connection.execute_batch("PRAGMA mmap_size = 4294967296; PRAGMA cache_size = -16384;")?;
+        // No memory map, as for the pool (see `SqliteStore::connect`). A small cache:
+        // SQLite empties a connection's cache at the start of every read transaction
+        // after a write, in time that grows with the cache's size, and audited reads
+        // write an entry each.
+        connection.execute_batch("PRAGMA mmap_size = 0; PRAGMA cache_size = -1024;")?;
         Ok(connection)
     }
 
@@ -69,6 +76,116 @@ impl Readers {
         }
         result
     }
+}
+
+/// The read-write connection that writes the audit log's stand-alone appends (the group
+/// commit's groups and large batches), used on a blocking thread.
+///
+/// Through sqlx, each append was four statements handed one by one to a connection's
+/// worker thread, and a multi-row INSERT whose text — different for every group size —
+/// SQLite parsed anew each time. Here an append is one cached single-row INSERT stepped
+/// once per entry, in a transaction that takes the write lock at its start. Registry
+/// writes still append inside their own sqlx transactions; SQLite's write lock orders
+/// the two.
+#[derive(Debug)]
+struct AuditWriter {
+    connection: std::sync::Mutex<rusqlite::Connection>,
+}
+
+impl AuditWriter {
+    fn open(path: &std::path::Path) -> rusqlite::Result<AuditWriter> {
+        let connection = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        // As the pool's connections: see `SqliteStore::connect`.
+        connection.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        Ok(AuditWriter {
+            connection: std::sync::Mutex::new(connection),
+        })
+    }
+
+    /// Appends `events` in one transaction; returns the first sequence number.
+    fn append(
+        &self,
+        events: &[huimin_domain::audit::AuditEvent],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StorageError> {
+        let failed =
+            |error: rusqlite::Error| crate::storage_error("appending audit entries", error);
+        let mut connection = self
+            .connection
+            .lock()
+            .map_err(|_| StorageError::new("the audit writer's connection was poisoned"))?;
+        let transaction = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        let count =
+            i64::try_from(events.len()).map_err(|e| crate::storage_error("audit batch", e))?;
+        let (size, at_us): (i64, i64) = transaction
+            .prepare_cached(crate::audit::NUMBER_ENTRIES_SQL)
+            .and_then(|mut statement| {
+                statement.query_row(rusqlite::params![count, crate::codec::micros(at)], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+            })
+            .map_err(failed)?;
+        let first = size - count + 1;
+        let at = crate::codec::from_micros(at_us)?;
+        {
+            let mut insert = transaction
+                .prepare_cached(&crate::audit::INSERT_ENTRY_SQL)
+                .map_err(failed)?;
+            for (seq, event) in (first..).zip(events) {
+                let leaf = huimin_domain::audit::AuditEntry::leaf_hash_of(seq as u64, at, event);
+                insert
+                    .execute(rusqlite::params![
+                        seq,
+                        at_us,
+                        event.actor,
+                        event.role,
+                        event.action,
+                        event.object_kind,
+                        event.object_id,
+                        event.jurisdiction,
+                        event.subject,
+                        event.purpose,
+                        event.outcome.as_str(),
+                        event.request_id,
+                        event.client,
+                        event.detail,
+                        &leaf[..],
+                    ])
+                    .map_err(failed)?;
+            }
+        }
+        transaction.commit().map_err(failed)?;
+        Ok(u64::try_from(first).unwrap_or(0))
+    }
+}
+
+/// Audit events appended in a transaction of their own: on the writer connection of a
+/// blocking thread, or through sqlx for an in-memory database.
+pub(crate) async fn append_stand_alone(
+    store: &SqliteStore,
+    events: &[huimin_domain::audit::AuditEvent],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, StorageError> {
+    match &store.audit_writer {
+        Some(writer) => append_on(writer.clone(), events.to_vec(), at).await,
+        None => audit_queries::append_alone(&store.pool, events, at).await,
+    }
+}
+
+async fn append_on(
+    writer: Arc<AuditWriter>,
+    events: Vec<huimin_domain::audit::AuditEvent>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, StorageError> {
+    tokio::task::spawn_blocking(move || writer.append(&events, at))
+        .await
+        .map_err(|error| crate::storage_error("appending audit entries", error))?
 }
 
 /// A column of a rusqlite row, with the column named in the error.
@@ -204,10 +321,13 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-65536")
-            // Reads through a memory map instead of a read() per page: the 360 view's
-            // random lookups over a large registry file otherwise spend their time in
-            // system calls. Only the file's size is mapped, never more.
-            .pragma("mmap_size", "4294967296")
+            // No memory map. SQLite drops a connection's map at the start of every read
+            // transaction after any write to the file (`pagerBeginReadTransaction`), and
+            // audited reads write an entry each: the munmaps, the page faults after them
+            // and the TLB shootdowns they send to every thread cost more than reading
+            // pages into the cache (person 360 reads, 200,000 people: 4,500 → 6,400
+            // req/s unaudited, 2,800 → 4,650 audited; see ARCHITECTURE.md).
+            .pragma("mmap_size", "0")
             // ANALYZE samples this many rows per index instead of reading every row: the
             // planner's choices on our selective indexes do not need more, and a refresh
             // after a million-row import takes milliseconds instead of a second.
@@ -217,14 +337,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(|error| crate::storage_error("opening the SQLite database", error))?;
-        let mut store = SqliteStore {
-            group_commit: crate::audit::GroupCommit::start(audit_queries::append_batch(
-                pool.clone(),
-            )),
-            pool,
-            readers: None,
-        };
-        apply_migrations!(&store.pool, sqlite)?;
+        apply_migrations!(&pool, sqlite)?;
         // sqlx names an in-memory database `file:sqlx-in-memory-N` (or keeps the name of
         // a `mode=memory` URL) but puts nothing on disk; only a database that is a file
         // after the migrations can be opened a second time.
@@ -232,12 +345,33 @@ impl SqliteStore {
         let in_memory = url
             .split_once('?')
             .is_some_and(|(_, parameters)| parameters.split('&').any(|p| p == "mode=memory"));
-        if !in_memory && filename.is_file() {
-            store.readers = Some(Arc::new(Readers {
-                path: filename.to_path_buf(),
-                idle: std::sync::Mutex::new(Vec::new()),
-            }));
-        }
+        let store = if !in_memory && filename.is_file() {
+            let writer = Arc::new(
+                AuditWriter::open(filename)
+                    .map_err(|error| crate::storage_error("opening the audit writer", error))?,
+            );
+            let group_writer = writer.clone();
+            SqliteStore {
+                group_commit: crate::audit::GroupCommit::start(Arc::new(move |events, at| {
+                    Box::pin(append_on(group_writer.clone(), events, at))
+                })),
+                pool,
+                readers: Some(Arc::new(Readers {
+                    path: filename.to_path_buf(),
+                    idle: std::sync::Mutex::new(Vec::new()),
+                })),
+                audit_writer: Some(writer),
+            }
+        } else {
+            SqliteStore {
+                group_commit: crate::audit::GroupCommit::start(audit_queries::append_batch(
+                    pool.clone(),
+                )),
+                pool,
+                readers: None,
+                audit_writer: None,
+            }
+        };
         Ok(store)
     }
 
@@ -575,37 +709,46 @@ async fn droppable_indexes(
 }
 
 crate::registry::registry_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
-/// Audit entries after `after`, up to `through`, at most `limit`: on a read-only
-/// connection (sqlx's per-row hand-off to its worker thread made `huimin audit verify`
-/// spend most of its time in locks and copies), or through sqlx for an in-memory
-/// database.
-pub(crate) async fn read_audit_rows(
-    store: &SqliteStore,
+/// Audit entries numbered after `after` through `through`, hashed as they are stepped
+/// through on a read-only connection of a blocking thread (sqlx's per-row hand-off to its
+/// worker thread made `huimin audit verify` spend most of its time in locks and copies);
+/// or through sqlx for an in-memory database.
+pub(crate) async fn read_audit_range(
+    store: SqliteStore,
     after: u64,
     through: u64,
-    limit: usize,
-) -> Result<Vec<crate::audit::ScannedEntry>, StorageError> {
-    let Some(readers) = &store.readers else {
-        return audit_queries::read_audit_rows_by_query(store, after, through, limit).await;
+) -> Result<Vec<crate::audit::ScannedLeaf>, StorageError> {
+    let Some(readers) = store.readers.clone() else {
+        return audit_queries::read_audit_range_by_query(store, after, through).await;
     };
-    readers.read(|connection| {
-        let failed = |error: rusqlite::Error| crate::storage_error("reading audit entries", error);
-        let mut statement = connection
-            .prepare_cached(&crate::audit::AUDIT_ROWS_SQL)
-            .map_err(failed)?;
-        let mut rows = statement
-            .query(rusqlite::params![
-                crate::audit::as_i64(after),
-                crate::audit::as_i64(through),
-                crate::audit::as_i64(limit as u64)
-            ])
-            .map_err(failed)?;
-        let mut entries = Vec::with_capacity(limit.min(100_000));
-        while let Some(row) = rows.next().map_err(failed)? {
-            entries.push(crate::audit::entry_from_columns(row));
-        }
-        Ok(entries)
-    })
+    let read = move || {
+        readers.read(|connection| {
+            let failed =
+                |error: rusqlite::Error| crate::storage_error("reading audit entries", error);
+            let mut statement = connection
+                .prepare_cached(&crate::audit::AUDIT_RANGE_SQL)
+                .map_err(failed)?;
+            let mut rows = statement
+                .query(rusqlite::params![
+                    crate::audit::as_i64(after),
+                    crate::audit::as_i64(through)
+                ])
+                .map_err(failed)?;
+            let mut entries =
+                Vec::with_capacity(through.saturating_sub(after).min(100_000) as usize);
+            while let Some(row) = rows.next().map_err(failed)? {
+                entries.push(crate::audit::hash_columns(
+                    |index| row.get_ref(index).ok()?.as_i64().ok(),
+                    |index| row.get_ref(index).ok()?.as_str().ok(),
+                    |index| row.get_ref(index).ok()?.as_blob().ok(),
+                ));
+            }
+            Ok(entries)
+        })
+    };
+    tokio::task::spawn_blocking(read)
+        .await
+        .map_err(|error| crate::storage_error("reading audit entries", error))?
 }
 
 crate::audit::audit_store!(

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test should panic
 
 use chrono::{DateTime, TimeZone, Utc};
-use huimin_domain::audit::{Actor, AuditEvent, AuditSigner, KeyRing, Outcome};
+use huimin_domain::audit::{Actor, AuditEntry, AuditEvent, AuditSigner, Finding, KeyRing, Outcome};
 use huimin_domain::merkle;
 use huimin_domain::storage::{AuditStore, ProofError};
 use rand::{Rng, SeedableRng};
@@ -373,6 +373,35 @@ macro_rules! audit_suite {
                     }
                 }
                 assert!(undetected.is_empty(), "undetected: {undetected:?}");
+            }
+
+            /// A log longer than the ranges the store scans at once (two of 50,000
+            /// numbers): the first checkpoint's root is the one computed here from the
+            /// events, and a deleted stretch wider than two ranges is named exactly.
+            #[tokio::test]
+            async fn a_long_log_checkpoints_verifies_and_names_a_wide_gap() {
+                let Some((store, _directory)) = open().await else { return };
+                const SIZE: usize = 120_500;
+                for start in (0..SIZE).step_by(10_000) {
+                    store.append_audit(&events(start..(start + 10_000).min(SIZE)), at(1)).await.unwrap();
+                }
+                let leaves: Vec<merkle::Hash> = (0..SIZE)
+                    .map(|n| AuditEntry::leaf_hash_of(n as u64 + 1, at(1), &event(n)))
+                    .collect();
+                let checkpoint = store.checkpoint_audit(&signer(), at(2)).await.unwrap().unwrap();
+                assert_eq!((checkpoint.size, checkpoint.root), (SIZE as u64, merkle::root(&leaves)));
+                let report = store.verify_audit(&keys()).await.unwrap();
+                assert!(report.is_intact(), "{:?}", report.findings);
+                assert_eq!(report.entries, SIZE as u64);
+
+                execute(&store, $lift_guards).await;
+                execute(&store, &["DELETE FROM audit_entry WHERE seq BETWEEN 30001 AND 115000"]).await;
+                let report = store.verify_audit(&keys()).await.unwrap();
+                assert_eq!(report.entries, SIZE as u64 - 85_000);
+                assert!(
+                    report.findings.contains(&Finding::Missing { from: 30_001, to: 115_000 }),
+                    "{:?}", report.findings
+                );
             }
 
             /// Rewrites entry `seq`'s stored hash to match its (changed) contents, as a
