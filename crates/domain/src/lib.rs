@@ -10,6 +10,7 @@
 pub mod access;
 pub mod area;
 pub mod audit;
+pub mod calendar;
 pub mod identifiers;
 pub mod identity;
 pub mod merkle;
