@@ -149,11 +149,7 @@ pub(crate) fn decode_frontier(bytes: &[u8]) -> Result<Vec<Hash>, StorageError> {
 /// modules that expand it have `append_in` and `storage_error` in scope.
 macro_rules! audited {
     ($self:expr, $audit:expr, $at:expr, |$transaction:ident| $body:expr) => {{
-        let mut $transaction = $self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| storage_error("begin", e))?;
+        let mut $transaction = $self.begin_write().await?;
         let result = $body;
         append_in(&mut $transaction, std::slice::from_ref($audit), $at).await?;
         $transaction
@@ -348,7 +344,7 @@ macro_rules! audit_store {
                 events: &[AuditEvent],
                 at: DateTime<Utc>,
             ) -> StorageResult<u64> {
-                let mut transaction = pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut transaction = <$store>::begin_write_on(pool).await?;
                 let first = append_in(&mut transaction, events, at).await?;
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                 Ok(first)
@@ -714,7 +710,7 @@ macro_rules! audit_store {
                     }
                     let signed_at = at.max(from_micros(last_at_us)?);
                     let checkpoint = signer.sign(size, frontier.root(), signed_at);
-                    let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                    let mut transaction = self.begin_write().await?;
                     for (span, head) in &subtrees {
                         sqlx::query("INSERT INTO audit_subtree (start, len, head) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                             .bind(span.start as i64)

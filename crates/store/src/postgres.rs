@@ -17,6 +17,22 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// Begins a write transaction. PostgreSQL's row locks and snapshot rules need nothing
+    /// beyond `BEGIN` (read committed); SQLite's twin takes its write lock up front.
+    pub(crate) async fn begin_write_on(
+        pool: &PgPool,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StorageError> {
+        pool.begin()
+            .await
+            .map_err(|error| crate::storage_error("begin", error))
+    }
+
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StorageError> {
+        PostgresStore::begin_write_on(&self.pool).await
+    }
+
     /// Connects to and migrates the database at a `postgres://` URL.
     pub async fn connect(url: &str) -> Result<PostgresStore, StorageError> {
         let options = PgConnectOptions::from_str(url)

@@ -544,7 +544,7 @@ macro_rules! registry_store {
             provenance: &Provenance,
             actor: &Actor,
         ) -> StorageResult<Option<BulkPersonLoad>> {
-            let mut transaction = store.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+            let mut transaction = store.begin_write().await?;
             let occupied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM person LIMIT 1) AS any_row")
                 .fetch_one(&mut *transaction)
                 .await
@@ -637,7 +637,7 @@ macro_rules! registry_store {
                         return huimin_domain::storage::PersonBulkLoad::commit(Box::new(load), &[]).await;
                     }
                 }
-                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut transaction = self.begin_write().await?;
                 let counts = write_persons(&mut transaction, persons, provenance).await?;
                 audit_queries::append_in(&mut transaction, &[counts.audit_event(actor, "person", provenance)], provenance.recorded_at).await?;
                 transaction.commit().await.map_err(|e| storage_error("commit", e))?;
@@ -808,7 +808,7 @@ macro_rules! registry_store {
             }
 
             async fn put_households(&self, households: &[Household], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
-                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut transaction = self.begin_write().await?;
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
                 for chunk in chunks_without_repeats(households, |household| household.number.as_str()) {
@@ -887,7 +887,7 @@ macro_rules! registry_store {
             }
 
             async fn put_entities(&self, entities: &[LegalEntity], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
-                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut transaction = self.begin_write().await?;
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
                 for chunk in chunks_without_repeats(entities, |entity| entity.credit_code.as_str()) {
@@ -966,7 +966,7 @@ macro_rules! registry_store {
             }
 
             async fn put_buildings(&self, buildings: &[Building], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
-                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut transaction = self.begin_write().await?;
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
                 for chunk in chunks_without_repeats(buildings, |building| building.id.as_str()) {
@@ -1008,7 +1008,7 @@ macro_rules! registry_store {
             }
 
             async fn put_houses(&self, houses: &[House], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
-                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut transaction = self.begin_write().await?;
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
                 for chunk in chunks_without_repeats(houses, |house| house.id.as_str()) {
@@ -1118,7 +1118,7 @@ macro_rules! registry_store {
             }
 
             async fn put_areas(&self, areas: &[Area], provenance: &Provenance, actor: &Actor) -> StorageResult<WriteCounts> {
-                let mut transaction = self.pool.begin().await.map_err(|e| storage_error("begin", e))?;
+                let mut transaction = self.begin_write().await?;
                 let mut counts = WriteCounts::default();
                 let recorded = micros(provenance.recorded_at);
                 for chunk in chunks_without_repeats(areas, |area| area.code.as_str()) {

@@ -309,6 +309,25 @@ async fn read_person_view(
 }
 
 impl SqliteStore {
+    /// Begins a write transaction with `BEGIN IMMEDIATE`, which takes the write lock at
+    /// once (waiting out the busy timeout for it). sqlx's `begin` is a deferred `BEGIN`:
+    /// a transaction that reads before it writes fails with `SQLITE_BUSY` — which no busy
+    /// timeout waits out — when another connection commits between its read and its
+    /// first write, as the audit log's writer does all the time.
+    pub(crate) async fn begin_write_on(
+        pool: &SqlitePool,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StorageError> {
+        pool.begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|error| crate::storage_error("begin", error))
+    }
+
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StorageError> {
+        SqliteStore::begin_write_on(&self.pool).await
+    }
+
     /// Opens (creating if missing) and migrates the database at a `sqlite:` URL.
     pub async fn connect(url: &str) -> Result<SqliteStore, StorageError> {
         let options = SqliteConnectOptions::from_str(url)

@@ -171,6 +171,52 @@ macro_rules! audit_suite {
                 assert_eq!(store.audit_size().await.unwrap(), 1);
             }
 
+            /// Registry writes read before they write (what is stored, to version it);
+            /// with audit appends committing beside them all the time, none may fail for
+            /// having read a snapshot another connection's commit made stale.
+            #[tokio::test]
+            async fn registry_writes_and_audit_appends_run_side_by_side() {
+                let Some((store, _directory)) = open().await else { return };
+                use huimin_domain::storage::RegistryStore;
+                let store = std::sync::Arc::new(store);
+                let city = std::sync::Arc::new(huimin_city::generate(
+                    &huimin_city::CityConfig { seed: 9, people: 400 },
+                    chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+                ));
+                assert!(city.persons.len() >= 320, "the generated city has {} people", city.persons.len());
+                let mut tasks = tokio::task::JoinSet::new();
+                for writer in 0..8usize {
+                    let (writing, city) = (store.clone(), city.clone());
+                    tasks.spawn(async move {
+                        for batch in 0..4usize {
+                            let start = writer * 40 + batch * 10;
+                            let provenance = huimin_domain::provenance::Provenance {
+                                source: "公安局".into(),
+                                batch: format!("batch-{writer}-{batch}"),
+                                recorded_at: at(10),
+                            };
+                            let clerk = Actor { account: format!("staff:clerk{writer}"), role: "department_officer".into(), ..Actor::default() };
+                            writing.put_persons(&city.persons[start..start + 10], &provenance, &clerk).await?;
+                        }
+                        Ok::<_, huimin_domain::storage::StorageError>(())
+                    });
+                    let appending = store.clone();
+                    tasks.spawn(async move {
+                        for n in 0..40 {
+                            appending.append_audit(&[event(writer * 100 + n)], at(11)).await?;
+                        }
+                        Ok(())
+                    });
+                }
+                while let Some(finished) = tasks.join_next().await {
+                    finished.unwrap().unwrap();
+                }
+                assert_eq!(store.count_persons().await.unwrap(), 320);
+                assert_eq!(store.audit_size().await.unwrap(), 32 + 320);
+                store.checkpoint_audit(&signer(), at(12)).await.unwrap();
+                assert!(store.verify_audit(&keys()).await.unwrap().is_intact());
+            }
+
             /// Stand-alone appends are group-committed: many at once get disjoint, gapless
             /// numbers in one order, each caller learns its own, and the log verifies.
             #[tokio::test]
