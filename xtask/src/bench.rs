@@ -851,6 +851,12 @@ pub(crate) fn wrk(
     seconds: u32,
 ) -> anyhow::Result<(String, String, String)> {
     println!("wrk: 32 connections, {WARM_UP_SECONDS} s warm-up, then {seconds} s …");
+    warm_up(address, script)?;
+    wrk_measured(address, script, seconds)
+}
+
+/// Loads `address` for the warm-up time, unmeasured.
+pub(crate) fn warm_up(address: &str, script: &Path) -> anyhow::Result<()> {
     let warm_up = Command::new("wrk")
         .args(["-t2", "-c32", &format!("-d{WARM_UP_SECONDS}s"), "-s"])
         .arg(script)
@@ -858,6 +864,15 @@ pub(crate) fn wrk(
         .output()
         .context("running wrk (Debian: apt-get install wrk)")?;
     ensure!(warm_up.status.success(), "wrk failed during the warm-up");
+    Ok(())
+}
+
+/// One measured wrk run: requests/s, p50 and p99.
+pub(crate) fn wrk_measured(
+    address: &str,
+    script: &Path,
+    seconds: u32,
+) -> anyhow::Result<(String, String, String)> {
     let output = Command::new("wrk")
         .args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency", "-s"])
         .arg(script)
