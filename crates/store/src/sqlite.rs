@@ -32,7 +32,8 @@ const IDLE_READERS: usize = 8;
 /// row across threads; the 360 view's five queries spent most of their time in those
 /// hand-offs (11,100 req/s with one query, 3,100 with five). These connections run the
 /// view's queries in one read transaction with cached statements, taking about as long
-/// as one hand-off would. WAL lets them read while sqlx's connections write.
+/// as one hand-off would. WAL lets them read while sqlx's connections write. Scans of
+/// the audit log use them too, on blocking threads (`read_audit_range`).
 #[derive(Debug)]
 struct Readers {
     path: std::path::PathBuf,
