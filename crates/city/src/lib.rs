@@ -13,6 +13,7 @@
 //! This crate must not read the clock, the environment, files or the network, and must
 //! not iterate a hash map into its output.
 
+mod catalogue;
 mod entities;
 mod generator;
 mod geography;
@@ -29,6 +30,7 @@ use huimin_domain::area::{Area, AreaLevel, GridIndex};
 use huimin_domain::registry::{Building, GeoPoint, House, Household, LegalEntity, Person};
 use rand::Rng;
 
+pub use catalogue::{Catalogue, catalogue};
 pub use summary::CitySummary;
 
 use generator::{Generator, Stage};

@@ -10,6 +10,10 @@ use crate::area::{Area, AreaLevel};
 use crate::audit::{
     Actor, AuditEntry, AuditEvent, AuditSigner, Checkpoint, KeyRing, StoredEntry, VerifyReport,
 };
+use crate::catalogue::{
+    Department, DepartmentId, Publication, PublishedResource, RegistryField, Resource,
+    ResourceCode, ResourceQuery, ResourceSummary,
+};
 use crate::identifiers::{CitizenId, CreditCode};
 use crate::identity::{Account, ApiToken, RoleAssignment, Session, SessionStage};
 use crate::merkle::Hash;
@@ -559,9 +563,62 @@ pub trait IdentityStore: Send + Sync {
 
 /// Everything a database keeps for Huimin: the registries, the audit log, identities. An
 /// `Arc<dyn Store>` converts to either trait object.
-pub trait Store: RegistryStore + AuditStore + IdentityStore + OidcStore {}
+pub trait Store: RegistryStore + AuditStore + IdentityStore + OidcStore + CatalogueStore {}
 
-impl<T: RegistryStore + AuditStore + IdentityStore + OidcStore + ?Sized> Store for T {}
+impl<T: RegistryStore + AuditStore + IdentityStore + OidcStore + CatalogueStore + ?Sized> Store
+    for T
+{
+}
+
+/// The information-resource catalogue: departments and versioned resources. Each write
+/// appends its audit event in the same transaction.
+#[async_trait]
+pub trait CatalogueStore: Send + Sync {
+    /// Creates or updates a department; `true` when it was new.
+    async fn put_department(
+        &self,
+        department: &Department,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+
+    async fn department(&self, id: &DepartmentId) -> StorageResult<Option<Department>>;
+
+    /// Every department, in the pinyin order of their names.
+    async fn departments(&self) -> StorageResult<Vec<Department>>;
+
+    /// Publishes a resource as its next version, unless nothing changed or a rule of the
+    /// catalogue as a whole refuses it (see [`Publication`]); refusals write nothing.
+    async fn publish_resource(
+        &self,
+        resource: &Resource,
+        audit: &AuditEvent,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Publication>;
+
+    /// The current version, or the given one.
+    async fn resource(
+        &self,
+        code: &ResourceCode,
+        version: Option<u32>,
+    ) -> StorageResult<Option<PublishedResource>>;
+
+    /// Every version of a resource, newest first (with its content).
+    async fn resource_versions(&self, code: &ResourceCode)
+    -> StorageResult<Vec<PublishedResource>>;
+
+    async fn resources(
+        &self,
+        query: &ResourceQuery,
+        page: PageRequest,
+    ) -> StorageResult<Page<ResourceSummary>>;
+
+    /// The current version of every resource, by code (the DCAT-AP export).
+    async fn all_resources(&self) -> StorageResult<Vec<PublishedResource>>;
+
+    /// The authoritative resource of each registry field that has one.
+    async fn authoritative_sources(&self) -> StorageResult<Vec<(RegistryField, ResourceCode)>>;
+}
 
 /// What the OpenID Connect provider keeps: registered clients, authorization codes,
 /// access and refresh tokens (under their hashes), and consents. Each change that

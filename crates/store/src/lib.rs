@@ -16,6 +16,7 @@ macro_rules! sql {
 }
 
 mod audit;
+mod catalogue;
 mod codec;
 mod identity;
 mod migrate;

@@ -63,6 +63,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_certificates.sql"),
         postgres: include_str!("../migrations/postgres/0008_certificates.sql"),
     },
+    Migration {
+        version: 9,
+        name: "catalogue",
+        sqlite: include_str!("../migrations/sqlite/0009_catalogue.sql"),
+        postgres: include_str!("../migrations/postgres/0009_catalogue.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

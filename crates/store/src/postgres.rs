@@ -302,3 +302,8 @@ crate::oidc::oidc_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+crate::catalogue::catalogue_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

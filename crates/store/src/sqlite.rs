@@ -786,3 +786,8 @@ crate::oidc::oidc_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+crate::catalogue::catalogue_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

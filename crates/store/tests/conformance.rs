@@ -52,6 +52,10 @@ on_both_backends!(
     a_bulk_load_starts_only_on_an_empty_registry,
     a_bulk_load_dropped_before_commit_leaves_nothing,
     a_bulk_load_whose_appends_repeat_a_key_fails_whole,
+    catalogue_versions_resources_and_refuses_without_writing,
+    catalogue_search_matches_chinese_words_filters_and_pages,
+    each_registry_field_has_one_authoritative_resource,
+    the_demo_catalogue_publishes_whole,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -1122,4 +1126,407 @@ async fn an_in_memory_sqlite_database_answers_the_360_view() {
 /// The actor of the suite's writes.
 fn tester() -> huimin_domain::audit::Actor {
     huimin_domain::audit::Actor::system("conformance")
+}
+
+// ---------------------------------------------------------------- catalogue
+
+mod catalogue_fixtures {
+    use huimin_domain::audit::AuditEvent;
+    use huimin_domain::catalogue::{Department, DepartmentDraft, Resource, ResourceDraft};
+
+    pub fn publisher(action: &str, object: &str) -> AuditEvent {
+        AuditEvent::new(
+            "staff:data.officer",
+            "department_data_officer",
+            action,
+            "resource",
+            object,
+        )
+    }
+
+    /// The demo city's department `id` and resource `code`, validated.
+    pub fn department(id: &str) -> Department {
+        let draft: DepartmentDraft = huimin_city::catalogue()
+            .departments
+            .into_iter()
+            .find(|department| department.id == id)
+            .expect("a demo department");
+        draft.validate().expect("valid")
+    }
+
+    pub fn draft(code: &str) -> ResourceDraft {
+        huimin_city::catalogue()
+            .resources
+            .into_iter()
+            .find(|resource| resource.code == code)
+            .expect("a demo resource")
+    }
+
+    pub fn resource(code: &str) -> Resource {
+        draft(code).validate().expect("valid")
+    }
+}
+
+async fn catalogue_versions_resources_and_refuses_without_writing(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use catalogue_fixtures::*;
+    use huimin_domain::catalogue::{DepartmentId, Publication, ResourceCode};
+    let (gongan, minzheng) = (department("gongan"), department("minzheng"));
+    assert!(
+        store
+            .put_department(&gongan, &publisher("department.put", "gongan"), at(1))
+            .await
+            .unwrap()
+    );
+    let mut renamed = gongan.clone();
+    renamed.systems.push("治安管理信息系统".into());
+    assert!(
+        !store
+            .put_department(&renamed, &publisher("department.put", "gongan"), at(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.department(&gongan.id).await.unwrap(), Some(renamed));
+
+    let residence = resource("301001/000001");
+    let code = residence.code.clone();
+    let audited_before = store.audit_size().await.unwrap();
+    // A provider that is not catalogued yet: refused, nothing written.
+    let mut orphan = residence.clone();
+    orphan.provider = minzheng.id.clone();
+    assert_eq!(
+        store
+            .publish_resource(
+                &orphan,
+                &publisher("resource.publish", code.as_str()),
+                at(2)
+            )
+            .await
+            .unwrap(),
+        Publication::UnknownProvider
+    );
+    assert_eq!(store.resource(&code, None).await.unwrap(), None);
+    assert_eq!(store.audit_size().await.unwrap(), audited_before);
+
+    let publish = |resource: huimin_domain::catalogue::Resource, hour| {
+        let store = store.clone();
+        async move {
+            store
+                .publish_resource(
+                    &resource,
+                    &publisher("resource.publish", resource.code.as_str()),
+                    at(hour),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        publish(residence.clone(), 2).await,
+        Publication::Published { version: 1 }
+    );
+    assert_eq!(
+        publish(residence.clone(), 3).await,
+        Publication::Unchanged { version: 1 }
+    );
+    let mut revised = residence.clone();
+    revised.summary = "在本市居住的人员的实际居住地址、登记日期和所在网格。".into();
+    revised.keywords.push("网格".into());
+    assert_eq!(
+        publish(revised.clone(), 4).await,
+        Publication::Published { version: 2 }
+    );
+    assert_eq!(
+        store.audit_size().await.unwrap(),
+        audited_before + 2,
+        "two versions audited; the unchanged one wrote nothing"
+    );
+
+    let current = store.resource(&code, None).await.unwrap().unwrap();
+    assert_eq!(
+        (current.version, &current.resource, current.published_at),
+        (2, &revised, at(4))
+    );
+    assert_eq!(current.published_by, "staff:data.officer");
+    let first = store.resource(&code, Some(1)).await.unwrap().unwrap();
+    assert_eq!((first.version, &first.resource), (1, &residence));
+    assert_eq!(store.resource(&code, Some(3)).await.unwrap(), None);
+    let versions: Vec<u32> = store
+        .resource_versions(&code)
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(versions, [2, 1]);
+
+    // The code is 公安's: 民政 cannot publish under it.
+    store
+        .put_department(&minzheng, &publisher("department.put", "minzheng"), at(5))
+        .await
+        .unwrap();
+    let mut taken = revised.clone();
+    taken.provider = minzheng.id.clone();
+    assert_eq!(
+        publish(taken, 5).await,
+        Publication::ProvidedByAnother {
+            provider: DepartmentId::parse("gongan").unwrap()
+        }
+    );
+    assert_eq!(
+        store.resource(&code, None).await.unwrap().unwrap().version,
+        2
+    );
+    assert_eq!(
+        store
+            .resource(&ResourceCode::parse("301001/999999").unwrap(), None)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn catalogue_search_matches_chinese_words_filters_and_pages(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use catalogue_fixtures::*;
+    use huimin_domain::catalogue::{DepartmentId, ResourceQuery, SharingType, SubjectKind};
+    let catalogue = huimin_city::catalogue();
+    for department in catalogue.departments {
+        let department = department.validate().unwrap();
+        store
+            .put_department(
+                &department,
+                &publisher("department.put", department.id.as_str()),
+                at(1),
+            )
+            .await
+            .unwrap();
+    }
+    for code in [
+        "101001/000001",
+        "301001/000001",
+        "301004/000001",
+        "101002/000001",
+        "301009/000003",
+    ] {
+        let resource = resource(code);
+        store
+            .publish_resource(&resource, &publisher("resource.publish", code), at(2))
+            .await
+            .unwrap();
+    }
+    let find = |query: ResourceQuery, page: PageRequest| {
+        let store = store.clone();
+        async move {
+            let page = store.resources(&query, page).await.unwrap();
+            let codes: Vec<String> = page
+                .items
+                .iter()
+                .map(|item| item.code.to_string())
+                .collect();
+            (page.total, codes)
+        }
+    };
+    let text = |text: &str| ResourceQuery {
+        text: Some(text.into()),
+        ..ResourceQuery::default()
+    };
+    let all = PageRequest::new(1, 50);
+    // An item title (居住地址 of 公安; 人社's 联系地址 does not say 居住).
+    assert_eq!(
+        find(text("居住"), all).await,
+        (1, vec!["301001/000001".into()])
+    );
+    // Every word must match; the provider's name is searched too.
+    assert_eq!(
+        find(text("地址 公安局"), all).await,
+        (2, vec!["101001/000001".into(), "301001/000001".into()])
+    );
+    // 户籍地址, 居住地址, 联系地址 — 市场监管 calls its address 住所.
+    assert_eq!(find(text("地址"), all).await.0, 3);
+    // Latin letters in any case; LIKE's wildcards are plain characters.
+    assert_eq!(find(text("CITIZEN_ID"), all).await.0, 4);
+    assert_eq!(find(text("%"), all).await, (0, vec![]));
+    assert_eq!(find(text("社_"), all).await, (0, vec![]));
+    // Filters, alone and with words.
+    let by_provider = ResourceQuery {
+        provider: Some(DepartmentId::parse("gongan").unwrap()),
+        ..ResourceQuery::default()
+    };
+    assert_eq!(find(by_provider, all).await.0, 2);
+    let refused = ResourceQuery {
+        sharing: Some(SharingType::NotShared),
+        ..ResourceQuery::default()
+    };
+    assert_eq!(find(refused, all).await, (1, vec!["301009/000003".into()]));
+    let entities = ResourceQuery {
+        subject: Some(SubjectKind::Entity),
+        text: Some("住所".into()),
+        ..ResourceQuery::default()
+    };
+    assert_eq!(find(entities, all).await, (1, vec!["101002/000001".into()]));
+    // Pages in code order, the total on every page.
+    let everything = ResourceQuery::default();
+    assert_eq!(
+        find(everything.clone(), PageRequest::new(1, 2)).await,
+        (5, vec!["101001/000001".into(), "101002/000001".into()])
+    );
+    assert_eq!(
+        find(everything.clone(), PageRequest::new(3, 2)).await,
+        (5, vec!["301009/000003".into()])
+    );
+    assert_eq!(find(everything, PageRequest::new(4, 2)).await, (5, vec![]));
+    let page = store.resources(&text("法人"), all).await.unwrap();
+    assert_eq!(page.items[0].provider_name, "扬州市市场监督管理局");
+    assert_eq!(page.items[0].name, "法人基础信息");
+}
+
+async fn each_registry_field_has_one_authoritative_resource(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use catalogue_fixtures::*;
+    use huimin_domain::catalogue::{Publication, RegistryField, ResourceCode};
+    for id in ["gongan", "renshe"] {
+        store
+            .put_department(&department(id), &publisher("department.put", id), at(1))
+            .await
+            .unwrap();
+    }
+    let residence = resource("301001/000001");
+    let publish = |resource: huimin_domain::catalogue::Resource| {
+        let store = store.clone();
+        async move {
+            store
+                .publish_resource(
+                    &resource,
+                    &publisher("resource.publish", resource.code.as_str()),
+                    at(2),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        publish(residence.clone()).await,
+        Publication::Published { version: 1 }
+    );
+    // 人社 claims the residence address too: refused whole, naming 公安's resource.
+    let mut insurance_draft = draft("301004/000001");
+    let contact = insurance_draft
+        .items
+        .iter_mut()
+        .find(|item| item.name == "contact_address")
+        .unwrap();
+    contact.authoritative = true;
+    let claiming = insurance_draft.clone().validate().unwrap();
+    assert_eq!(
+        publish(claiming.clone()).await,
+        Publication::AuthorityTaken {
+            field: RegistryField::PersonResidenceAddress,
+            resource: residence.code.clone()
+        }
+    );
+    assert_eq!(
+        store.resource(&claiming.code, None).await.unwrap(),
+        None,
+        "nothing of the refused resource is kept"
+    );
+    // As a compared (non-authoritative) source it is accepted, and its phone is its own.
+    assert_eq!(
+        publish(resource("301004/000001")).await,
+        Publication::Published { version: 1 }
+    );
+    let sources = store.authoritative_sources().await.unwrap();
+    let insurance = ResourceCode::parse("301004/000001").unwrap();
+    // In the order of the fields' codes.
+    assert_eq!(
+        sources,
+        [
+            (RegistryField::PersonPhone, insurance.clone()),
+            (
+                RegistryField::PersonResidenceAddress,
+                residence.code.clone()
+            ),
+        ]
+    );
+    // 公安 gives the field up in a new version; then 人社 may take it.
+    let mut released = residence.clone();
+    for item in &mut released.items {
+        if let Some(feed) = &mut item.feeds {
+            feed.authoritative = false;
+        }
+    }
+    assert_eq!(
+        publish(released).await,
+        Publication::Published { version: 2 }
+    );
+    let mut taking = claiming.clone();
+    taking.summary.push_str("（权威来源）");
+    assert_eq!(publish(taking).await, Publication::Published { version: 2 });
+    let sources = store.authoritative_sources().await.unwrap();
+    assert!(
+        sources.contains(&(RegistryField::PersonResidenceAddress, insurance.clone())),
+        "{sources:?}"
+    );
+}
+
+async fn the_demo_catalogue_publishes_whole(store: Arc<dyn huimin_domain::storage::Store>) {
+    use catalogue_fixtures::*;
+    use huimin_domain::catalogue::{Publication, ResourceQuery};
+    let catalogue = huimin_city::catalogue();
+    for department in &catalogue.departments {
+        let department = department.clone().validate().unwrap();
+        assert!(
+            store
+                .put_department(
+                    &department,
+                    &publisher("department.put", department.id.as_str()),
+                    at(1)
+                )
+                .await
+                .unwrap()
+        );
+    }
+    for draft in &catalogue.resources {
+        let resource = draft.clone().validate().unwrap();
+        let outcome = store
+            .publish_resource(
+                &resource,
+                &publisher("resource.publish", draft.code.as_str()),
+                at(2),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Publication::Published { version: 1 },
+            "{}",
+            draft.code
+        );
+    }
+    let all = store.all_resources().await.unwrap();
+    assert_eq!(all.len(), catalogue.resources.len());
+    let mut codes: Vec<&str> = catalogue
+        .resources
+        .iter()
+        .map(|draft| draft.code.as_str())
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(
+        all.iter()
+            .map(|published| published.resource.code.as_str())
+            .collect::<Vec<_>>(),
+        codes
+    );
+    let page = store
+        .resources(&ResourceQuery::default(), PageRequest::new(1, 200))
+        .await
+        .unwrap();
+    assert_eq!(page.total as usize, catalogue.resources.len());
+    // Departments in the pinyin order of their names: 国家税务总局… (guo) before 扬州市… (yang).
+    let departments = store.departments().await.unwrap();
+    assert_eq!(departments.len(), catalogue.departments.len());
+    assert_eq!(departments[0].id.as_str(), "shuiwu");
 }
