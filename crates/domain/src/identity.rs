@@ -450,7 +450,7 @@ impl ApiToken {
 }
 
 /// The scopes an API token may hold.
-pub const TOKEN_SCOPES: [&str; 2] = ["persons:read", "registry:write"];
+pub const TOKEN_SCOPES: [&str; 3] = ["persons:read", "registry:write", "catalogue:write"];
 
 /// The sign-in rules, with the values the issue sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

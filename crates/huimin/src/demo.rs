@@ -106,3 +106,51 @@ pub async fn load_demo_city(
     load.skipped = false;
     Ok(load)
 }
+
+/// What the demo's catalogue holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogueLoad {
+    pub departments: usize,
+    pub resources: usize,
+    /// How many resources got a new version now (0 on a second start).
+    pub published: usize,
+}
+
+/// Registers the synthetic city's departments and publishes their resources, as a
+/// department's data officer would; what is already there unchanged is left alone.
+pub async fn publish_demo_catalogue(
+    store: &dyn huimin_domain::storage::CatalogueStore,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<CatalogueLoad> {
+    use huimin_domain::catalogue::Publication;
+    let catalogue = huimin_city::catalogue();
+    let actor = huimin_domain::audit::Actor::system("demo-generator");
+    for draft in &catalogue.departments {
+        let department = draft
+            .clone()
+            .validate()
+            .map_err(|errors| anyhow::anyhow!("demo department {}: {errors:?}", draft.id))?;
+        if store.department(&department.id).await?.as_ref() != Some(&department) {
+            let event = actor.event("department.put", "department", department.id.as_str());
+            store.put_department(&department, &event, now).await?;
+        }
+    }
+    let mut published = 0;
+    for draft in &catalogue.resources {
+        let resource = draft
+            .clone()
+            .validate()
+            .map_err(|errors| anyhow::anyhow!("demo resource {}: {errors:?}", draft.code))?;
+        let event = actor.event("resource.publish", "resource", resource.code.as_str());
+        match store.publish_resource(&resource, &event, now).await? {
+            Publication::Published { .. } => published += 1,
+            Publication::Unchanged { .. } => {}
+            refused => anyhow::bail!("publishing demo resource {}: {refused:?}", resource.code),
+        }
+    }
+    Ok(CatalogueLoad {
+        departments: catalogue.departments.len(),
+        resources: catalogue.resources.len(),
+        published,
+    })
+}

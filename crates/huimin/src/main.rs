@@ -194,6 +194,9 @@ enum AccountCommand {
         role: String,
         #[arg(long)]
         jurisdiction: String,
+        /// The department the system belongs to (its id in the catalogue, e.g. gongan).
+        #[arg(long)]
+        department: Option<String>,
     },
 }
 
@@ -360,6 +363,7 @@ async fn main() -> anyhow::Result<()> {
                     name,
                     role,
                     jurisdiction,
+                    department,
                 },
         } => {
             huimin::server::init_logging(&config);
@@ -373,6 +377,7 @@ async fn main() -> anyhow::Result<()> {
                 &name,
                 role,
                 &jurisdiction,
+                department.as_deref(),
                 &operator(),
                 huimin_web::Clock::now(&huimin_web::SystemClock),
             )
@@ -511,6 +516,12 @@ async fn main() -> anyhow::Result<()> {
                 huimin_web::Clock::now(&clock),
             )
             .await?;
+            let catalogue = huimin::demo::publish_demo_catalogue(
+                store.as_ref(),
+                huimin_web::Clock::now(&clock),
+            )
+            .await
+            .context("publishing the demo catalogue")?;
             let grid = store
                 .areas(&[huimin_domain::area::AreaLevel::Grid])
                 .await?
@@ -543,6 +554,10 @@ async fn main() -> anyhow::Result<()> {
                 } else {
                     ""
                 }
+            );
+            println!(
+                "Catalogue: {} departments, {} information resources ({} published now).",
+                catalogue.departments, catalogue.resources, catalogue.published
             );
             huimin::server::serve(&config, store, |address| {
                 println!(

@@ -1382,6 +1382,85 @@ async fn browser_signs_in_with_a_password_and_a_one_time_code() {
         .unwrap();
     assert!(roles.contains("网格员"), "{roles}");
 
+    // The demo's catalogue: search it in Chinese, open a resource, read its items.
+    browser
+        .goto(&format!("{}/console/catalogue", demo.address))
+        .await
+        .unwrap();
+    let total = |browser: fantoccini::Client| async move {
+        browser
+            .wait()
+            .for_element(Locator::Id("catalogue-total"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        total(browser.clone()).await,
+        huimin_city::catalogue().resources.len().to_string()
+    );
+    browser
+        .find(Locator::Css("form.filters input[name=q]"))
+        .await
+        .unwrap()
+        .send_keys("婚姻")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("form.filters button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The answer page is the one that shows the words searched for.
+    browser
+        .wait()
+        .for_element(Locator::Css(r#"form.filters input[name=q][value="婚姻"]"#))
+        .await
+        .unwrap();
+    assert_eq!(total(browser.clone()).await, "1");
+    browser
+        .find(Locator::LinkText("婚姻登记信息"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let name = browser
+        .wait()
+        .for_element(Locator::Id("resource-name"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(name, "婚姻登记信息");
+    let items = browser
+        .find(Locator::Id("resource-items"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in ["registration_number", "婚姻状况", "（权威来源）", "敏感"] {
+        assert!(items.contains(expected), "{expected}: {items}");
+    }
+    let screenshots =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
+    std::fs::create_dir_all(&screenshots).unwrap();
+    std::fs::write(
+        screenshots.join("catalogue-resource.png"),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    browser
+        .goto(&format!("{}/console/account", demo.address))
+        .await
+        .unwrap();
+
     browser
         .find(Locator::Id("sign-out"))
         .await

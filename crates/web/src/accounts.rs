@@ -20,6 +20,8 @@ pub enum AccountError {
     Password(#[from] huimin_domain::identity::PasswordProblem),
     #[error(transparent)]
     Assignment(#[from] huimin_domain::identity::AssignmentError),
+    #[error("{0}")]
+    Department(String),
     #[error("the login name {0} is taken")]
     Taken(String),
     #[error(transparent)]
@@ -168,8 +170,8 @@ pub const DEMO_PASSWORD: &str = "huimin-demo-2026";
 pub const DEMO_RESIDENT: &str = "resident.demo";
 
 /// Creates the demo city's accounts unless they exist: a security and an audit
-/// administrator for the city, a district leader, a grid worker and a city-wide
-/// civil-affairs officer, and `resident.demo` for a person with a phone in the grid
+/// administrator and a city administrator for the city, a district leader, a grid
+/// worker, a city-wide civil-affairs officer, 公安's data officer, and `resident.demo` for a person with a phone in the grid
 /// worker's grid. Returns their logins.
 pub async fn add_demo_accounts(
     store: &dyn IdentityStore,
@@ -184,30 +186,54 @@ pub async fn add_demo_accounts(
             "安全管理员（演示）",
             Role::SecurityAdministrator,
             "321000",
+            None,
         ),
         (
             "audit.admin",
             "安全审计员（演示）",
             Role::AuditAdministrator,
             "321000",
+            None,
+        ),
+        (
+            "city.admin",
+            "市级管理员（演示）",
+            Role::CityAdministrator,
+            "321000",
+            None,
         ),
         (
             "district.leader",
             "区级领导（演示）",
             Role::DistrictLeader,
             district,
+            None,
         ),
-        ("grid.worker", "网格员（演示）", Role::GridWorker, grid),
+        (
+            "grid.worker",
+            "网格员（演示）",
+            Role::GridWorker,
+            grid,
+            None,
+        ),
         (
             "civil.affairs",
             "民政经办人员（演示）",
             Role::CivilAffairsOfficer,
             "321000",
+            None,
+        ),
+        (
+            "data.officer",
+            "公安局数据管理员（演示）",
+            Role::DepartmentDataOfficer,
+            "321000",
+            Some("gongan"),
         ),
     ];
     let actor = Actor::system("demo-generator");
     let mut logins = Vec::new();
-    for (login, name, role, jurisdiction) in accounts {
+    for (login, name, role, jurisdiction, department) in accounts {
         if store.account(login).await?.is_none() {
             let new = NewAccount {
                 login: login.to_owned(),
@@ -215,7 +241,7 @@ pub async fn add_demo_accounts(
                 password: DEMO_PASSWORD.to_owned(),
                 role,
                 jurisdiction: jurisdiction.to_owned(),
-                department: None,
+                department: department.map(str::to_owned),
                 citizen_id: None,
             };
             add_account(store, new, &actor, now).await?;
@@ -311,23 +337,31 @@ pub async fn issue_api_token(
     Ok(token)
 }
 
-/// Creates a service account (a department's system) with one role.
+/// Creates a service account (a department's system) with one role, of `department`
+/// (its id in the catalogue) when given.
+#[allow(clippy::too_many_arguments)] // each is a fact of the account, named at the call
 pub async fn add_service_account(
     store: &dyn IdentityStore,
     login: &str,
     display_name: &str,
     role: Role,
     jurisdiction: &str,
+    department: Option<&str>,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
     check_login(login).map_err(AccountError::Login)?;
-    let account = Account::new(
+    let mut account = Account::new(
         login,
         AccountKind::Service,
         display_name,
         String::new(),
         now,
     );
+    if let Some(department) = department {
+        let id = huimin_domain::catalogue::DepartmentId::parse(department)
+            .map_err(AccountError::Department)?;
+        account.department = Some(id.to_string());
+    }
     create_with_role(store, &account, role, jurisdiction, actor, now).await
 }

@@ -32,6 +32,10 @@ pub enum ApiError {
     /// Nobody is signed in, or the token is unknown, expired or revoked (401).
     #[error("sign in, or send a valid API token (Authorization: Bearer …)")]
     Unauthenticated,
+    /// The request contradicts what is stored (409): another department's code, a
+    /// second authoritative source.
+    #[error("{0}")]
+    Conflict(String),
     /// Signed in, but not allowed (403): a token without the scope, a filter on a field
     /// the caller may not read.
     #[error("{0}")]
@@ -57,6 +61,7 @@ impl ApiError {
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
         }
     }
 
@@ -103,6 +108,11 @@ impl IntoResponse for ApiError {
             ApiError::Unauthenticated => ErrorBody {
                 code: "unauthenticated",
                 message: ApiError::Unauthenticated.to_string(),
+                details: Vec::new(),
+            },
+            ApiError::Conflict(message) => ErrorBody {
+                code: "conflict",
+                message,
                 details: Vec::new(),
             },
             ApiError::Forbidden(message) => ErrorBody {

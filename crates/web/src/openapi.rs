@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 #[openapi(
     info(
         title = "Huimin API",
-        description = "惠民 — shared base registries of the city."
+        description = "惠民 — shared base registries of the city, and the catalogue of the resources its departments share."
     ),
     paths(
         api::search_persons,
@@ -37,6 +37,13 @@ use utoipa_swagger_ui::SwaggerUi;
         api::audit_keys,
         api::inclusion_proof,
         api::consistency_proof,
+        api::list_departments,
+        api::put_department,
+        api::search_resources,
+        api::publish_resource,
+        api::get_resource,
+        api::resource_versions,
+        api::dcat_export,
     ),
     components(schemas(
         api::PersonDto,
@@ -61,6 +68,12 @@ use utoipa_swagger_ui::SwaggerUi;
         api::AuditKeyDto,
         api::InclusionProofDto,
         api::ConsistencyProofDto,
+        api::DepartmentDto,
+        api::ItemDto,
+        api::ResourceInputDto,
+        api::ResourceDto,
+        api::ResourceSummaryDto,
+        api::PublicationDto,
     ))
 )]
 pub struct ApiDoc;

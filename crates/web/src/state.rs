@@ -81,6 +81,8 @@ pub struct AppState {
     pub config: WebConfig,
     /// Where residents' sign-in codes are sent.
     pub sms: Arc<dyn crate::sms::SmsGateway>,
+    /// The same database's catalogue of departments and information resources.
+    pub catalogue: Arc<dyn huimin_domain::storage::CatalogueStore>,
     /// The same database's single sign-on clients, codes and tokens.
     pub oidc: Arc<dyn OidcStore>,
     /// The key that signs ID tokens and every public key to serve; `None` turns single
@@ -136,6 +138,7 @@ impl AppState {
             store: store.clone(),
             audit: store.clone(),
             identity: store.clone(),
+            catalogue: store.clone(),
             oidc: store,
             oidc_keys: None,
             verification: Arc::default(),

@@ -35,6 +35,8 @@ fn city() -> &'static huimin_city::City {
 
 struct TestApp {
     address: String,
+    /// The database, for accounts that tests add.
+    url: String,
     client: reqwest::Client,
     _directory: Option<tempfile::TempDir>,
 }
@@ -73,6 +75,7 @@ impl TestApp {
             "民政业务系统",
             huimin_domain::identity::Role::CivilAffairsOfficer,
             "321000",
+            None,
             &actor,
             now,
         )
@@ -114,6 +117,7 @@ impl TestApp {
         tokio::spawn(huimin_web::serve(listener, app, std::future::pending()));
         TestApp {
             address,
+            url: url.to_owned(),
             client: reqwest::Client::builder()
                 .default_headers(token_headers)
                 .build()
@@ -146,6 +150,53 @@ impl TestApp {
             .expect("POST");
         let status = response.status();
         (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// A client calling with the token of a new service account holding `role` (of
+    /// `department`) and `scopes`.
+    async fn client_as(
+        &self,
+        login: &str,
+        role: huimin_domain::identity::Role,
+        department: Option<&str>,
+        scopes: &[&str],
+    ) -> reqwest::Client {
+        let store = huimin_store::connect(&self.url).await.unwrap();
+        let actor = huimin_domain::audit::Actor::system("test");
+        let now = FixedClock.now();
+        huimin_web::accounts::add_service_account(
+            store.as_ref(),
+            login,
+            login,
+            role,
+            "321000",
+            department,
+            &actor,
+            now,
+        )
+        .await
+        .unwrap();
+        let scopes: Vec<String> = scopes.iter().map(|scope| (*scope).to_owned()).collect();
+        let token = huimin_web::accounts::issue_api_token(
+            store.as_ref(),
+            login,
+            "tests",
+            &scopes,
+            chrono::Duration::days(1),
+            &actor,
+            now,
+        )
+        .await
+        .unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap()
     }
 
     async fn post_raw(&self, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
@@ -786,4 +837,396 @@ async fn households_and_houses_through_the_api(app: &TestApp) {
     assert_eq!(fields, ["grid", "floor_area_m2"]);
     let (status, _) = app.get_json("/api/v1/houses/another-house").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Sends `body` to `path` with `client` and returns the status and JSON body.
+async fn send_json(
+    client: &reqwest::Client,
+    address: &str,
+    path: &str,
+    body: &Value,
+) -> (StatusCode, Value) {
+    let response = client
+        .post(format!("{address}{path}"))
+        .json(body)
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+/// The demo catalogue's resource `code` as an API body.
+fn resource_body(code: &str) -> Value {
+    let draft = huimin_city::catalogue()
+        .resources
+        .into_iter()
+        .find(|resource| resource.code == code)
+        .expect("a demo resource");
+    serde_json::to_value(draft).unwrap()
+}
+
+#[tokio::test]
+async fn the_catalogue_through_the_api_on_sqlite() {
+    the_catalogue_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn the_catalogue_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    the_catalogue_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await).await;
+}
+
+async fn the_catalogue_through_the_api(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    // An empty catalogue is an empty page, not an error.
+    let (status, empty) = app.get_json("/api/v1/catalogue/resources").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (empty["total"].clone(), empty["items"].clone()),
+        (json!(0), json!([]))
+    );
+
+    // Departments: only the city administrator (here the city's system) registers them.
+    let city = app
+        .client_as(
+            "city.system",
+            Role::CityAdministrator,
+            None,
+            &["catalogue:write"],
+        )
+        .await;
+    let departments = huimin_city::catalogue().departments;
+    let gongan = serde_json::to_value(&departments[0]).unwrap();
+    let (status, refused) = app
+        .post_json("/api/v1/catalogue/departments", &gongan)
+        .await;
+    assert_eq!(
+        (status, error_code(&refused)),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    for department in &departments {
+        let body = serde_json::to_value(department).unwrap();
+        let (status, stored) =
+            send_json(&city, address, "/api/v1/catalogue/departments", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{stored}");
+    }
+    let (status, again) = send_json(&city, address, "/api/v1/catalogue/departments", &gongan).await;
+    assert_eq!(
+        (status, again["name"].as_str()),
+        (StatusCode::OK, Some("扬州市公安局"))
+    );
+    let mut bad = gongan.clone();
+    bad["credit_code"] = json!("11321000MB1234567X");
+    bad["id"] = json!("Gong An");
+    let (status, invalid) = send_json(&city, address, "/api/v1/catalogue/departments", &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = invalid["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["id", "credit_code"]);
+    let (_, listed) = app.get_json("/api/v1/catalogue/departments").await;
+    assert_eq!(listed.as_array().unwrap().len(), departments.len());
+    assert_eq!(
+        listed[0]["id"], "shuiwu",
+        "pinyin order: 国家税务总局 first"
+    );
+
+    // Resources: 公安's data officer publishes 公安's, not 民政's.
+    let gongan_officer = app
+        .client_as(
+            "gongan.system",
+            Role::DepartmentDataOfficer,
+            Some("gongan"),
+            &["catalogue:write"],
+        )
+        .await;
+    let residence = resource_body("301001/000001");
+    let (status, published) = send_json(
+        &gongan_officer,
+        address,
+        "/api/v1/catalogue/resources",
+        &residence,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{published}");
+    assert_eq!(
+        (published["outcome"].as_str(), published["version"].as_u64()),
+        (Some("published"), Some(1))
+    );
+    assert_eq!(
+        published["resource"]["published_at"],
+        "2026-11-22T10:00:00+08:00"
+    );
+    assert_eq!(published["resource"]["published_by"], "gongan.system");
+    let (status, unchanged) = send_json(
+        &gongan_officer,
+        address,
+        "/api/v1/catalogue/resources",
+        &residence,
+    )
+    .await;
+    assert_eq!(
+        (status, unchanged["outcome"].as_str()),
+        (StatusCode::OK, Some("unchanged"))
+    );
+    let mut revised = residence.clone();
+    revised["keywords"] = json!(["居住证", "网格"]);
+    let (status, second) = send_json(
+        &gongan_officer,
+        address,
+        "/api/v1/catalogue/resources",
+        &revised,
+    )
+    .await;
+    assert_eq!(
+        (status, second["version"].as_u64()),
+        (StatusCode::OK, Some(2))
+    );
+    let marriage = resource_body("301003/000001");
+    let (status, refused) = send_json(
+        &gongan_officer,
+        address,
+        "/api/v1/catalogue/resources",
+        &marriage,
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&refused)),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    // The same role without the scope is refused too, and so is a reader.
+    let unscoped = app
+        .client_as(
+            "gongan.reader",
+            Role::DepartmentDataOfficer,
+            Some("gongan"),
+            &[],
+        )
+        .await;
+    let (status, _) = send_json(&unscoped, address, "/api/v1/catalogue/resources", &revised).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.post_json("/api/v1/catalogue/resources", &revised).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The city administrator publishes anyone's; conflicts are 409s that name the holder.
+    for code in [
+        "101001/000001",
+        "301003/000001",
+        "301004/000001",
+        "101002/000001",
+        "301009/000003",
+    ] {
+        let (status, body) = send_json(
+            &city,
+            address,
+            "/api/v1/catalogue/resources",
+            &resource_body(code),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{code}: {body}");
+    }
+    let mut claiming = resource_body("301004/000001");
+    for item in claiming["items"].as_array_mut().unwrap() {
+        if item["name"] == "contact_address" {
+            item["authoritative"] = json!(true);
+        }
+    }
+    let (status, conflict) =
+        send_json(&city, address, "/api/v1/catalogue/resources", &claiming).await;
+    assert_eq!(
+        (status, error_code(&conflict)),
+        (StatusCode::CONFLICT, "conflict")
+    );
+    assert!(
+        conflict["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("301001/000001"),
+        "{conflict}"
+    );
+    let mut stolen = resource_body("301001/000001");
+    stolen["provider"] = json!("minzheng");
+    let (status, conflict) =
+        send_json(&city, address, "/api/v1/catalogue/resources", &stolen).await;
+    assert_eq!(
+        (status, error_code(&conflict)),
+        (StatusCode::CONFLICT, "conflict")
+    );
+    let mut invalid = resource_body("301001/000001");
+    invalid["sharing"] = json!("sometimes");
+    invalid["items"][1]["data_type"] = json!("blob");
+    let (status, errors) = send_json(&city, address, "/api/v1/catalogue/resources", &invalid).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = errors["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["sharing", "items"]);
+    let mut unknown_field = resource_body("301001/000001");
+    unknown_field["colour"] = json!("red");
+    let (status, _) = send_json(
+        &city,
+        address,
+        "/api/v1/catalogue/resources",
+        &unknown_field,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Reading: current, as of a version, every version; search in Chinese, filters, paging.
+    let (status, current) = app
+        .get_json("/api/v1/catalogue/resources/301001/000001")
+        .await;
+    assert_eq!(
+        (status, current["version"].as_u64()),
+        (StatusCode::OK, Some(2))
+    );
+    assert_eq!(current["resource"]["keywords"], json!(["居住证", "网格"]));
+    let (_, first) = app
+        .get_json("/api/v1/catalogue/resources/301001/000001?version=1")
+        .await;
+    assert_eq!(first["resource"]["keywords"], json!(["居住证", "实有人口"]));
+    let (_, versions) = app
+        .get_json("/api/v1/catalogue/resources/301001/000001/versions")
+        .await;
+    let numbers: Vec<u64> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [2, 1]);
+    let (status, missing) = app
+        .get_json("/api/v1/catalogue/resources/301001/999999")
+        .await;
+    assert_eq!(
+        (status, error_code(&missing)),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let (status, _) = app
+        .get_json("/api/v1/catalogue/resources/301001/000001?version=9")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, malformed) = app.get_json("/api/v1/catalogue/resources/9x/1").await;
+    assert_eq!(
+        (status, error_code(&malformed)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let (_, found) = app
+        .get_json("/api/v1/catalogue/resources?q=%E5%A9%9A%E5%A7%BB")
+        .await; // 婚姻
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["items"][0]["code"], "301003/000001");
+    assert_eq!(found["items"][0]["provider_name"], "扬州市民政局");
+    let (_, refused_only) = app
+        .get_json("/api/v1/catalogue/resources?sharing=not_shared")
+        .await;
+    assert_eq!(refused_only["items"][0]["sharing_zh"], "不予共享");
+    let (_, paged) = app
+        .get_json("/api/v1/catalogue/resources?per_page=2&page=3")
+        .await;
+    assert_eq!(
+        (
+            paged["total"].as_u64(),
+            paged["items"].as_array().unwrap().len()
+        ),
+        (Some(6), 2)
+    );
+    let (status, bad_filter) = app
+        .get_json("/api/v1/catalogue/resources?sharing=maybe&subject=cat")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_filter["error"]["details"].as_array().unwrap().len(), 2);
+
+    // DCAT-AP: one dataset per resource, with the vocabulary DCAT-AP prescribes.
+    let response = app.get("/api/v1/catalogue/dcat").await;
+    assert_eq!(response.headers()["content-type"], "application/ld+json");
+    let dcat: Value = response.json().await.unwrap();
+    assert_eq!(dcat["@type"], "dcat:Catalog");
+    let datasets = dcat["dcat:dataset"].as_array().unwrap();
+    assert_eq!(datasets.len(), 6);
+    let residence = datasets
+        .iter()
+        .find(|d| d["dct:identifier"] == "301001/000001")
+        .unwrap();
+    assert_eq!(
+        residence["dct:title"],
+        json!({"@value": "居住登记信息", "@language": "zh"})
+    );
+    assert_eq!(
+        residence["dct:publisher"]["foaf:name"]["@value"],
+        "扬州市公安局"
+    );
+    assert_eq!(
+        residence["dct:accrualPeriodicity"]["@id"],
+        "http://publications.europa.eu/resource/authority/frequency/DAILY"
+    );
+    assert_eq!(
+        residence["dct:accessRights"]["@id"],
+        "http://publications.europa.eu/resource/authority/access-right/NON_PUBLIC"
+    );
+    assert_eq!(residence["owl:versionInfo"], "2");
+    assert_eq!(
+        residence["dct:rights"]["rdfs:label"]["@value"],
+        "有条件共享：用于社会救助、网格管理和政务服务的部门（依据：《居住证暂行条例》）"
+    );
+    assert_eq!(
+        residence["csvw:tableSchema"]["csvw:primaryKey"],
+        json!(["citizen_id"])
+    );
+    assert_eq!(
+        residence["csvw:tableSchema"]["csvw:column"][2]["csvw:datatype"]["@id"],
+        "xsd:date"
+    );
+    for dataset in datasets {
+        for property in [
+            "@id",
+            "dct:title",
+            "dct:description",
+            "dct:publisher",
+            "dct:identifier",
+        ] {
+            assert!(
+                !dataset[property].is_null(),
+                "{} lacks {property}",
+                dataset["dct:identifier"]
+            );
+        }
+    }
+
+    // Every write and every refusal is in the audit log.
+    let store = huimin_store::connect(&app.url).await.unwrap();
+    let entries = store
+        .audit_entries(
+            &huimin_domain::storage::AuditQuery {
+                action: Some("resource.publish".into()),
+                ..Default::default()
+            },
+            huimin_domain::storage::PageRequest::new(1, 100),
+        )
+        .await
+        .unwrap();
+    let outcomes: Vec<(String, &str)> = entries
+        .items
+        .iter()
+        .map(|entry| (entry.event.object_id.clone(), entry.event.outcome.as_str()))
+        .collect();
+    let denied = outcomes
+        .iter()
+        .filter(|(_, outcome)| *outcome == "denied")
+        .count();
+    let allowed = outcomes
+        .iter()
+        .filter(|(_, outcome)| *outcome == "allowed")
+        .count();
+    assert_eq!((allowed, denied), (7, 3), "{outcomes:?}");
 }

@@ -812,6 +812,7 @@ async fn api_writes_need_a_token_with_the_registry_write_scope_and_are_audited_a
         "公安人口系统",
         Role::DepartmentDataOfficer,
         "321000",
+        None,
         &actor,
         now,
     )
@@ -1079,6 +1080,11 @@ async fn residents_see_who_used_their_data_except_what_is_sealed_until_its_relea
     let mut resident = Browser::new(&app);
     let page = sign_in_resident(&app, &mut resident).await;
     assert_eq!(page.location, "/console/my-data");
+    assert_eq!(
+        resident.get("/console/catalogue").await.status,
+        StatusCode::NOT_FOUND,
+        "the resource catalogue is staff's"
+    );
     let page = resident.get("/console/my-data").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains(person.name.as_str()), "{}", page.body);

@@ -3,6 +3,7 @@
 
 mod areas;
 mod audit;
+mod catalogue;
 mod entities;
 mod houses;
 mod persons;
@@ -10,6 +11,7 @@ mod statistics;
 
 pub use areas::*;
 pub use audit::*;
+pub use catalogue::*;
 pub use entities::*;
 pub use houses::*;
 pub use persons::*;
@@ -57,6 +59,23 @@ pub fn routes() -> Router<AppState> {
         .route("/audit/keys", get(audit::audit_keys))
         .route("/audit/proof/inclusion", get(audit::inclusion_proof))
         .route("/audit/proof/consistency", get(audit::consistency_proof))
+        .route(
+            "/catalogue/departments",
+            get(catalogue::list_departments).post(catalogue::put_department),
+        )
+        .route(
+            "/catalogue/resources",
+            get(catalogue::search_resources).post(catalogue::publish_resource),
+        )
+        .route(
+            "/catalogue/resources/{classification}/{sequence}",
+            get(catalogue::get_resource),
+        )
+        .route(
+            "/catalogue/resources/{classification}/{sequence}/versions",
+            get(catalogue::resource_versions),
+        )
+        .route("/catalogue/dcat", get(catalogue::dcat_export))
 }
 
 /// `/readyz`: 200 when the database answers, 503 otherwise.

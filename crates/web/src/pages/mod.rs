@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 mod accounts;
 mod audit;
+mod catalogue;
 mod clients;
 mod my_data;
 mod sign_in;
@@ -68,6 +69,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/console/accounts/roles",
             axum::routing::post(accounts::assign_role),
+        )
+        .route("/console/catalogue", get(catalogue::catalogue_page))
+        .route(
+            "/console/catalogue/{classification}/{sequence}",
+            get(catalogue::resource_page),
         )
         .route("/console/audit", get(audit::audit_page))
         .route(
