@@ -12,6 +12,7 @@ pub mod area;
 pub mod audit;
 pub mod calendar;
 pub mod catalogue;
+pub mod dataset;
 pub mod identifiers;
 pub mod identity;
 pub mod merkle;

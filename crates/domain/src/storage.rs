@@ -563,11 +563,74 @@ pub trait IdentityStore: Send + Sync {
 
 /// Everything a database keeps for Huimin: the registries, the audit log, identities. An
 /// `Arc<dyn Store>` converts to either trait object.
-pub trait Store: RegistryStore + AuditStore + IdentityStore + OidcStore + CatalogueStore {}
-
-impl<T: RegistryStore + AuditStore + IdentityStore + OidcStore + CatalogueStore + ?Sized> Store
-    for T
+pub trait Store:
+    RegistryStore + AuditStore + IdentityStore + OidcStore + CatalogueStore + DatasetStore
 {
+}
+
+impl<
+    T: RegistryStore + AuditStore + IdentityStore + OidcStore + CatalogueStore + DatasetStore + ?Sized,
+> Store for T
+{
+}
+
+/// Department datasets: batches of a catalogued resource's records, written chunk by
+/// chunk (or all at once), with their problems, counts and quality.
+#[async_trait]
+pub trait DatasetStore: Send + Sync {
+    /// Opens a batch: a new one (or one to resume) comes with the loader that writes it;
+    /// a committed or conflicting one comes without.
+    async fn open_batch(
+        &self,
+        start: &crate::dataset::BatchStart,
+    ) -> StorageResult<(crate::dataset::BatchOpening, Option<Box<dyn DatasetLoad>>)>;
+
+    async fn batch(&self, batch_id: &str) -> StorageResult<Option<crate::dataset::BatchSummary>>;
+
+    /// A resource's batches, newest first.
+    async fn batches(
+        &self,
+        resource: &ResourceCode,
+        page: PageRequest,
+    ) -> StorageResult<Page<crate::dataset::BatchSummary>>;
+
+    /// A batch's reported problems, by row.
+    async fn batch_problems(
+        &self,
+        batch_id: &str,
+        page: PageRequest,
+    ) -> StorageResult<Page<crate::dataset::RowProblem>>;
+
+    /// The records of a resource about one subject, by key.
+    async fn subject_records(
+        &self,
+        resource: &ResourceCode,
+        subject: &str,
+    ) -> StorageResult<Vec<crate::dataset::StoredRecord>>;
+
+    /// How many records a resource holds.
+    async fn count_records(&self, resource: &ResourceCode) -> StorageResult<u64>;
+}
+
+/// Writes one batch. Each `write` of a non-atomic batch commits its chunk (with an
+/// audit entry) before it returns; an atomic batch commits everything at `finish`, and
+/// nothing if it is dropped unfinished.
+#[async_trait]
+pub trait DatasetLoad: Send {
+    /// Writes a chunk's records (inserting, updating, leaving unchanged or deleting by
+    /// key), links their subjects to the registries, and keeps its problems — with a
+    /// problem for each repeated key and each subject not found. Returns what it did.
+    async fn write(
+        &mut self,
+        chunk: crate::dataset::Chunk,
+    ) -> StorageResult<crate::dataset::DatasetCounts>;
+
+    /// Deletes, in a full load, the records the batch did not contain; marks the batch
+    /// committed, with its quality.
+    async fn finish(
+        self: Box<Self>,
+        finished_at: DateTime<Utc>,
+    ) -> StorageResult<crate::dataset::BatchSummary>;
 }
 
 /// The information-resource catalogue: departments and versioned resources. Each write

@@ -18,6 +18,7 @@ macro_rules! sql {
 mod audit;
 mod catalogue;
 mod codec;
+mod dataset;
 mod identity;
 mod migrate;
 mod oidc;

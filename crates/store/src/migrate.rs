@@ -69,6 +69,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_catalogue.sql"),
         postgres: include_str!("../migrations/postgres/0009_catalogue.sql"),
     },
+    Migration {
+        version: 10,
+        name: "datasets",
+        sqlite: include_str!("../migrations/sqlite/0010_datasets.sql"),
+        postgres: include_str!("../migrations/postgres/0010_datasets.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -307,3 +307,8 @@ crate::catalogue::catalogue_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+crate::dataset::dataset_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

@@ -791,3 +791,8 @@ crate::catalogue::catalogue_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+crate::dataset::dataset_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

@@ -56,6 +56,8 @@ on_both_backends!(
     catalogue_search_matches_chinese_words_filters_and_pages,
     each_registry_field_has_one_authoritative_resource,
     the_demo_catalogue_publishes_whole,
+    dataset_batches_insert_update_repeat_delete_and_link,
+    an_interrupted_batch_resumes_and_an_atomic_one_leaves_nothing,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -1529,4 +1531,424 @@ async fn the_demo_catalogue_publishes_whole(store: Arc<dyn huimin_domain::storag
     let departments = store.departments().await.unwrap();
     assert_eq!(departments.len(), catalogue.departments.len());
     assert_eq!(departments[0].id.as_str(), "shuiwu");
+}
+
+// ---------------------------------------------------------------- datasets
+
+mod dataset_fixtures {
+    use super::catalogue_fixtures::{department, publisher, resource};
+    use huimin_domain::catalogue::Resource;
+    use huimin_domain::dataset::{BatchStart, Chunk, Layout, LoadMode, RowProblem};
+    use huimin_domain::storage::Store;
+
+    pub const CONTRIBUTIONS: &str = "301004/000001";
+
+    /// 人社 and its contributions resource in the catalogue.
+    pub async fn catalogued(store: &dyn Store) -> Resource {
+        store
+            .put_department(
+                &department("renshe"),
+                &publisher("department.put", "renshe"),
+                super::at(1),
+            )
+            .await
+            .unwrap();
+        let contributions = resource(CONTRIBUTIONS);
+        store
+            .publish_resource(
+                &contributions,
+                &publisher("resource.publish", CONTRIBUTIONS),
+                super::at(1),
+            )
+            .await
+            .unwrap();
+        contributions
+    }
+
+    pub fn start(batch: &str, mode: LoadMode, atomic: bool, digest: &str, hour: u32) -> BatchStart {
+        BatchStart {
+            batch_id: batch.into(),
+            resource: huimin_domain::catalogue::ResourceCode::parse(CONTRIBUTIONS).unwrap(),
+            resource_version: 1,
+            provider: huimin_domain::catalogue::DepartmentId::parse("renshe").unwrap(),
+            mode,
+            atomic,
+            digest: digest.into(),
+            actor: huimin_domain::audit::Actor::system("import"),
+            started_at: super::at(hour),
+        }
+    }
+
+    /// Rows as the importer checks them: `rows` are (file row, cells) under `header`.
+    pub fn chunk(
+        resource: &Resource,
+        header: &[&str],
+        mode: LoadMode,
+        rows: &[(u64, Vec<&str>)],
+    ) -> Chunk {
+        let layout = Layout::from_header(resource, header, mode).unwrap();
+        let mut chunk = Chunk::default();
+        for (row, cells) in rows {
+            match layout.record(resource, cells) {
+                Ok(record) => {
+                    chunk.tally.count_valid(resource, &record);
+                    chunk.records.push((*row, record));
+                }
+                Err(problems) => {
+                    chunk.tally.count_rejected();
+                    chunk.problems.extend(
+                        problems
+                            .into_iter()
+                            .map(|problem| RowProblem { row: *row, problem }),
+                    );
+                }
+            }
+            chunk.last_row = *row;
+        }
+        chunk
+    }
+}
+
+const HEADER: [&str; 4] = ["citizen_id", "insurance_type", "month", "salary_base"];
+
+async fn dataset_batches_insert_update_repeat_delete_and_link(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use dataset_fixtures::*;
+    use huimin_domain::dataset::{BatchOpening, BatchStatus, DatasetCounts, LoadMode};
+    let contributions = catalogued(store.as_ref()).await;
+    let (a, b) = (
+        citizen("321002", (1980, 1, 2), 11),
+        citizen("321002", (1985, 5, 6), 22),
+    );
+    let stranger = citizen("321003", (1990, 9, 9), 33);
+    store
+        .put_persons(
+            &[
+                person(a.clone(), "张三", GRID_A),
+                person(b.clone(), "李四", GRID_B),
+            ],
+            &provenance("p", at(1)),
+            &tester(),
+        )
+        .await
+        .unwrap();
+    let (a, b, stranger) = (
+        a.as_str().to_owned(),
+        b.as_str().to_owned(),
+        stranger.as_str().to_owned(),
+    );
+
+    // A first full load in two chunks: a repeat, a bad row and an unregistered subject.
+    let (opening, loader) = store
+        .open_batch(&start("b1", LoadMode::Full, false, "d1", 2))
+        .await
+        .unwrap();
+    assert_eq!(opening, BatchOpening::New);
+    let mut loader = loader.unwrap();
+    let first = chunk(
+        &contributions,
+        &HEADER,
+        LoadMode::Full,
+        &[
+            (2, vec![a.as_str(), "养老保险", "2026-01-01", "4500"]),
+            (3, vec![b.as_str(), "养老保险", "2026-01-01", "5000"]),
+        ],
+    );
+    assert_eq!(
+        loader.write(first).await.unwrap(),
+        DatasetCounts {
+            inserted: 2,
+            ..DatasetCounts::default()
+        }
+    );
+    let second = chunk(
+        &contributions,
+        &HEADER,
+        LoadMode::Full,
+        &[
+            (4, vec![stranger.as_str(), "养老保险", "2026-01-01", "3000"]),
+            (5, vec![a.as_str(), "养老保险", "20260101", "4600"]),
+            (6, vec!["321002198001021", "养老保险", "2026-01-01", "1"]),
+        ],
+    );
+    assert_eq!(
+        loader.write(second).await.unwrap(),
+        DatasetCounts {
+            inserted: 1,
+            rejected: 2,
+            unlinked: 1,
+            ..DatasetCounts::default()
+        }
+    );
+    let summary = loader.finish(at(3)).await.unwrap();
+    assert_eq!(
+        (summary.status, summary.committed_rows),
+        (BatchStatus::Committed, 6)
+    );
+    assert_eq!(
+        summary.counts,
+        DatasetCounts {
+            inserted: 3,
+            rejected: 2,
+            unlinked: 1,
+            ..DatasetCounts::default()
+        }
+    );
+    let quality = summary.quality.unwrap();
+    assert_eq!(
+        (quality.validity, quality.uniqueness),
+        (4.0 / 5.0, 3.0 / 4.0)
+    );
+    assert_eq!((quality.linkage, quality.timeliness), (2.0 / 3.0, 1.0));
+    let problems = store
+        .batch_problems("b1", PageRequest::new(1, 50))
+        .await
+        .unwrap();
+    let listed: Vec<(u64, &str)> = problems
+        .items
+        .iter()
+        .map(|p| (p.row, p.problem.code.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (4, "subject_unlinked"),
+            (5, "duplicate_key"),
+            (6, "citizen_id_wrong_length")
+        ]
+    );
+    assert!(
+        problems.items[1].problem.message.contains("row 2"),
+        "{:?}",
+        problems.items[1]
+    );
+    let code = huimin_domain::catalogue::ResourceCode::parse(CONTRIBUTIONS).unwrap();
+    let records = store.subject_records(&code, &a).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0].values[4],
+        Some("4500.00".into()),
+        "the first row of a repeated key is kept"
+    );
+    assert_eq!(
+        (
+            records[0].batch_id.as_str(),
+            records[0].provider.as_str(),
+            records[0].linked
+        ),
+        ("b1", "renshe", true)
+    );
+    assert_eq!(records[0].recorded_at, at(2));
+    assert!(!store.subject_records(&code, &stranger).await.unwrap()[0].linked);
+
+    // Sent again: nothing is written; with other content under the same id: refused.
+    let (again, loader) = store
+        .open_batch(&start("b1", LoadMode::Full, false, "d1", 4))
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, BatchOpening::Committed(ref summary) if summary.counts.inserted == 3),
+        "{again:?}"
+    );
+    assert!(loader.is_none());
+    let (other, loader) = store
+        .open_batch(&start("b1", LoadMode::Full, false, "other", 4))
+        .await
+        .unwrap();
+    assert!(
+        matches!(other, BatchOpening::Conflict(_)) && loader.is_none(),
+        "{other:?}"
+    );
+
+    // The next full load: one change, one the same, and the stranger's record omitted.
+    let (_, loader) = store
+        .open_batch(&start("b2", LoadMode::Full, true, "d2", 5))
+        .await
+        .unwrap();
+    let mut loader = loader.unwrap();
+    loader
+        .write(chunk(
+            &contributions,
+            &HEADER,
+            LoadMode::Full,
+            &[
+                (2, vec![a.as_str(), "养老保险", "2026-01-01", "4800"]),
+                (3, vec![b.as_str(), "养老保险", "2026-01-01", "5000.00"]),
+            ],
+        ))
+        .await
+        .unwrap();
+    let summary = loader.finish(at(6)).await.unwrap();
+    assert_eq!(
+        summary.counts,
+        DatasetCounts {
+            updated: 1,
+            unchanged: 1,
+            deleted: 1,
+            ..DatasetCounts::default()
+        }
+    );
+    assert_eq!(store.count_records(&code).await.unwrap(), 2);
+    assert_eq!(
+        store.subject_records(&code, &a).await.unwrap()[0].batch_id,
+        "b2"
+    );
+    assert_eq!(
+        store.subject_records(&code, &b).await.unwrap()[0].batch_id,
+        "b1",
+        "an unchanged value keeps its source"
+    );
+
+    // An incremental load: a deletion by key and an insert.
+    let header = [
+        "citizen_id",
+        "insurance_type",
+        "month",
+        "salary_base",
+        "_delete",
+    ];
+    let (_, loader) = store
+        .open_batch(&start("b3", LoadMode::Incremental, false, "d3", 7))
+        .await
+        .unwrap();
+    let mut loader = loader.unwrap();
+    loader
+        .write(chunk(
+            &contributions,
+            &header,
+            LoadMode::Incremental,
+            &[
+                (2, vec![b.as_str(), "养老保险", "2026-01-01", "", "是"]),
+                (3, vec![b.as_str(), "医疗保险", "2026-01-01", "5000", ""]),
+            ],
+        ))
+        .await
+        .unwrap();
+    let summary = loader.finish(at(8)).await.unwrap();
+    assert_eq!(
+        summary.counts,
+        DatasetCounts {
+            inserted: 1,
+            deleted: 1,
+            ..DatasetCounts::default()
+        }
+    );
+    let kinds: Vec<String> = store
+        .subject_records(&code, &b)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.values[2].clone().unwrap())
+        .collect();
+    assert_eq!(kinds, ["医疗保险"]);
+    let batches = store.batches(&code, PageRequest::new(1, 10)).await.unwrap();
+    assert_eq!(
+        batches
+            .items
+            .iter()
+            .map(|b| b.batch_id.as_str())
+            .collect::<Vec<_>>(),
+        ["b3", "b2", "b1"]
+    );
+}
+
+async fn an_interrupted_batch_resumes_and_an_atomic_one_leaves_nothing(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use dataset_fixtures::*;
+    use huimin_domain::dataset::{BatchOpening, BatchStatus, LoadMode};
+    let contributions = catalogued(store.as_ref()).await;
+    let code = huimin_domain::catalogue::ResourceCode::parse(CONTRIBUTIONS).unwrap();
+    let ids: Vec<String> = (1..=4)
+        .map(|n| citizen("321002", (1970, 1, n), 10).as_str().to_owned())
+        .collect();
+    let row = |n: usize| {
+        (
+            n as u64 + 2,
+            vec![ids[n].as_str(), "养老保险", "2026-01-01", "100"],
+        )
+    };
+
+    // An atomic batch dropped before it finished leaves no trace.
+    let (_, loader) = store
+        .open_batch(&start("atomic", LoadMode::Full, true, "d", 2))
+        .await
+        .unwrap();
+    let mut loader = loader.unwrap();
+    loader
+        .write(chunk(
+            &contributions,
+            &HEADER,
+            LoadMode::Full,
+            &[row(0), row(1)],
+        ))
+        .await
+        .unwrap();
+    drop(loader);
+    assert_eq!(store.batch("atomic").await.unwrap(), None);
+    assert_eq!(store.count_records(&code).await.unwrap(), 0);
+    let (opening, loader) = store
+        .open_batch(&start("atomic", LoadMode::Full, true, "d", 2))
+        .await
+        .unwrap();
+    assert_eq!(opening, BatchOpening::New, "the id is free again");
+    drop(loader);
+
+    // A non-atomic batch stopped after its first chunk keeps that chunk and resumes after it.
+    let (_, loader) = store
+        .open_batch(&start("steps", LoadMode::Full, false, "d", 3))
+        .await
+        .unwrap();
+    let mut loader = loader.unwrap();
+    loader
+        .write(chunk(
+            &contributions,
+            &HEADER,
+            LoadMode::Full,
+            &[row(0), row(1)],
+        ))
+        .await
+        .unwrap();
+    drop(loader);
+    let stopped = store.batch("steps").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stopped.status,
+            stopped.committed_rows,
+            stopped.counts.inserted
+        ),
+        (BatchStatus::Running, 3, 2)
+    );
+    assert_eq!(
+        stopped.quality, None,
+        "no quality before the batch finishes"
+    );
+    assert_eq!(store.count_records(&code).await.unwrap(), 2);
+    let (opening, loader) = store
+        .open_batch(&start("steps", LoadMode::Full, false, "d", 4))
+        .await
+        .unwrap();
+    assert_eq!(opening, BatchOpening::Resume { committed_rows: 3 });
+    let mut loader = loader.unwrap();
+    loader
+        .write(chunk(
+            &contributions,
+            &HEADER,
+            LoadMode::Full,
+            &[row(2), row(3)],
+        ))
+        .await
+        .unwrap();
+    let summary = loader.finish(at(5)).await.unwrap();
+    assert_eq!(
+        (
+            summary.counts.inserted,
+            summary.counts.rejected,
+            summary.counts.deleted
+        ),
+        (4, 0, 0)
+    );
+    assert_eq!((summary.tally.rows, summary.committed_rows), (4, 5));
+    assert_eq!(store.count_records(&code).await.unwrap(), 4);
 }

@@ -1,0 +1,622 @@
+//! Department datasets, written once for both backends (`dataset_store!`): batches with
+//! their counters, records with their provenance, and each batch's problems.
+//!
+//! A record is looked up by key before it is written, which tells an insert from an
+//! update, an unchanged record, and a key the batch has already seen (a repeat, reported
+//! and not written). A full load deletes at its end the records it did not see. A
+//! non-atomic batch commits chunk by chunk and keeps the last row it committed, so the
+//! same file and batch id resume after it; an atomic batch is one transaction.
+
+use huimin_domain::catalogue::SubjectKind;
+use huimin_domain::storage::StorageError;
+
+pub(crate) const BATCH_COLUMNS: &str = "batch_id, resource_code, resource_version, provider, mode, atomic, digest, status, \
+     started_by, started_at_us, finished_at_us, committed_rows, rows_read, valid_rows, optional_cells, \
+     filled_optional_cells, duplicate_keys, with_subject, linked, inserted, updated, unchanged, deleted, rejected, \
+     unlinked, timeliness_ppm";
+
+/// The registry table and key column a subject kind links to.
+pub(crate) fn subject_table(kind: SubjectKind) -> Option<(&'static str, &'static str)> {
+    match kind {
+        SubjectKind::Person => Some(("person", "citizen_id")),
+        SubjectKind::Entity => Some(("legal_entity", "credit_code")),
+        SubjectKind::House => Some(("house", "id")),
+        SubjectKind::None => None,
+    }
+}
+
+/// Subjects are linked in look-ups of this many at a time.
+pub(crate) const LINK_LOOKUP: usize = 500;
+
+pub(crate) fn encode_values(values: &[Option<String>]) -> Result<String, StorageError> {
+    serde_json::to_string(values)
+        .map_err(|error| StorageError::new(format!("encoding record values: {error}")))
+}
+
+pub(crate) fn decode_values(key: &str, text: &str) -> Result<Vec<Option<String>>, StorageError> {
+    serde_json::from_str(text)
+        .map_err(|error| crate::codec::corrupt("dataset_record.record_values", key, error))
+}
+
+/// Parts per million of a share between 0 and 1.
+pub(crate) fn ppm(share: f64) -> i64 {
+    (share.clamp(0.0, 1.0) * 1_000_000.0).round() as i64
+}
+
+macro_rules! dataset_store {
+    ($store:ty, $database:ty, $row:ty) => {
+        pub(crate) mod dataset_queries {
+            use super::audit_queries::append_in;
+            use crate::codec::{from_micros, micros};
+            use crate::dataset::{BATCH_COLUMNS, LINK_LOOKUP, decode_values, encode_values, ppm, subject_table};
+            use crate::storage_error;
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use huimin_domain::audit::AuditEvent;
+            use huimin_domain::catalogue::{DepartmentId, ResourceCode, SubjectKind};
+            use huimin_domain::dataset::{
+                BatchOpening, BatchStart, BatchStatus, BatchSummary, CellProblem, Chunk, DatasetCounts,
+                LoadMode, QualityTally, RowProblem, StoredRecord,
+            };
+            use huimin_domain::storage::{
+                CatalogueStore, DatasetLoad, DatasetStore, Page, PageRequest, StorageError, StorageResult,
+            };
+            use sqlx::Row;
+            use std::collections::HashSet;
+
+            type DatabaseRow = $row;
+            type Transaction = sqlx::Transaction<'static, $database>;
+            type Pool = sqlx::Pool<$database>;
+
+            fn get<'r, T>(row: &'r DatabaseRow, column: &str) -> StorageResult<T>
+            where
+                T: sqlx::Decode<'r, $database> + sqlx::Type<$database>,
+            {
+                row.try_get(column).map_err(|e| storage_error(column, e))
+            }
+
+            fn count(row: &DatabaseRow, column: &str) -> StorageResult<u64> {
+                let value: i64 = get(row, column)?;
+                u64::try_from(value).map_err(|e| storage_error(column, e))
+            }
+
+            fn read_batch(row: &DatabaseRow) -> StorageResult<BatchSummary> {
+                let batch_id: String = get(row, "batch_id")?;
+                let corrupt = |column: &str, value: &str| crate::codec::corrupt(column, value, "not a known value");
+                let resource: String = get(row, "resource_code")?;
+                let provider: String = get(row, "provider")?;
+                let mode: String = get(row, "mode")?;
+                let status: String = get(row, "status")?;
+                let finished: Option<i64> = get(row, "finished_at_us")?;
+                let tally = QualityTally {
+                    rows: count(row, "rows_read")?,
+                    valid_rows: count(row, "valid_rows")?,
+                    optional_cells: count(row, "optional_cells")?,
+                    filled_optional_cells: count(row, "filled_optional_cells")?,
+                    duplicate_keys: count(row, "duplicate_keys")?,
+                    with_subject: count(row, "with_subject")?,
+                    linked: count(row, "linked")?,
+                };
+                let status = BatchStatus::parse(&status).ok_or_else(|| corrupt("dataset_batch.status", &status))?;
+                let timeliness: i64 = get(row, "timeliness_ppm")?;
+                let atomic: i64 = get(row, "atomic")?;
+                let version: i64 = get(row, "resource_version")?;
+                Ok(BatchSummary {
+                    resource: ResourceCode::parse(&resource).map_err(|_| corrupt("dataset_batch.resource_code", &resource))?,
+                    resource_version: u32::try_from(version).map_err(|e| storage_error("resource_version", e))?,
+                    provider: DepartmentId::parse(&provider).map_err(|_| corrupt("dataset_batch.provider", &provider))?,
+                    mode: LoadMode::parse(&mode).ok_or_else(|| corrupt("dataset_batch.mode", &mode))?,
+                    atomic: atomic != 0,
+                    status,
+                    started_by: get(row, "started_by")?,
+                    started_at: from_micros(get(row, "started_at_us")?)?,
+                    finished_at: finished.map(from_micros).transpose()?,
+                    committed_rows: count(row, "committed_rows")?,
+                    counts: DatasetCounts {
+                        inserted: count(row, "inserted")?,
+                        updated: count(row, "updated")?,
+                        unchanged: count(row, "unchanged")?,
+                        deleted: count(row, "deleted")?,
+                        rejected: count(row, "rejected")?,
+                        unlinked: count(row, "unlinked")?,
+                    },
+                    tally,
+                    quality: (status == BatchStatus::Committed)
+                        .then(|| tally.report_with_timeliness(timeliness as f64 / 1_000_000.0)),
+                    batch_id,
+                })
+            }
+
+            async fn batch_in(
+                executor: impl sqlx::Executor<'_, Database = $database>,
+                batch_id: &str,
+            ) -> StorageResult<Option<BatchSummary>> {
+                let row = sqlx::query(sql!("SELECT {BATCH_COLUMNS} FROM dataset_batch WHERE batch_id = $1"))
+                    .bind(batch_id)
+                    .fetch_optional(executor)
+                    .await
+                    .map_err(|e| storage_error("reading a batch", e))?;
+                row.as_ref().map(read_batch).transpose()
+            }
+
+            /// The loader of one batch.
+            pub(crate) struct Loader {
+                pool: Pool,
+                /// An atomic batch's one transaction.
+                transaction: Option<Transaction>,
+                start: BatchStart,
+                subject: SubjectKind,
+            }
+
+            impl Loader {
+                fn event(&self, action: &str, detail: String) -> AuditEvent {
+                    AuditEvent {
+                        detail,
+                        ..self.start.actor.event(action, "batch", self.start.batch_id.as_str())
+                    }
+                }
+
+                /// The subjects of `subjects` that the registries hold.
+                async fn linked(&self, transaction: &mut Transaction, subjects: &[&str]) -> StorageResult<HashSet<String>> {
+                    let mut found = HashSet::new();
+                    let Some((table, column)) = subject_table(self.subject) else {
+                        return Ok(found);
+                    };
+                    for group in subjects.chunks(LINK_LOOKUP) {
+                        let placeholders: Vec<String> = (1..=group.len()).map(|n| format!("${n}")).collect();
+                        let mut query = sqlx::query_scalar::<_, String>(sql!(
+                            "SELECT {column} FROM {table} WHERE {column} IN ({})",
+                            placeholders.join(", ")
+                        ));
+                        for subject in group {
+                            query = query.bind(*subject);
+                        }
+                        let rows = query
+                            .fetch_all(&mut **transaction)
+                            .await
+                            .map_err(|e| storage_error("linking subjects", e))?;
+                        found.extend(rows);
+                    }
+                    Ok(found)
+                }
+
+                async fn write_in(&self, transaction: &mut Transaction, chunk: Chunk) -> StorageResult<DatasetCounts> {
+                    let batch = self.start.batch_id.as_str();
+                    let resource = self.start.resource.as_str();
+                    let recorded_at = micros(self.start.started_at);
+                    let mut subjects: Vec<&str> = chunk
+                        .records
+                        .iter()
+                        .filter(|(_, record)| !record.delete)
+                        .filter_map(|(_, record)| record.subject.as_deref())
+                        .collect();
+                    subjects.sort_unstable();
+                    subjects.dedup();
+                    let linked = self.linked(transaction, &subjects).await?;
+                    let mut counts = DatasetCounts::default();
+                    let mut tally = chunk.tally;
+                    let mut problems = chunk.problems;
+                    let mut rejected_rows: HashSet<u64> = problems.iter().map(|problem| problem.row).collect();
+                    for (row, record) in &chunk.records {
+                        let row_number = i64::try_from(*row).map_err(|e| storage_error("row number", e))?;
+                        if record.delete {
+                            let deleted = sqlx::query("DELETE FROM dataset_record WHERE resource_code = $1 AND record_key = $2")
+                                .bind(resource)
+                                .bind(record.key.as_str())
+                                .execute(&mut **transaction)
+                                .await
+                                .map_err(|e| storage_error("deleting a record", e))?;
+                            counts.deleted += deleted.rows_affected();
+                            continue;
+                        }
+                        let existing = sqlx::query(
+                            "SELECT record_values, seen_batch, seen_row FROM dataset_record WHERE resource_code = $1 AND record_key = $2",
+                        )
+                        .bind(resource)
+                        .bind(record.key.as_str())
+                        .fetch_optional(&mut **transaction)
+                        .await
+                        .map_err(|e| storage_error("looking up a record", e))?;
+                        if let Some(existing) = &existing {
+                            let seen_batch: String = get(existing, "seen_batch")?;
+                            if seen_batch == batch {
+                                let first: i64 = get(existing, "seen_row")?;
+                                tally.duplicate_keys += 1;
+                                rejected_rows.insert(*row);
+                                problems.push(RowProblem {
+                                    row: *row,
+                                    problem: CellProblem::new(
+                                        "",
+                                        &record.key.replace(huimin_domain::dataset::KEY_SEPARATOR, " "),
+                                        "duplicate_key",
+                                        format!("the record key repeats row {first}; the row is not written"),
+                                        format!("记录键与第 {first} 行重复，该行未写入"),
+                                    ),
+                                });
+                                continue;
+                            }
+                        }
+                        let is_linked = match record.subject.as_deref() {
+                            Some(subject) if self.subject != SubjectKind::None => {
+                                tally.with_subject += 1;
+                                let found = linked.contains(subject);
+                                if found {
+                                    tally.linked += 1;
+                                } else {
+                                    counts.unlinked += 1;
+                                    problems.push(RowProblem {
+                                        row: *row,
+                                        problem: CellProblem::new(
+                                            "",
+                                            subject,
+                                            "subject_unlinked",
+                                            format!("the subject {subject} is not in the base registries; the record is kept, unlinked"),
+                                            format!("主体 {subject} 不在基础库中；记录已保存，未关联"),
+                                        ),
+                                    });
+                                }
+                                found
+                            }
+                            _ => false,
+                        };
+                        let values = encode_values(&record.values)?;
+                        match existing {
+                            None => {
+                                sqlx::query(
+                                    "INSERT INTO dataset_record (resource_code, record_key, subject, linked, record_values, batch_id, \
+                                     recorded_at_us, seen_batch, seen_row) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8)",
+                                )
+                                .bind(resource)
+                                .bind(record.key.as_str())
+                                .bind(record.subject.as_deref())
+                                .bind(i64::from(is_linked))
+                                .bind(values.as_str())
+                                .bind(batch)
+                                .bind(recorded_at)
+                                .bind(row_number)
+                                .execute(&mut **transaction)
+                                .await
+                                .map_err(|e| storage_error("inserting a record", e))?;
+                                counts.inserted += 1;
+                            }
+                            Some(existing) => {
+                                let stored: String = get(&existing, "record_values")?;
+                                if stored == values {
+                                    counts.unchanged += 1;
+                                    sqlx::query(
+                                        "UPDATE dataset_record SET seen_batch = $3, seen_row = $4, linked = $5 \
+                                         WHERE resource_code = $1 AND record_key = $2",
+                                    )
+                                    .bind(resource)
+                                    .bind(record.key.as_str())
+                                    .bind(batch)
+                                    .bind(row_number)
+                                    .bind(i64::from(is_linked))
+                                    .execute(&mut **transaction)
+                                    .await
+                                    .map_err(|e| storage_error("marking a record seen", e))?;
+                                } else {
+                                    counts.updated += 1;
+                                    sqlx::query(
+                                        "UPDATE dataset_record SET subject = $3, linked = $4, record_values = $5, batch_id = $6, \
+                                         recorded_at_us = $7, seen_batch = $6, seen_row = $8 WHERE resource_code = $1 AND record_key = $2",
+                                    )
+                                    .bind(resource)
+                                    .bind(record.key.as_str())
+                                    .bind(record.subject.as_deref())
+                                    .bind(i64::from(is_linked))
+                                    .bind(values.as_str())
+                                    .bind(batch)
+                                    .bind(recorded_at)
+                                    .bind(row_number)
+                                    .execute(&mut **transaction)
+                                    .await
+                                    .map_err(|e| storage_error("updating a record", e))?;
+                                }
+                            }
+                        }
+                    }
+                    counts.rejected = rejected_rows.len() as u64;
+                    let mut position_in_row = std::collections::HashMap::new();
+                    for problem in &problems {
+                        let position: &mut i64 = position_in_row.entry(problem.row).or_insert(0);
+                        sqlx::query(
+                            "INSERT INTO dataset_problem (batch_id, row_number, position, column_name, value, code, message, message_zh) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (batch_id, row_number, position) DO NOTHING",
+                        )
+                        .bind(batch)
+                        .bind(i64::try_from(problem.row).map_err(|e| storage_error("row number", e))?)
+                        .bind(*position)
+                        .bind(problem.problem.column.as_str())
+                        .bind(problem.problem.value.as_str())
+                        .bind(problem.problem.code.as_str())
+                        .bind(problem.problem.message.as_str())
+                        .bind(problem.problem.message_zh.as_str())
+                        .execute(&mut **transaction)
+                        .await
+                        .map_err(|e| storage_error("keeping a problem", e))?;
+                        *position += 1;
+                    }
+                    let as_i64 = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+                    sqlx::query(
+                        "UPDATE dataset_batch SET committed_rows = $2, rows_read = rows_read + $3, valid_rows = valid_rows + $4, \
+                         optional_cells = optional_cells + $5, filled_optional_cells = filled_optional_cells + $6, \
+                         duplicate_keys = duplicate_keys + $7, with_subject = with_subject + $8, linked = linked + $9, \
+                         inserted = inserted + $10, updated = updated + $11, unchanged = unchanged + $12, deleted = deleted + $13, \
+                         rejected = rejected + $14, unlinked = unlinked + $15 WHERE batch_id = $1",
+                    )
+                    .bind(batch)
+                    .bind(as_i64(chunk.last_row))
+                    .bind(as_i64(tally.rows))
+                    .bind(as_i64(tally.valid_rows))
+                    .bind(as_i64(tally.optional_cells))
+                    .bind(as_i64(tally.filled_optional_cells))
+                    .bind(as_i64(tally.duplicate_keys))
+                    .bind(as_i64(tally.with_subject))
+                    .bind(as_i64(tally.linked))
+                    .bind(as_i64(counts.inserted))
+                    .bind(as_i64(counts.updated))
+                    .bind(as_i64(counts.unchanged))
+                    .bind(as_i64(counts.deleted))
+                    .bind(as_i64(counts.rejected))
+                    .bind(as_i64(counts.unlinked))
+                    .execute(&mut **transaction)
+                    .await
+                    .map_err(|e| storage_error("counting a chunk", e))?;
+                    Ok(counts)
+                }
+            }
+
+            fn describe(counts: &DatasetCounts, last_row: u64) -> String {
+                format!(
+                    "through row {last_row}: {} inserted, {} updated, {} unchanged, {} deleted, {} rejected, {} unlinked",
+                    counts.inserted, counts.updated, counts.unchanged, counts.deleted, counts.rejected, counts.unlinked
+                )
+            }
+
+            #[async_trait]
+            impl DatasetLoad for Loader {
+                async fn write(&mut self, chunk: Chunk) -> StorageResult<DatasetCounts> {
+                    let last_row = chunk.last_row;
+                    if let Some(mut transaction) = self.transaction.take() {
+                        let counts = self.write_in(&mut transaction, chunk).await;
+                        self.transaction = Some(transaction);
+                        return counts;
+                    }
+                    let mut transaction = <$store>::begin_write_on(&self.pool).await?;
+                    let counts = self.write_in(&mut transaction, chunk).await?;
+                    let event = self.event("dataset.load", describe(&counts, last_row));
+                    append_in(&mut transaction, std::slice::from_ref(&event), self.start.started_at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("committing a chunk", e))?;
+                    Ok(counts)
+                }
+
+                async fn finish(mut self: Box<Self>, finished_at: DateTime<Utc>) -> StorageResult<BatchSummary> {
+                    let mut transaction = match self.transaction.take() {
+                        Some(transaction) => transaction,
+                        None => <$store>::begin_write_on(&self.pool).await?,
+                    };
+                    let batch = self.start.batch_id.as_str();
+                    let deleted = if self.start.mode == LoadMode::Full {
+                        sqlx::query("DELETE FROM dataset_record WHERE resource_code = $1 AND seen_batch <> $2")
+                            .bind(self.start.resource.as_str())
+                            .bind(batch)
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err(|e| storage_error("deleting records the full load omitted", e))?
+                            .rows_affected()
+                    } else {
+                        0
+                    };
+                    sqlx::query(
+                        "UPDATE dataset_batch SET status = 'committed', finished_at_us = $2, deleted = deleted + $3 WHERE batch_id = $1",
+                    )
+                    .bind(batch)
+                    .bind(micros(finished_at))
+                    .bind(i64::try_from(deleted).unwrap_or(i64::MAX))
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("committing a batch", e))?;
+                    let summary = batch_in(&mut *transaction, batch)
+                        .await?
+                        .ok_or_else(|| StorageError::new(format!("batch {batch} vanished while it was committed")))?;
+                    let score = summary.quality.map_or(0.0, |quality| quality.score());
+                    let event = AuditEvent {
+                        jurisdiction: String::new(),
+                        ..self.event(
+                            "dataset.commit",
+                            format!("{}; quality {score:.1}", describe(&summary.counts, summary.committed_rows)),
+                        )
+                    };
+                    append_in(&mut transaction, std::slice::from_ref(&event), finished_at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("committing a batch", e))?;
+                    Ok(summary)
+                }
+            }
+
+            #[async_trait]
+            impl DatasetStore for $store {
+                async fn open_batch(&self, start: &BatchStart) -> StorageResult<(BatchOpening, Option<Box<dyn DatasetLoad>>)> {
+                    let Some(resource) = CatalogueStore::resource(self, &start.resource, None).await? else {
+                        return Ok((BatchOpening::Conflict(format!("resource {} is not in the catalogue", start.resource)), None));
+                    };
+                    let subject = resource.resource.subject;
+                    let loader = |transaction: Option<Transaction>| -> Box<dyn DatasetLoad> {
+                        Box::new(Loader { pool: self.pool.clone(), transaction, start: start.clone(), subject })
+                    };
+                    if let Some(existing) = batch_in(&self.pool, &start.batch_id).await? {
+                        let stored_digest: Option<String> = sqlx::query_scalar("SELECT digest FROM dataset_batch WHERE batch_id = $1")
+                            .bind(start.batch_id.as_str())
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(|e| storage_error("reading a batch's digest", e))?;
+                        if existing.resource != start.resource {
+                            return Ok((BatchOpening::Conflict(format!(
+                                "batch {} belongs to resource {}", start.batch_id, existing.resource
+                            )), None));
+                        }
+                        if stored_digest.as_deref() != Some(start.digest.as_str()) {
+                            return Ok((BatchOpening::Conflict(format!(
+                                "batch {} was sent before with other content; give this one another batch id", start.batch_id
+                            )), None));
+                        }
+                        return Ok(match existing.status {
+                            BatchStatus::Committed => (BatchOpening::Committed(Box::new(existing)), None),
+                            BatchStatus::Running => (
+                                BatchOpening::Resume { committed_rows: existing.committed_rows },
+                                Some(loader(None)),
+                            ),
+                        });
+                    }
+                    let previous: Option<i64> = sqlx::query_scalar(
+                        "SELECT MAX(started_at_us) FROM dataset_batch WHERE resource_code = $1 AND status = 'committed'",
+                    )
+                    .bind(start.resource.as_str())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading the previous batch", e))?;
+                    let timeliness = huimin_domain::dataset::timeliness(
+                        resource.resource.update_frequency,
+                        previous.map(from_micros).transpose()?,
+                        start.started_at,
+                    );
+                    let mut transaction = <$store>::begin_write_on(&self.pool).await?;
+                    sqlx::query(sql!(
+                        "INSERT INTO dataset_batch ({BATCH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, NULL, \
+                         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, $10)"
+                    ))
+                    .bind(start.batch_id.as_str())
+                    .bind(start.resource.as_str())
+                    .bind(i64::from(start.resource_version))
+                    .bind(start.provider.as_str())
+                    .bind(start.mode.code())
+                    .bind(i64::from(start.atomic))
+                    .bind(start.digest.as_str())
+                    .bind(start.actor.account.as_str())
+                    .bind(micros(start.started_at))
+                    .bind(ppm(timeliness))
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("opening a batch", e))?;
+                    if start.atomic {
+                        return Ok((BatchOpening::New, Some(loader(Some(transaction)))));
+                    }
+                    let event = AuditEvent {
+                        detail: format!("{} load of {}", start.mode.code(), start.resource),
+                        ..start.actor.event("dataset.open", "batch", start.batch_id.as_str())
+                    };
+                    append_in(&mut transaction, std::slice::from_ref(&event), start.started_at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("opening a batch", e))?;
+                    Ok((BatchOpening::New, Some(loader(None))))
+                }
+
+                async fn batch(&self, batch_id: &str) -> StorageResult<Option<BatchSummary>> {
+                    batch_in(&self.pool, batch_id).await
+                }
+
+                async fn batches(&self, resource: &ResourceCode, page: PageRequest) -> StorageResult<Page<BatchSummary>> {
+                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dataset_batch WHERE resource_code = $1")
+                        .bind(resource.as_str())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("counting batches", e))?;
+                    let rows = sqlx::query(sql!(
+                        "SELECT {BATCH_COLUMNS} FROM dataset_batch WHERE resource_code = $1 \
+                         ORDER BY started_at_us DESC, batch_id LIMIT {} OFFSET {}",
+                        page.per_page,
+                        page.offset()
+                    ))
+                    .bind(resource.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("listing batches", e))?;
+                    Ok(Page {
+                        items: rows.iter().map(read_batch).collect::<StorageResult<Vec<_>>>()?,
+                        total: u64::try_from(total).unwrap_or(0),
+                        page: page.page,
+                        per_page: page.per_page,
+                    })
+                }
+
+                async fn batch_problems(&self, batch_id: &str, page: PageRequest) -> StorageResult<Page<RowProblem>> {
+                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dataset_problem WHERE batch_id = $1")
+                        .bind(batch_id)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("counting problems", e))?;
+                    let rows = sqlx::query(sql!(
+                        "SELECT row_number, column_name, value, code, message, message_zh FROM dataset_problem \
+                         WHERE batch_id = $1 ORDER BY row_number, position LIMIT {} OFFSET {}",
+                        page.per_page,
+                        page.offset()
+                    ))
+                    .bind(batch_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading problems", e))?;
+                    let items = rows
+                        .iter()
+                        .map(|row| {
+                            let code: String = get(row, "code")?;
+                            Ok(RowProblem {
+                                row: count(row, "row_number")?,
+                                problem: CellProblem {
+                                    column: get(row, "column_name")?,
+                                    value: get(row, "value")?,
+                                    code,
+                                    message: get(row, "message")?,
+                                    message_zh: get(row, "message_zh")?,
+                                },
+                            })
+                        })
+                        .collect::<StorageResult<Vec<_>>>()?;
+                    Ok(Page { items, total: u64::try_from(total).unwrap_or(0), page: page.page, per_page: page.per_page })
+                }
+
+                async fn subject_records(&self, resource: &ResourceCode, subject: &str) -> StorageResult<Vec<StoredRecord>> {
+                    let rows = sqlx::query(
+                        "SELECT r.record_key, r.subject, r.linked, r.record_values, r.batch_id, r.recorded_at_us, b.provider \
+                         FROM dataset_record r JOIN dataset_batch b ON b.batch_id = r.batch_id \
+                         WHERE r.subject = $1 AND r.resource_code = $2 ORDER BY r.record_key",
+                    )
+                    .bind(subject)
+                    .bind(resource.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading a subject's records", e))?;
+                    rows.iter()
+                        .map(|row| {
+                            let key: String = get(row, "record_key")?;
+                            let values: String = get(row, "record_values")?;
+                            let provider: String = get(row, "provider")?;
+                            let linked: i64 = get(row, "linked")?;
+                            Ok(StoredRecord {
+                                resource: resource.clone(),
+                                values: decode_values(&key, &values)?,
+                                subject: get(row, "subject")?,
+                                linked: linked != 0,
+                                batch_id: get(row, "batch_id")?,
+                                provider: DepartmentId::parse(&provider)
+                                    .map_err(|_| crate::codec::corrupt("dataset_batch.provider", &provider, "not a department id"))?,
+                                recorded_at: from_micros(get(row, "recorded_at_us")?)?,
+                                key,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn count_records(&self, resource: &ResourceCode) -> StorageResult<u64> {
+                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dataset_record WHERE resource_code = $1")
+                        .bind(resource.as_str())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("counting records", e))?;
+                    Ok(u64::try_from(total).unwrap_or(0))
+                }
+            }
+
+        }
+    };
+}
+
+pub(crate) use dataset_store;
