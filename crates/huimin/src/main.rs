@@ -45,31 +45,11 @@ enum Command {
         #[arg(long)]
         fresh: bool,
     },
-    /// Import a department file of persons, legal entities or houses.
+    /// Import a department file: persons, legal entities or houses into the registries,
+    /// or a department's dataset of a catalogued resource.
     Import {
-        kind: RecordKind,
-        file: PathBuf,
-        /// csv or ndjson (default: from the file name; .ndjson/.jsonl are NDJSON).
-        #[arg(long)]
-        format: Option<InputFormat>,
-        #[arg(long, value_enum, default_value_t = TextEncoding::Auto)]
-        encoding: TextEncoding,
-        /// Write nothing unless every row is valid, and then all rows in one transaction.
-        #[arg(long)]
-        atomic: bool,
-        /// The supplying department, kept as each record's source.
-        #[arg(long, default_value = "import")]
-        source: String,
-        /// Where to write rejected rows as JSON lines (default: FILE.report.jsonl).
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// Records per transaction. A first load into an empty registry is fastest in one
-        /// transaction (it is loaded in bulk); smaller batches keep each one short.
-        #[arg(long, default_value_t = 1_000_000)]
-        batch_rows: usize,
-        /// Database to import into (overrides the configuration).
-        #[arg(long)]
-        database: Option<String>,
+        #[command(subcommand)]
+        what: ImportCommand,
     },
     /// Print the effective configuration, secrets hidden.
     Config,
@@ -145,6 +125,85 @@ enum TokenCommand {
         #[arg(long)]
         label: String,
     },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// People into the population registry.
+    Persons(RegistryImport),
+    /// Legal entities into the legal-entity registry.
+    Entities(RegistryImport),
+    /// Houses into the house registry.
+    Houses(RegistryImport),
+    /// A department's records of a catalogued resource, as one batch: checked against
+    /// the resource's items, linked to the registries, with a quality report.
+    Dataset(DatasetImportArgs),
+}
+
+#[derive(clap::Args)]
+struct RegistryImport {
+    file: PathBuf,
+    /// csv or ndjson (default: from the file name; .ndjson/.jsonl are NDJSON).
+    #[arg(long)]
+    format: Option<InputFormat>,
+    #[arg(long, value_enum, default_value_t = TextEncoding::Auto)]
+    encoding: TextEncoding,
+    /// Write nothing unless every row is valid, and then all rows in one transaction.
+    #[arg(long)]
+    atomic: bool,
+    /// The supplying department, kept as each record's source.
+    #[arg(long, default_value = "import")]
+    source: String,
+    /// Where to write rejected rows as JSON lines (default: FILE.report.jsonl).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Records per transaction. A first load into an empty registry is fastest in one
+    /// transaction (it is loaded in bulk); smaller batches keep each one short.
+    #[arg(long, default_value_t = 1_000_000)]
+    batch_rows: usize,
+    /// Database to import into (overrides the configuration).
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LoadModeArg {
+    /// The file is the whole resource: records it omits are deleted.
+    Full,
+    /// The file adds, changes and (with a `_delete` column) deletes records.
+    Incremental,
+}
+
+#[derive(clap::Args)]
+struct DatasetImportArgs {
+    /// The resource's code in the catalogue, e.g. 301004/000001.
+    resource: String,
+    file: PathBuf,
+    /// csv or ndjson (default: from the file name; .ndjson/.jsonl are NDJSON).
+    #[arg(long)]
+    format: Option<InputFormat>,
+    #[arg(long, value_enum, default_value_t = TextEncoding::Auto)]
+    encoding: TextEncoding,
+    #[arg(long, value_enum, default_value_t = LoadModeArg::Incremental)]
+    mode: LoadModeArg,
+    /// All rows in one transaction, and none if any row is rejected. Otherwise each chunk
+    /// is committed, and an interrupted import resumes when run again.
+    #[arg(long)]
+    atomic: bool,
+    /// The batch id (default: from the file's SHA-256). The same batch sent twice is
+    /// recognised and not written again.
+    #[arg(long)]
+    batch: Option<String>,
+    /// Where to write rejected rows and the store's findings as JSON lines (default:
+    /// FILE.report.jsonl).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Rows per chunk (and per transaction when not atomic).
+    #[arg(long, default_value_t = 10_000)]
+    chunk_rows: usize,
+    /// Database to import into (overrides the configuration).
+    #[arg(long)]
+    database: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -567,25 +626,134 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
-        Command::Import {
-            kind,
-            file,
-            format,
-            encoding,
-            atomic,
-            source,
-            report,
-            batch_rows,
-            database,
-        } => {
-            if let Some(database) = database {
+        Command::Import { what } => {
+            let (kind, arguments) = match what {
+                ImportCommand::Persons(arguments) => (RecordKind::Persons, arguments),
+                ImportCommand::Entities(arguments) => (RecordKind::Entities, arguments),
+                ImportCommand::Houses(arguments) => (RecordKind::Houses, arguments),
+                ImportCommand::Dataset(arguments) => {
+                    if let Some(database) = &arguments.database {
+                        config.database.url = DatabaseUrl::new(database.clone());
+                    }
+                    huimin::server::init_logging(&config);
+                    return run_dataset_import(&config, arguments).await;
+                }
+            };
+            if let Some(database) = arguments.database {
                 config.database.url = DatabaseUrl::new(database);
             }
             huimin::server::init_logging(&config);
             run_import(
-                &config, kind, &file, format, encoding, atomic, source, report, batch_rows,
+                &config,
+                kind,
+                &arguments.file,
+                arguments.format,
+                arguments.encoding,
+                arguments.atomic,
+                arguments.source,
+                arguments.report,
+                arguments.batch_rows,
             )
             .await
+        }
+    }
+}
+
+fn report_path(file: &Path, report: Option<PathBuf>) -> PathBuf {
+    report.unwrap_or_else(|| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(".report.jsonl");
+        PathBuf::from(name)
+    })
+}
+
+fn input_format(file: &Path, format: Option<InputFormat>) -> InputFormat {
+    format.unwrap_or_else(
+        || match file.extension().and_then(|extension| extension.to_str()) {
+            Some("ndjson" | "jsonl") => InputFormat::Ndjson,
+            _ => InputFormat::Csv,
+        },
+    )
+}
+
+async fn run_dataset_import(config: &Config, arguments: DatasetImportArgs) -> anyhow::Result<()> {
+    use huimin::dataset_import::{DatasetImport, DatasetOutcome};
+    let store = huimin_store::connect(config.database.url.expose())
+        .await
+        .context("opening the database")?;
+    let import = DatasetImport {
+        resource: arguments.resource,
+        format: input_format(&arguments.file, arguments.format),
+        report: report_path(&arguments.file, arguments.report),
+        file: arguments.file,
+        encoding: arguments.encoding,
+        mode: match arguments.mode {
+            LoadModeArg::Full => huimin_domain::dataset::LoadMode::Full,
+            LoadModeArg::Incremental => huimin_domain::dataset::LoadMode::Incremental,
+        },
+        atomic: arguments.atomic,
+        batch: arguments.batch,
+        chunk_rows: arguments.chunk_rows.max(1),
+        actor: huimin_domain::audit::Actor::system("import"),
+    };
+    let outcome = huimin::dataset_import::import_dataset(
+        store.as_ref(),
+        &import,
+        &huimin_web::SystemClock,
+        &mut |line| {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        },
+    )
+    .await?;
+    match outcome {
+        DatasetOutcome::Aborted { rejected } => {
+            println!(
+                "Atomic import: {rejected} rows were rejected, so nothing was written. They are listed in {}.",
+                import.report.display()
+            );
+            std::process::exit(1);
+        }
+        DatasetOutcome::Committed { summary, again } => {
+            if again {
+                println!(
+                    "Batch {} was loaded before (at {}); nothing was written again.",
+                    summary.batch_id,
+                    huimin_domain::time::shanghai_display(summary.started_at)
+                );
+            }
+            let counts = summary.counts;
+            println!(
+                "Batch {}: {} rows read; {} inserted, {} updated, {} unchanged, {} deleted, {} rejected, {} unlinked.",
+                summary.batch_id,
+                summary.tally.rows,
+                counts.inserted,
+                counts.updated,
+                counts.unchanged,
+                counts.deleted,
+                counts.rejected,
+                counts.unlinked
+            );
+            if let Some(quality) = summary.quality {
+                println!(
+                    "Quality {:.1}: completeness {:.3}, validity {:.3}, uniqueness {:.3}, timeliness {:.3}, linkage {:.3}.",
+                    quality.score(),
+                    quality.completeness,
+                    quality.validity,
+                    quality.uniqueness,
+                    quality.timeliness,
+                    quality.linkage
+                );
+            }
+            if !again && (counts.rejected > 0 || counts.unlinked > 0) {
+                println!(
+                    "Rejected rows and unlinked subjects are listed in {}.",
+                    import.report.display()
+                );
+            }
+            Ok(())
         }
     }
 }

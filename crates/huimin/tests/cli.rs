@@ -1610,3 +1610,260 @@ async fn browser_shows_residents_who_used_their_data() {
     );
     browser.close().await.unwrap();
 }
+
+// ---------------------------------------------------------------- department datasets
+
+/// A store with the demo catalogue and no people (every subject is reported unlinked).
+async fn catalogued_store(url: &str) -> Arc<dyn huimin_domain::storage::Store> {
+    let store = huimin_store::connect(url).await.unwrap();
+    huimin::demo::publish_demo_catalogue(
+        store.as_ref(),
+        Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap(),
+    )
+    .await
+    .unwrap();
+    store
+}
+
+/// `rows` contribution rows of distinct people, as 人社 would send them.
+fn contributions_csv(rows: usize) -> String {
+    let area = huimin_domain::identifiers::AreaCode::parse("321002").unwrap();
+    let mut csv = String::from("公民身份号码,险种,缴费月份,缴费基数（元）\n");
+    for n in 0..rows {
+        let birth =
+            NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + chrono::Duration::days((n / 900) as i64);
+        let id = CitizenId::from_parts(&area, birth, (n % 900) as u16 + 1).unwrap();
+        csv.push_str(&format!(
+            "{},养老保险,2026-01-01,{}\n",
+            id.as_str(),
+            3000 + n % 5000
+        ));
+    }
+    csv
+}
+
+fn dataset_import(url: &str, file: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_huimin"));
+    command
+        .args(["import", "dataset", "301004/000001"])
+        .arg(file)
+        .args(["--database", url, "--chunk-rows", "2000"])
+        .args(extra)
+        .env("HUIMIN__LOG__FILTER", "warn");
+    command
+}
+
+/// Starts the import and kills it (SIGKILL) once it has printed `lines` progress lines;
+/// returns the last one.
+fn kill_after(mut command: Command, lines: usize) -> String {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stdout.lines().map_while(Result::ok) {
+        if line.contains("through row") {
+            seen.push(line);
+            if seen.len() == lines {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the import was killed, not finished");
+    seen.pop().expect("progress lines before the kill")
+}
+
+async fn killed_imports_keep_what_they_committed_and_resume(url: &str) {
+    let store = catalogued_store(url).await;
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("contributions.csv");
+    std::fs::write(&file, contributions_csv(40_000)).unwrap();
+    let code = huimin_domain::catalogue::ResourceCode::parse("301004/000001").unwrap();
+
+    // Atomic: killed after three checked chunks, nothing is kept.
+    let last = kill_after(
+        dataset_import(url, &file, &["--atomic", "--batch", "atomic-run"]),
+        3,
+    );
+    assert!(last.starts_with("checked through row"), "{last}");
+    assert_eq!(store.batch("atomic-run").await.unwrap(), None);
+    assert_eq!(store.count_records(&code).await.unwrap(), 0);
+
+    // Not atomic: killed after three committed chunks, exactly those rows are kept and
+    // the batch says how far it got.
+    let last = kill_after(dataset_import(url, &file, &["--batch", "chunked-run"]), 3);
+    let committed: u64 = last.rsplit(' ').next().unwrap().parse().unwrap();
+    let stopped = store.batch("chunked-run").await.unwrap().unwrap();
+    assert_eq!(stopped.status, huimin_domain::dataset::BatchStatus::Running);
+    assert!(
+        stopped.committed_rows >= committed,
+        "{} < {committed}",
+        stopped.committed_rows
+    );
+    assert_eq!(
+        store.count_records(&code).await.unwrap(),
+        stopped.committed_rows - 1,
+        "the header is row 1"
+    );
+
+    // The same command again completes it, without duplicates.
+    let output = dataset_import(url, &file, &["--batch", "chunked-run"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "resuming batch chunked-run after row {}",
+            stopped.committed_rows
+        )),
+        "{stdout}"
+    );
+    let done = store.batch("chunked-run").await.unwrap().unwrap();
+    assert_eq!(done.status, huimin_domain::dataset::BatchStatus::Committed);
+    assert_eq!(
+        (done.counts.inserted, done.counts.rejected, done.tally.rows),
+        (40_000, 0, 40_000)
+    );
+    assert_eq!(store.count_records(&code).await.unwrap(), 40_000);
+    assert_eq!(done.tally.duplicate_keys, 0);
+    // Every subject is reported, none dropped: the registry of this store is empty.
+    assert_eq!(done.counts.unlinked, 40_000);
+
+    // Sent a third time, the batch is recognised and nothing is written.
+    let output = dataset_import(url, &file, &["--batch", "chunked-run"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("was loaded before"));
+    assert_eq!(store.count_records(&code).await.unwrap(), 40_000);
+}
+
+#[tokio::test]
+async fn killed_dataset_imports_keep_what_they_committed_and_resume_on_sqlite() {
+    let (url, _directory) = huimin_store::testing::fresh_sqlite_database().await;
+    killed_imports_keep_what_they_committed_and_resume(&url).await;
+}
+
+#[tokio::test]
+async fn killed_dataset_imports_keep_what_they_committed_and_resume_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    killed_imports_keep_what_they_committed_and_resume(&url).await;
+}
+
+/// A GBK file is detected; declared as UTF-8 it is refused, naming the mismatch; a
+/// truncated last row, a header that does not match and a malformed NDJSON line are each
+/// reported precisely.
+#[tokio::test]
+async fn dataset_files_in_gbk_truncated_or_mismatched() {
+    let (url, _directory) = huimin_store::testing::fresh_sqlite_database().await;
+    let store = catalogued_store(&url).await;
+    let directory = tempfile::tempdir().unwrap();
+    let code = huimin_domain::catalogue::ResourceCode::parse("301004/000001").unwrap();
+    let text = contributions_csv(3).replace("养老保险", "失业保险");
+    let gbk = directory.path().join("gbk.csv");
+    std::fs::write(&gbk, encoding_rs::GBK.encode(&text).0).unwrap();
+    let output = dataset_import(&url, &gbk, &["--encoding", "utf8"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("the header does not match the catalogue"),
+        "{stderr}"
+    );
+    assert_eq!(
+        store.count_records(&code).await.unwrap(),
+        0,
+        "a refused file writes nothing"
+    );
+    let output = dataset_import(&url, &gbk, &[]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("(gb18030)") && stdout.contains("3 inserted"),
+        "{stdout}"
+    );
+    let records = store
+        .subject_records(
+            &code,
+            text.lines().nth(1).unwrap().split(',').next().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        records[0].values[2].as_deref(),
+        Some("失业保险"),
+        "decoded from GBK"
+    );
+
+    // A truncated upload: the last row stops mid-way.
+    let truncated = directory.path().join("truncated.csv");
+    let mut cut = contributions_csv(4);
+    cut.truncate(cut.len() - 12);
+    std::fs::write(&truncated, &cut).unwrap();
+    let output = dataset_import(&url, &truncated, &["--batch", "truncated"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let report =
+        std::fs::read_to_string(directory.path().join("truncated.csv.report.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(report.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (first["row"].as_u64(), first["code"].as_str()),
+        (Some(5), Some("row_width")),
+        "{report}"
+    );
+
+    // NDJSON by item names or titles; a line that is not an object is reported by line.
+    let ndjson = directory.path().join("contributions.ndjson");
+    let id = text.lines().nth(1).unwrap().split(',').next().unwrap();
+    std::fs::write(
+        &ndjson,
+        format!(
+            "{{\"citizen_id\":\"{id}\",\"险种\":\"工伤保险\",\"month\":\"2026-02-01\",\"salary_base\":4200.5}}\n[1,2]\n\n{{\"citizen_id\":\"{id}\",\"colour\":\"red\"}}\n"
+        ),
+    )
+    .unwrap();
+    let output = dataset_import(&url, &ndjson, &[]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 inserted") && stdout.contains("2 rejected"),
+        "{stdout}"
+    );
+    let report =
+        std::fs::read_to_string(directory.path().join("contributions.ndjson.report.jsonl"))
+            .unwrap();
+    let rows: Vec<(u64, String)> = report
+        .lines()
+        .map(|line| {
+            let problem: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                problem["row"].as_u64().unwrap(),
+                problem["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // The file's problems as they were read, then the store's findings.
+    let expected = [
+        (2, "unreadable_row"),
+        (4, "unreadable_row"),
+        (1, "subject_unlinked"),
+    ];
+    assert_eq!(
+        rows,
+        expected.map(|(row, code)| (row, code.to_owned())),
+        "{report}"
+    );
+    let amounts: Vec<Option<String>> = store
+        .subject_records(&code, id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|record| record.values[4].clone())
+        .collect();
+    assert!(amounts.contains(&Some("4200.50".into())), "{amounts:?}");
+}

@@ -1,0 +1,490 @@
+//! `huimin import dataset RESOURCE FILE`: a department's file of a catalogued resource,
+//! streamed into the store as one batch.
+//!
+//! The file is read twice, never held whole: once for its SHA-256 (the batch's content
+//! digest, and its default id), once to check and write its rows in chunks. CSV is
+//! decoded on the fly from UTF-8, GBK or GB18030 (detected from the first 64 KiB, or
+//! declared); NDJSON is one JSON object per line. Rows are checked by the domain
+//! (`dataset::Layout`); rejected rows are written to the report as they are found, and the
+//! store adds repeated keys and unlinked subjects. A non-atomic batch commits each chunk
+//! and says so on standard output (`committed through row N`), so a killed import keeps
+//! exactly those rows and the same command resumes after them; an atomic batch says
+//! `checked through row N` and keeps nothing until it finishes.
+
+use anyhow::Context;
+use huimin_domain::audit::Actor;
+use huimin_domain::catalogue::{PublishedResource, ResourceCode};
+use huimin_domain::dataset::{
+    BatchOpening, BatchStart, BatchSummary, CellProblem, Chunk, DELETE_COLUMN, Layout, LoadMode,
+    RowProblem,
+};
+use huimin_domain::storage::{DatasetLoad, PageRequest, Store};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::import::{InputFormat, TextEncoding};
+
+/// What to import, and how.
+#[derive(Debug, Clone)]
+pub struct DatasetImport {
+    pub resource: String,
+    pub file: PathBuf,
+    pub format: InputFormat,
+    pub encoding: TextEncoding,
+    pub mode: LoadMode,
+    pub atomic: bool,
+    /// The batch id; by default `sha256:` and the first 16 hex digits of the file's digest.
+    pub batch: Option<String>,
+    pub report: PathBuf,
+    pub chunk_rows: usize,
+    pub actor: Actor,
+}
+
+/// How an import ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatasetOutcome {
+    /// The batch is committed (now, or before: `again`).
+    Committed {
+        summary: Box<BatchSummary>,
+        again: bool,
+    },
+    /// An atomic batch had rejected rows: nothing was written.
+    Aborted { rejected: u64 },
+}
+
+/// The file's SHA-256, hex, read in blocks.
+fn file_digest(path: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut block = vec![0_u8; 1 << 16];
+    loop {
+        let read = file.read(&mut block)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&block[..read]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
+}
+
+/// The encoding of a file whose first bytes are `head`: UTF-8 when they are (allowing a
+/// character cut at the end), otherwise GB18030, which contains GBK.
+fn sniff(head: &[u8], declared: TextEncoding) -> &'static encoding_rs::Encoding {
+    match declared {
+        TextEncoding::Utf8 => encoding_rs::UTF_8,
+        TextEncoding::Gbk => encoding_rs::GBK,
+        TextEncoding::Gb18030 => encoding_rs::GB18030,
+        TextEncoding::Auto => match std::str::from_utf8(head) {
+            Ok(_) => encoding_rs::UTF_8,
+            Err(error) if error.error_len().is_none() => encoding_rs::UTF_8,
+            Err(_) => encoding_rs::GB18030,
+        },
+    }
+}
+
+/// A reader of UTF-8 decoded on the fly from `inner` in `encoding` (a UTF-8 byte-order
+/// mark is dropped; bytes invalid in the encoding become U+FFFD, which the row checks
+/// report as an encoding problem).
+struct DecodingReader<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    position: usize,
+    finished: bool,
+}
+
+impl<R: Read> DecodingReader<R> {
+    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Self {
+        DecodingReader {
+            inner,
+            decoder: encoding.new_decoder_with_bom_removal(),
+            input: vec![0; 1 << 16],
+            output: Vec::new(),
+            position: 0,
+            finished: false,
+        }
+    }
+}
+
+impl<R: Read> Read for DecodingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        while self.position == self.output.len() && !self.finished {
+            let read = self.inner.read(&mut self.input)?;
+            let last = read == 0;
+            let mut text = String::with_capacity(
+                self.decoder
+                    .max_utf8_buffer_length(read)
+                    .unwrap_or(read * 3 + 16),
+            );
+            let (_, _, _) = self
+                .decoder
+                .decode_to_string(&self.input[..read], &mut text, last);
+            self.output = text.into_bytes();
+            self.position = 0;
+            self.finished = last;
+        }
+        let available = &self.output[self.position..];
+        let count = available.len().min(buffer.len());
+        buffer[..count].copy_from_slice(&available[..count]);
+        self.position += count;
+        Ok(count)
+    }
+}
+
+/// A row source: the header's names, then each row's cells with its file row number.
+enum Rows {
+    Csv(
+        csv::StringRecordsIntoIter<DecodingReader<std::fs::File>>,
+        Vec<String>,
+    ),
+    /// The lines, the items' names (the header), their titles, the line number.
+    Ndjson(
+        std::io::Lines<BufReader<DecodingReader<std::fs::File>>>,
+        Vec<String>,
+        Vec<String>,
+        u64,
+    ),
+}
+
+/// One row of a file: its cells, or why it could not be read at all.
+type RowCells = Result<Vec<String>, Box<RowProblem>>;
+
+impl Rows {
+    fn open(
+        path: &Path,
+        format: InputFormat,
+        encoding: TextEncoding,
+        published: &PublishedResource,
+        mode: LoadMode,
+    ) -> anyhow::Result<(Rows, &'static str)> {
+        let mut head = vec![0_u8; 1 << 16];
+        let mut file = std::fs::File::open(path)?;
+        let read = read_up_to(&mut file, &mut head)?;
+        let encoding = sniff(&head[..read], encoding);
+        let file = std::fs::File::open(path)?;
+        let decoded = DecodingReader::new(file, encoding);
+        Ok(match format {
+            InputFormat::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .flexible(true)
+                    .from_reader(decoded);
+                let header: Vec<String> = reader
+                    .headers()
+                    .context("reading the header")?
+                    .iter()
+                    .map(str::to_owned)
+                    .collect();
+                (Rows::Csv(reader.into_records(), header), encoding.name())
+            }
+            InputFormat::Ndjson => {
+                let items = &published.resource.items;
+                let mut header: Vec<String> = items.iter().map(|item| item.name.clone()).collect();
+                let mut titles: Vec<String> = items.iter().map(|item| item.title.clone()).collect();
+                if mode == LoadMode::Incremental {
+                    header.push(DELETE_COLUMN.to_owned());
+                    titles.push(DELETE_COLUMN.to_owned());
+                }
+                (
+                    Rows::Ndjson(BufReader::new(decoded).lines(), header, titles, 0),
+                    encoding.name(),
+                )
+            }
+        })
+    }
+
+    fn header(&self) -> &[String] {
+        match self {
+            Rows::Csv(_, header) | Rows::Ndjson(_, header, _, _) => header,
+        }
+    }
+
+    /// The next row with its number: the file line it starts on (the CSV header is line
+    /// 1); an empty line gives no cells.
+    fn next_row(&mut self) -> Option<(u64, RowCells)> {
+        match self {
+            Rows::Csv(records, _) => {
+                let record = records.next()?;
+                Some(match record {
+                    Ok(record) => (
+                        record.position().map_or(0, csv::Position::line),
+                        Ok(record.iter().map(str::to_owned).collect()),
+                    ),
+                    Err(error) => {
+                        let row = error.position().map_or(0, csv::Position::line);
+                        (
+                            row,
+                            Err(unreadable(
+                                row,
+                                format!("the row cannot be read as CSV: {error}"),
+                                "该行不是有效的 CSV".into(),
+                            )),
+                        )
+                    }
+                })
+            }
+            Rows::Ndjson(lines, header, titles, line_number) => {
+                let line = lines.next()?;
+                *line_number += 1;
+                let row = *line_number;
+                Some(match line {
+                    Err(error) => (
+                        row,
+                        Err(unreadable(
+                            row,
+                            format!("reading the file: {error}"),
+                            "读取文件失败".into(),
+                        )),
+                    ),
+                    Ok(line) if line.trim().is_empty() => (row, Ok(Vec::new())),
+                    Ok(line) => (row, ndjson_cells(row, &line, header, titles)),
+                })
+            }
+        }
+    }
+}
+
+fn read_up_to(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let read = file.read(&mut buffer[filled..])?;
+        if read == 0 {
+            break;
+        }
+        filled += read;
+    }
+    Ok(filled)
+}
+
+fn unreadable(row: u64, message: String, message_zh: String) -> Box<RowProblem> {
+    Box::new(RowProblem {
+        row,
+        problem: CellProblem::new("", "", "unreadable_row", message, message_zh),
+    })
+}
+
+/// An NDJSON object's values in the header's order; keys may be item names or titles.
+fn ndjson_cells(row: u64, line: &str, header: &[String], titles: &[String]) -> RowCells {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(line).map_err(|error| {
+            unreadable(
+                row,
+                format!("the line is not a JSON object: {error}"),
+                "该行不是 JSON 对象".into(),
+            )
+        })?;
+    let mut cells = vec![String::new(); header.len()];
+    for (key, value) in object {
+        let key_name = key.trim();
+        let column = header
+            .iter()
+            .zip(titles)
+            .position(|(name, title)| name.eq_ignore_ascii_case(key_name) || title == key_name);
+        let Some(column) = column else {
+            return Err(unreadable(
+                row,
+                format!("'{key}' is not an item of the resource"),
+                format!("“{key}”不是该资源的信息项"),
+            ));
+        };
+        cells[column] = match value {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(text) => text,
+            serde_json::Value::Bool(flag) => flag.to_string(),
+            serde_json::Value::Number(number) => number.to_string(),
+            other => {
+                return Err(unreadable(
+                    row,
+                    format!("'{key}' holds {other}, not a single value"),
+                    format!("“{key}”的值不是单个值"),
+                ));
+            }
+        };
+    }
+    Ok(cells)
+}
+
+fn report_line(report: &mut impl Write, problem: &RowProblem) -> std::io::Result<()> {
+    let line = serde_json::json!({
+        "row": problem.row,
+        "column": problem.problem.column,
+        "value": problem.problem.value,
+        "code": problem.problem.code,
+        "message": problem.problem.message,
+        "message_zh": problem.problem.message_zh,
+    });
+    writeln!(report, "{line}")
+}
+
+/// Imports the file as one batch; `progress` hears of each committed chunk.
+pub async fn import_dataset(
+    store: &dyn Store,
+    import: &DatasetImport,
+    clock: &dyn huimin_web::Clock,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<DatasetOutcome> {
+    let now = clock.now();
+    let code = ResourceCode::parse(&import.resource).map_err(|message| anyhow::anyhow!(message))?;
+    let published = store
+        .resource(&code, None)
+        .await?
+        .with_context(|| format!("resource {code} is not in the catalogue"))?;
+    let digest = file_digest(&import.file)?;
+    let batch_id = import
+        .batch
+        .clone()
+        .unwrap_or_else(|| format!("sha256:{}", &digest[..16]));
+    let (mut rows, encoding) = Rows::open(
+        &import.file,
+        import.format,
+        import.encoding,
+        &published,
+        import.mode,
+    )?;
+    let header: Vec<&str> = rows.header().iter().map(String::as_str).collect();
+    let layout = Layout::from_header(&published.resource, &header, import.mode)
+        .map_err(|error| anyhow::anyhow!("{error}\n{}", error.message_zh()))?;
+    let start = BatchStart {
+        batch_id: batch_id.clone(),
+        resource: code.clone(),
+        resource_version: published.version,
+        provider: published.resource.provider.clone(),
+        mode: import.mode,
+        atomic: import.atomic,
+        digest,
+        actor: import.actor.clone(),
+        started_at: now,
+    };
+    let (opening, loader) = store.open_batch(&start).await?;
+    let (mut loader, skip_through): (Box<dyn DatasetLoad>, u64) = match (opening, loader) {
+        (BatchOpening::Committed(summary), _) => {
+            return Ok(DatasetOutcome::Committed {
+                summary,
+                again: true,
+            });
+        }
+        (BatchOpening::Conflict(reason), _) => anyhow::bail!("{reason}"),
+        (BatchOpening::New, Some(loader)) => (loader, 0),
+        (BatchOpening::Resume { committed_rows }, Some(loader)) => {
+            progress(&format!(
+                "resuming batch {batch_id} after row {committed_rows}"
+            ));
+            (loader, committed_rows)
+        }
+        (opening, None) => {
+            anyhow::bail!("the store opened batch {batch_id} ({opening:?}) without a loader")
+        }
+    };
+    progress(&format!(
+        "batch {batch_id}: {} load of {code} ({encoding})",
+        import.mode.code()
+    ));
+    let mut report = std::io::BufWriter::new(
+        std::fs::File::create(&import.report)
+            .with_context(|| format!("creating {}", import.report.display()))?,
+    );
+    let resource = &published.resource;
+    let mut chunk = Chunk::default();
+    // Rows refused by the checks here or by the store (repeated keys).
+    let mut rejected = 0_u64;
+    while let Some((row, cells)) = rows.next_row() {
+        if row <= skip_through {
+            continue;
+        }
+        match cells {
+            Ok(cells) if cells.is_empty() => continue,
+            Ok(cells) => {
+                let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+                match layout.record(resource, &cells) {
+                    Ok(record) => {
+                        chunk.tally.count_valid(resource, &record);
+                        chunk.records.push((row, record));
+                    }
+                    Err(problems) => {
+                        chunk.tally.count_rejected();
+                        for problem in problems {
+                            let problem = RowProblem { row, problem };
+                            report_line(&mut report, &problem)?;
+                            chunk.problems.push(problem);
+                        }
+                    }
+                }
+            }
+            Err(problem) => {
+                chunk.tally.count_rejected();
+                report_line(&mut report, &problem)?;
+                chunk.problems.push(*problem);
+            }
+        }
+        chunk.last_row = row;
+        if chunk.records.len() + chunk.problems.len() >= import.chunk_rows {
+            let last = chunk.last_row;
+            rejected += loader.write(std::mem::take(&mut chunk)).await?.rejected;
+            progress(&format!(
+                "{} through row {last}",
+                if import.atomic {
+                    "checked"
+                } else {
+                    "committed"
+                }
+            ));
+        }
+    }
+    if chunk.last_row > 0 {
+        let last = chunk.last_row;
+        rejected += loader.write(chunk).await?.rejected;
+        progress(&format!(
+            "{} through row {last}",
+            if import.atomic {
+                "checked"
+            } else {
+                "committed"
+            }
+        ));
+    }
+    report.flush()?;
+    if import.atomic && rejected > 0 {
+        // All of the batch or none of it: dropping the loader rolls its transaction back.
+        drop(loader);
+        return Ok(DatasetOutcome::Aborted { rejected });
+    }
+    let summary = loader.finish(clock.now().max(now)).await?;
+    append_store_problems(store, &batch_id, &mut report).await?;
+    report.flush()?;
+    Ok(DatasetOutcome::Committed {
+        summary: Box::new(summary),
+        again: false,
+    })
+}
+
+/// The problems the store found (repeated keys, unlinked subjects), after the file's own.
+async fn append_store_problems(
+    store: &dyn Store,
+    batch_id: &str,
+    report: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut page = 1;
+    loop {
+        let problems = store
+            .batch_problems(batch_id, PageRequest::new(page, 200))
+            .await?;
+        for problem in &problems.items {
+            if matches!(
+                problem.problem.code.as_str(),
+                "duplicate_key" | "subject_unlinked"
+            ) {
+                report_line(report, problem)?;
+            }
+        }
+        if u64::from(page) * 200 >= problems.total {
+            return Ok(());
+        }
+        page += 1;
+    }
+}
