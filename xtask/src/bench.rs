@@ -29,6 +29,8 @@ struct Settings {
     http_seconds: u32,
     /// Entries in the audit log that `huimin audit verify` is timed over.
     audit_entries: u64,
+    /// Rows of the department dataset the ingest is timed over.
+    dataset_rows: u64,
     out: PathBuf,
     /// The benchmarks to run (`--only import,http`); all when empty.
     only: Vec<String>,
@@ -43,6 +45,7 @@ const SECTIONS: &[&str] = &[
     "read-audit",
     "audit",
     "sign-in",
+    "dataset",
 ];
 
 impl Settings {
@@ -57,6 +60,7 @@ fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
         postgres: true,
         http_seconds: 15,
         audit_entries: 10_000_000,
+        dataset_rows: 5_000_000,
         out: PathBuf::from("bench-out"),
         only: Vec::new(),
     };
@@ -70,6 +74,9 @@ fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
             "--skip-postgres" => settings.postgres = false,
             "--audit-entries" => {
                 settings.audit_entries = iterator.next().context("--audit-entries N")?.parse()?
+            }
+            "--dataset-rows" => {
+                settings.dataset_rows = iterator.next().context("--dataset-rows N")?.parse()?
             }
             "--out" => settings.out = PathBuf::from(iterator.next().context("--out DIR")?),
             "--only" => {
@@ -125,6 +132,20 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
     }
     if settings.runs("sign-in") {
         rows.push(crate::sign_in_bench::run(&runtime, &binary, &settings.out)?);
+    }
+    if settings.runs("dataset") {
+        let postgres = if settings.postgres {
+            runtime.block_on(huimin_store::testing::fresh_postgres_database())
+        } else {
+            None
+        };
+        rows.extend(crate::dataset_bench::run(
+            &binary,
+            &settings.out,
+            settings.dataset_rows,
+            200_000,
+            postgres,
+        )?);
     }
     if !["grid", "import", "demo", "http", "read-audit"]
         .iter()
@@ -308,12 +329,26 @@ fn write_persons_csv(persons: &[Person], path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes the identity number of every living person of the database, in order.
+pub(crate) fn write_all_ids(database: &str, path: &Path) -> anyhow::Result<()> {
+    write_query(
+        database,
+        "SELECT citizen_id FROM person WHERE life_status = 'alive' ORDER BY citizen_id",
+        path,
+    )
+}
+
 /// Writes the identity numbers of every seventh person of the served database, 100,000 at
 /// most, for the HTTP benchmark to ask for. They are read from the database, not from a
 /// city generated here: the demo generates its city as of its own today.
 pub(crate) fn write_ids(database: &str, path: &Path) -> anyhow::Result<()> {
     let query = "SELECT citizen_id FROM (SELECT citizen_id, row_number() OVER (ORDER BY citizen_id) AS n \
                  FROM person) AS numbered WHERE n % 7 = 0 LIMIT 100000";
+    write_query(database, query, path)
+}
+
+/// Writes the rows of a one-column query, one per line.
+fn write_query(database: &str, query: &str, path: &Path) -> anyhow::Result<()> {
     let output = match database.strip_prefix("sqlite:") {
         Some(file) => Command::new("sqlite3").arg(file).arg(query).output()?,
         None => Command::new("psql")
@@ -341,7 +376,7 @@ pub(crate) fn write_ids(database: &str, path: &Path) -> anyhow::Result<()> {
 }
 
 /// The harness's PostgreSQL URL in the form psql takes (a socket directory, no host).
-fn psql_url(url: &str) -> String {
+pub(crate) fn psql_url(url: &str) -> String {
     url.replace("postgres://postgres@localhost/", "postgresql://postgres@/")
 }
 
@@ -387,7 +422,7 @@ fn tempfile_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("huimin-bench-{}-{name}", std::process::id()))
 }
 
-fn mib(kib: u64) -> String {
+pub(crate) fn mib(kib: u64) -> String {
     format!("{} MiB", kib / 1024)
 }
 
@@ -501,22 +536,8 @@ fn import_postgres(
     let (mut peer_runs, mut runs) = (Vec::new(), Vec::new());
     for (run, url) in urls.iter().enumerate() {
         let psql = psql_url(url);
-        let status = Command::new("psql")
-            .args(["-q", "-v", "ON_ERROR_STOP=1", &psql, "-c", create])
-            .status()?;
-        ensure!(status.success(), "psql could not create the plain table");
         println!("COPY ({} of {}) …", run + 1, urls.len());
-        peer_runs.push(timed(Command::new("psql").args([
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            &psql,
-            "-c",
-            &format!(
-                "\\copy person_plain FROM '{}' WITH (FORMAT csv, HEADER true)",
-                csv.display()
-            ),
-        ]))?);
+        peer_runs.push(copy_into_plain_table(&psql, create, "person_plain", csv)?);
         settle_postgres(&psql)?;
         println!(
             "huimin import, PostgreSQL ({} of {}) …",
@@ -550,6 +571,31 @@ fn import_postgres(
         },
         same_job,
     ])
+}
+
+/// Creates a plain table with `create` and times psql's `\copy` of `csv` (with a header)
+/// into it: the PostgreSQL peer of an import.
+pub(crate) fn copy_into_plain_table(
+    psql: &str,
+    create: &str,
+    table: &str,
+    csv: &Path,
+) -> anyhow::Result<(f64, u64, String)> {
+    let status = Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", psql, "-c", create])
+        .status()?;
+    ensure!(status.success(), "psql could not create the plain table");
+    timed(Command::new("psql").args([
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        psql,
+        "-c",
+        &format!(
+            "\\copy {table} FROM '{}' WITH (FORMAT csv, HEADER true)",
+            csv.display()
+        ),
+    ]))
 }
 
 /// Vacuums a database after a timed load, untimed, so that autovacuum does not take up

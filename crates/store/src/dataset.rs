@@ -25,6 +25,14 @@ pub(crate) fn subject_table(kind: SubjectKind) -> Option<(&'static str, &'static
     }
 }
 
+/// `count` numbered placeholders from `$first`, comma-separated, for an `IN` list.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Subjects are linked in look-ups of this many at a time.
 pub(crate) const LINK_LOOKUP: usize = 500;
 
@@ -48,7 +56,7 @@ macro_rules! dataset_store {
         pub(crate) mod dataset_queries {
             use super::audit_queries::append_in;
             use crate::codec::{from_micros, micros};
-            use crate::dataset::{BATCH_COLUMNS, LINK_LOOKUP, decode_values, encode_values, ppm, subject_table};
+            use crate::dataset::{BATCH_COLUMNS, LINK_LOOKUP, decode_values, encode_values, placeholders, ppm, subject_table};
             use crate::storage_error;
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
@@ -148,6 +156,29 @@ macro_rules! dataset_store {
                 subject: SubjectKind,
             }
 
+            /// What the store holds of a key: its values and the batch and row that last
+            /// contained it.
+            struct Known {
+                values: String,
+                seen_batch: String,
+                seen_row: i64,
+            }
+
+            /// A record to insert, with its file row.
+            struct NewRecord<'a> {
+                key: &'a str,
+                subject: Option<&'a str>,
+                linked: bool,
+                values: String,
+                row: i64,
+            }
+
+            /// Records inserted by one statement (five bound values each, 1,002 in all).
+            const INSERT_ROWS: usize = 200;
+
+            /// Keys looked up by one statement.
+            const KEY_LOOKUP: usize = 500;
+
             impl Loader {
                 fn event(&self, action: &str, detail: String) -> AuditEvent {
                     AuditEvent {
@@ -163,11 +194,11 @@ macro_rules! dataset_store {
                         return Ok(found);
                     };
                     for group in subjects.chunks(LINK_LOOKUP) {
-                        let placeholders: Vec<String> = (1..=group.len()).map(|n| format!("${n}")).collect();
                         let mut query = sqlx::query_scalar::<_, String>(sql!(
                             "SELECT {column} FROM {table} WHERE {column} IN ({})",
-                            placeholders.join(", ")
-                        ));
+                            placeholders(1, group.len())
+                        ))
+                        .persistent(false);
                         for subject in group {
                             query = query.bind(*subject);
                         }
@@ -178,6 +209,89 @@ macro_rules! dataset_store {
                         found.extend(rows);
                     }
                     Ok(found)
+                }
+
+                /// The stored records of the chunk's keys.
+                async fn known_records(
+                    &self,
+                    transaction: &mut Transaction,
+                    records: &[(u64, huimin_domain::dataset::Record)],
+                ) -> StorageResult<std::collections::HashMap<String, Known>> {
+                    let mut keys: Vec<&str> = records.iter().map(|(_, record)| record.key.as_str()).collect();
+                    keys.sort_unstable();
+                    keys.dedup();
+                    let mut known = std::collections::HashMap::with_capacity(keys.len());
+                    for group in keys.chunks(KEY_LOOKUP) {
+                        // Planned at each execution, not prepared once: PostgreSQL's cached
+                        // plan for a table that was empty when the batch began scans it
+                        // whole (over a second per look-up at 50,000 records).
+                        let mut query = sqlx::query(sql!(
+                            "SELECT record_key, record_values, seen_batch, seen_row FROM dataset_record \
+                             WHERE resource_code = $1 AND record_key IN ({})",
+                            placeholders(2, group.len())
+                        ))
+                        .persistent(false)
+                        .bind(self.start.resource.as_str());
+                        for key in group {
+                            query = query.bind(*key);
+                        }
+                        let rows = query
+                            .fetch_all(&mut **transaction)
+                            .await
+                            .map_err(|e| storage_error("looking up records", e))?;
+                        for row in &rows {
+                            known.insert(
+                                get::<String>(row, "record_key")?,
+                                Known {
+                                    values: get(row, "record_values")?,
+                                    seen_batch: get(row, "seen_batch")?,
+                                    seen_row: get(row, "seen_row")?,
+                                },
+                            );
+                        }
+                    }
+                    Ok(known)
+                }
+
+                /// Inserts the pending records in statements of many rows, and empties the list.
+                async fn insert_records(&self, transaction: &mut Transaction, pending: &mut Vec<NewRecord<'_>>) -> StorageResult<()> {
+                    let recorded_at = micros(self.start.started_at);
+                    for group in pending.chunks(INSERT_ROWS) {
+                        let tuples: Vec<String> = (0..group.len())
+                            .map(|index| {
+                                let first = index * 5 + 3;
+                                format!(
+                                    "($1, ${}, ${}, ${}, ${}, $2, {recorded_at}, $2, ${})",
+                                    first,
+                                    first + 1,
+                                    first + 2,
+                                    first + 3,
+                                    first + 4
+                                )
+                            })
+                            .collect();
+                        let mut query = sqlx::query(sql!(
+                            "INSERT INTO dataset_record (resource_code, record_key, subject, linked, record_values, batch_id, \
+                             recorded_at_us, seen_batch, seen_row) VALUES {}",
+                            tuples.join(", ")
+                        ))
+                        .bind(self.start.resource.as_str())
+                        .bind(self.start.batch_id.as_str());
+                        for record in group {
+                            query = query
+                                .bind(record.key)
+                                .bind(record.subject)
+                                .bind(i64::from(record.linked))
+                                .bind(record.values.as_str())
+                                .bind(record.row);
+                        }
+                        query
+                            .execute(&mut **transaction)
+                            .await
+                            .map_err(|e| storage_error("inserting records", e))?;
+                    }
+                    pending.clear();
+                    Ok(())
                 }
 
                 async fn write_in(&self, transaction: &mut Transaction, chunk: Chunk) -> StorageResult<DatasetCounts> {
@@ -197,9 +311,16 @@ macro_rules! dataset_store {
                     let mut tally = chunk.tally;
                     let mut problems = chunk.problems;
                     let mut rejected_rows: HashSet<u64> = problems.iter().map(|problem| problem.row).collect();
+                    // What the store holds of the chunk's keys, looked up together; kept up
+                    // to date as the chunk is decided, so a key repeated within the chunk
+                    // is found too.
+                    let mut known = self.known_records(transaction, &chunk.records).await?;
+                    let mut pending: Vec<NewRecord<'_>> = Vec::new();
                     for (row, record) in &chunk.records {
                         let row_number = i64::try_from(*row).map_err(|e| storage_error("row number", e))?;
                         if record.delete {
+                            // Inserts decided before this deletion go first: they may be its key.
+                            self.insert_records(transaction, &mut pending).await?;
                             let deleted = sqlx::query("DELETE FROM dataset_record WHERE resource_code = $1 AND record_key = $2")
                                 .bind(resource)
                                 .bind(record.key.as_str())
@@ -207,34 +328,26 @@ macro_rules! dataset_store {
                                 .await
                                 .map_err(|e| storage_error("deleting a record", e))?;
                             counts.deleted += deleted.rows_affected();
+                            known.remove(record.key.as_str());
                             continue;
                         }
-                        let existing = sqlx::query(
-                            "SELECT record_values, seen_batch, seen_row FROM dataset_record WHERE resource_code = $1 AND record_key = $2",
-                        )
-                        .bind(resource)
-                        .bind(record.key.as_str())
-                        .fetch_optional(&mut **transaction)
-                        .await
-                        .map_err(|e| storage_error("looking up a record", e))?;
-                        if let Some(existing) = &existing {
-                            let seen_batch: String = get(existing, "seen_batch")?;
-                            if seen_batch == batch {
-                                let first: i64 = get(existing, "seen_row")?;
-                                tally.duplicate_keys += 1;
-                                rejected_rows.insert(*row);
-                                problems.push(RowProblem {
-                                    row: *row,
-                                    problem: CellProblem::new(
-                                        "",
-                                        &record.key.replace(huimin_domain::dataset::KEY_SEPARATOR, " "),
-                                        "duplicate_key",
-                                        format!("the record key repeats row {first}; the row is not written"),
-                                        format!("记录键与第 {first} 行重复，该行未写入"),
-                                    ),
-                                });
-                                continue;
-                            }
+                        if let Some(existing) = known.get(record.key.as_str())
+                            && existing.seen_batch == batch
+                        {
+                            let first = existing.seen_row;
+                            tally.duplicate_keys += 1;
+                            rejected_rows.insert(*row);
+                            problems.push(RowProblem {
+                                row: *row,
+                                problem: CellProblem::new(
+                                    "",
+                                    &record.key.replace(huimin_domain::dataset::KEY_SEPARATOR, " "),
+                                    "duplicate_key",
+                                    format!("the record key repeats row {first}; the row is not written"),
+                                    format!("记录键与第 {first} 行重复，该行未写入"),
+                                ),
+                            });
+                            continue;
                         }
                         let is_linked = match record.subject.as_deref() {
                             Some(subject) if self.subject != SubjectKind::None => {
@@ -260,11 +373,35 @@ macro_rules! dataset_store {
                             _ => false,
                         };
                         let values = encode_values(&record.values)?;
-                        match existing {
+                        let seen = Known { values: values.clone(), seen_batch: batch.to_owned(), seen_row: row_number };
+                        match known.insert(record.key.clone(), seen) {
                             None => {
+                                counts.inserted += 1;
+                                pending.push(NewRecord { key: &record.key, subject: record.subject.as_deref(), linked: is_linked, values, row: row_number });
+                                if pending.len() >= INSERT_ROWS {
+                                    self.insert_records(transaction, &mut pending).await?;
+                                }
+                            }
+                            Some(stored) if stored.values == values => {
+                                counts.unchanged += 1;
                                 sqlx::query(
-                                    "INSERT INTO dataset_record (resource_code, record_key, subject, linked, record_values, batch_id, \
-                                     recorded_at_us, seen_batch, seen_row) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8)",
+                                    "UPDATE dataset_record SET seen_batch = $3, seen_row = $4, linked = $5 \
+                                     WHERE resource_code = $1 AND record_key = $2",
+                                )
+                                .bind(resource)
+                                .bind(record.key.as_str())
+                                .bind(batch)
+                                .bind(row_number)
+                                .bind(i64::from(is_linked))
+                                .execute(&mut **transaction)
+                                .await
+                                .map_err(|e| storage_error("marking a record seen", e))?;
+                            }
+                            Some(_) => {
+                                counts.updated += 1;
+                                sqlx::query(
+                                    "UPDATE dataset_record SET subject = $3, linked = $4, record_values = $5, batch_id = $6, \
+                                     recorded_at_us = $7, seen_batch = $6, seen_row = $8 WHERE resource_code = $1 AND record_key = $2",
                                 )
                                 .bind(resource)
                                 .bind(record.key.as_str())
@@ -276,46 +413,11 @@ macro_rules! dataset_store {
                                 .bind(row_number)
                                 .execute(&mut **transaction)
                                 .await
-                                .map_err(|e| storage_error("inserting a record", e))?;
-                                counts.inserted += 1;
-                            }
-                            Some(existing) => {
-                                let stored: String = get(&existing, "record_values")?;
-                                if stored == values {
-                                    counts.unchanged += 1;
-                                    sqlx::query(
-                                        "UPDATE dataset_record SET seen_batch = $3, seen_row = $4, linked = $5 \
-                                         WHERE resource_code = $1 AND record_key = $2",
-                                    )
-                                    .bind(resource)
-                                    .bind(record.key.as_str())
-                                    .bind(batch)
-                                    .bind(row_number)
-                                    .bind(i64::from(is_linked))
-                                    .execute(&mut **transaction)
-                                    .await
-                                    .map_err(|e| storage_error("marking a record seen", e))?;
-                                } else {
-                                    counts.updated += 1;
-                                    sqlx::query(
-                                        "UPDATE dataset_record SET subject = $3, linked = $4, record_values = $5, batch_id = $6, \
-                                         recorded_at_us = $7, seen_batch = $6, seen_row = $8 WHERE resource_code = $1 AND record_key = $2",
-                                    )
-                                    .bind(resource)
-                                    .bind(record.key.as_str())
-                                    .bind(record.subject.as_deref())
-                                    .bind(i64::from(is_linked))
-                                    .bind(values.as_str())
-                                    .bind(batch)
-                                    .bind(recorded_at)
-                                    .bind(row_number)
-                                    .execute(&mut **transaction)
-                                    .await
-                                    .map_err(|e| storage_error("updating a record", e))?;
-                                }
+                                .map_err(|e| storage_error("updating a record", e))?;
                             }
                         }
                     }
+                    self.insert_records(transaction, &mut pending).await?;
                     counts.rejected = rejected_rows.len() as u64;
                     let mut position_in_row = std::collections::HashMap::new();
                     for problem in &problems {

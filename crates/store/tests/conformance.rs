@@ -1670,13 +1670,15 @@ async fn dataset_batches_insert_update_repeat_delete_and_link(
             (4, vec![stranger.as_str(), "养老保险", "2026-01-01", "3000"]),
             (5, vec![a.as_str(), "养老保险", "20260101", "4600"]),
             (6, vec!["321002198001021", "养老保险", "2026-01-01", "1"]),
+            // A repeat within the same chunk.
+            (7, vec![stranger.as_str(), "养老保险", "2026-01-01", "3100"]),
         ],
     );
     assert_eq!(
         loader.write(second).await.unwrap(),
         DatasetCounts {
             inserted: 1,
-            rejected: 2,
+            rejected: 3,
             unlinked: 1,
             ..DatasetCounts::default()
         }
@@ -1684,13 +1686,13 @@ async fn dataset_batches_insert_update_repeat_delete_and_link(
     let summary = loader.finish(at(3)).await.unwrap();
     assert_eq!(
         (summary.status, summary.committed_rows),
-        (BatchStatus::Committed, 6)
+        (BatchStatus::Committed, 7)
     );
     assert_eq!(
         summary.counts,
         DatasetCounts {
             inserted: 3,
-            rejected: 2,
+            rejected: 3,
             unlinked: 1,
             ..DatasetCounts::default()
         }
@@ -1698,7 +1700,7 @@ async fn dataset_batches_insert_update_repeat_delete_and_link(
     let quality = summary.quality.unwrap();
     assert_eq!(
         (quality.validity, quality.uniqueness),
-        (4.0 / 5.0, 3.0 / 4.0)
+        (5.0 / 6.0, 3.0 / 5.0)
     );
     assert_eq!((quality.linkage, quality.timeliness), (2.0 / 3.0, 1.0));
     let problems = store
@@ -1715,13 +1717,19 @@ async fn dataset_batches_insert_update_repeat_delete_and_link(
         [
             (4, "subject_unlinked"),
             (5, "duplicate_key"),
-            (6, "citizen_id_wrong_length")
+            (6, "citizen_id_wrong_length"),
+            (7, "duplicate_key")
         ]
     );
     assert!(
         problems.items[1].problem.message.contains("row 2"),
         "{:?}",
         problems.items[1]
+    );
+    assert!(
+        problems.items[3].problem.message.contains("row 4"),
+        "a repeat within one chunk names its first row: {:?}",
+        problems.items[3]
     );
     let code = huimin_domain::catalogue::ResourceCode::parse(CONTRIBUTIONS).unwrap();
     let records = store.subject_records(&code, &a).await.unwrap();
