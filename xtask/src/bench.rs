@@ -9,6 +9,7 @@
 //! | the same reads, audited, served in this process (`read-audit`) | the same router with an audit store that forgets appends (target ratio ≥ 0.7) |
 //! | point-in-grid lookups, one thread | — (target: ≥ 1,000,000/s) |
 //! | `huimin demo` with 100,000 people, start to serving | — (target: ≤ 20 s) |
+//! | `huimin import dataset` of a 5,000,000-row department file (`dataset`) | sqlite3 `.import` / `COPY` of the same file into a plain table (target ≥ 0.5×) |
 //!
 //! The throwaway PostgreSQL cluster runs with fsync off (it is the test harness's); the
 //! huimin import and COPY both run against it, so the comparison is fair, but absolute

@@ -393,6 +393,7 @@ pub async fn import_dataset(
     let mut chunk = Chunk::default();
     // Rows refused by the checks here or by the store (repeated keys).
     let mut rejected = 0_u64;
+    let mut valid_rows = 0_u64;
     while let Some((row, cells)) = rows.next_row() {
         if row <= skip_through {
             continue;
@@ -403,6 +404,7 @@ pub async fn import_dataset(
                 let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
                 match layout.record(resource, &cells) {
                     Ok(record) => {
+                        valid_rows += 1;
                         chunk.tally.count_valid(resource, &record);
                         chunk.records.push((row, record));
                     }
@@ -449,6 +451,13 @@ pub async fn import_dataset(
         ));
     }
     report.flush()?;
+    if import.mode == LoadMode::Full && valid_rows == 0 {
+        anyhow::bail!(
+            "the file has no valid row: as a full load it would delete every record of {code}, so the batch was not finished \
+             and nothing was deleted (its problems are in {})",
+            import.report.display()
+        );
+    }
     if import.atomic && rejected > 0 {
         // All of the batch or none of it: dropping the loader rolls its transaction back.
         drop(loader);

@@ -1818,6 +1818,24 @@ async fn dataset_files_in_gbk_truncated_or_mismatched() {
         "{report}"
     );
 
+    // A full load without a valid row would delete every record: refused, nothing deleted.
+    let empty = directory.path().join("empty.csv");
+    std::fs::write(
+        &empty,
+        "公民身份号码,险种,缴费月份,缴费基数（元）\n1,2,3,4\n",
+    )
+    .unwrap();
+    let before = store.count_records(&code).await.unwrap();
+    let output = dataset_import(&url, &empty, &["--mode", "full"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("no valid row"),
+        "{stderr}"
+    );
+    assert_eq!(store.count_records(&code).await.unwrap(), before);
+
     // NDJSON by item names or titles; a line that is not an object is reported by line.
     let ndjson = directory.path().join("contributions.ndjson");
     let id = text.lines().nth(1).unwrap().split(',').next().unwrap();

@@ -557,6 +557,14 @@ macro_rules! dataset_store {
                                 "batch {} belongs to resource {}", start.batch_id, existing.resource
                             )), None));
                         }
+                        if existing.mode != start.mode || existing.atomic != start.atomic {
+                            return Ok((BatchOpening::Conflict(format!(
+                                "batch {} was begun as a{} {} load; run it again the same way, or give this one another batch id",
+                                start.batch_id,
+                                if existing.atomic { "n atomic" } else { " chunked" },
+                                existing.mode.code()
+                            )), None));
+                        }
                         if stored_digest.as_deref() != Some(start.digest.as_str()) {
                             return Ok((BatchOpening::Conflict(format!(
                                 "batch {} was sent before with other content; give this one another batch id", start.batch_id

@@ -1933,6 +1933,16 @@ async fn an_interrupted_batch_resumes_and_an_atomic_one_leaves_nothing(
         "no quality before the batch finishes"
     );
     assert_eq!(store.count_records(&code).await.unwrap(), 2);
+    // Resumed another way (here: as an incremental load), it is refused.
+    let (other_way, loader) = store
+        .open_batch(&start("steps", LoadMode::Incremental, false, "d", 4))
+        .await
+        .unwrap();
+    assert!(
+        matches!(other_way, BatchOpening::Conflict(ref reason) if reason.contains("chunked full load")),
+        "{other_way:?}"
+    );
+    assert!(loader.is_none());
     let (opening, loader) = store
         .open_batch(&start("steps", LoadMode::Full, false, "d", 4))
         .await
