@@ -389,58 +389,37 @@ pub async fn import_dataset(
         std::fs::File::create(&import.report)
             .with_context(|| format!("creating {}", import.report.display()))?,
     );
-    let resource = &published.resource;
-    let mut chunk = Chunk::default();
-    // Rows refused by the checks here or by the store (repeated keys).
+    // Rows are read and checked on a thread of their own while the store writes the
+    // chunk before: the two halves of the work overlap (two chunks in flight at most).
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Chunk>(1);
+    let checking = {
+        let resource = published.resource.clone();
+        let chunk_rows = import.chunk_rows;
+        tokio::task::spawn_blocking(move || {
+            check_rows(
+                &mut rows,
+                &layout,
+                &resource,
+                skip_through,
+                chunk_rows,
+                &mut report,
+                |chunk| sender.blocking_send(chunk).is_ok(),
+            )
+            .map(|valid_rows| (valid_rows, report))
+        })
+    };
+    // Rows refused by the checks or by the store (repeated keys).
     let mut rejected = 0_u64;
-    let mut valid_rows = 0_u64;
-    while let Some((row, cells)) = rows.next_row() {
-        if row <= skip_through {
-            continue;
-        }
-        match cells {
-            Ok(cells) if cells.is_empty() => continue,
-            Ok(cells) => {
-                let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-                match layout.record(resource, &cells) {
-                    Ok(record) => {
-                        valid_rows += 1;
-                        chunk.tally.count_valid(resource, &record);
-                        chunk.records.push((row, record));
-                    }
-                    Err(problems) => {
-                        chunk.tally.count_rejected();
-                        for problem in problems {
-                            let problem = RowProblem { row, problem };
-                            report_line(&mut report, &problem)?;
-                            chunk.problems.push(problem);
-                        }
-                    }
-                }
-            }
-            Err(problem) => {
-                chunk.tally.count_rejected();
-                report_line(&mut report, &problem)?;
-                chunk.problems.push(*problem);
-            }
-        }
-        chunk.last_row = row;
-        if chunk.records.len() + chunk.problems.len() >= import.chunk_rows {
-            let last = chunk.last_row;
-            rejected += loader.write(std::mem::take(&mut chunk)).await?.rejected;
-            progress(&format!(
-                "{} through row {last}",
-                if import.atomic {
-                    "checked"
-                } else {
-                    "committed"
-                }
-            ));
-        }
-    }
-    if chunk.last_row > 0 {
+    let mut written = Ok(());
+    while let Some(chunk) = receiver.recv().await {
         let last = chunk.last_row;
-        rejected += loader.write(chunk).await?.rejected;
+        match loader.write(chunk).await {
+            Ok(counts) => rejected += counts.rejected,
+            Err(error) => {
+                written = Err(error);
+                break;
+            }
+        }
         progress(&format!(
             "{} through row {last}",
             if import.atomic {
@@ -450,6 +429,10 @@ pub async fn import_dataset(
             }
         ));
     }
+    drop(receiver);
+    let checked = checking.await.context("the row checker stopped")?;
+    written?;
+    let (valid_rows, mut report) = checked?;
     report.flush()?;
     if import.mode == LoadMode::Full && valid_rows == 0 {
         anyhow::bail!(
@@ -470,6 +453,63 @@ pub async fn import_dataset(
         summary: Box::new(summary),
         again: false,
     })
+}
+
+/// Reads and checks the rows after `skip_through`, handing each chunk of `chunk_rows`
+/// to `send` (which answers false when nobody takes them any more); problems go to the
+/// report as they are found. Returns the number of valid rows.
+fn check_rows(
+    rows: &mut Rows,
+    layout: &Layout,
+    resource: &huimin_domain::catalogue::Resource,
+    skip_through: u64,
+    chunk_rows: usize,
+    report: &mut impl Write,
+    mut send: impl FnMut(Chunk) -> bool,
+) -> anyhow::Result<u64> {
+    let mut chunk = Chunk::default();
+    let mut valid_rows = 0_u64;
+    while let Some((row, cells)) = rows.next_row() {
+        if row <= skip_through {
+            continue;
+        }
+        match cells {
+            Ok(cells) if cells.is_empty() => continue,
+            Ok(cells) => {
+                let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+                match layout.record(resource, &cells) {
+                    Ok(record) => {
+                        valid_rows += 1;
+                        chunk.tally.count_valid(resource, &record);
+                        chunk.records.push((row, record));
+                    }
+                    Err(problems) => {
+                        chunk.tally.count_rejected();
+                        for problem in problems {
+                            let problem = RowProblem { row, problem };
+                            report_line(report, &problem)?;
+                            chunk.problems.push(problem);
+                        }
+                    }
+                }
+            }
+            Err(problem) => {
+                chunk.tally.count_rejected();
+                report_line(report, &problem)?;
+                chunk.problems.push(*problem);
+            }
+        }
+        chunk.last_row = row;
+        if chunk.records.len() + chunk.problems.len() >= chunk_rows
+            && !send(std::mem::take(&mut chunk))
+        {
+            return Ok(valid_rows);
+        }
+    }
+    if chunk.last_row > 0 {
+        send(chunk);
+    }
+    Ok(valid_rows)
 }
 
 /// The problems the store found (repeated keys, unlinked subjects), after the file's own.

@@ -34,7 +34,7 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
 }
 
 /// Subjects are linked in look-ups of this many at a time.
-pub(crate) const LINK_LOOKUP: usize = 500;
+pub(crate) const LINK_LOOKUP: usize = 100;
 
 pub(crate) fn encode_values(values: &[Option<String>]) -> Result<String, StorageError> {
     serde_json::to_string(values)
@@ -173,11 +173,13 @@ macro_rules! dataset_store {
                 row: i64,
             }
 
-            /// Records inserted by one statement (five bound values each, 1,002 in all).
-            const INSERT_ROWS: usize = 200;
+            /// Records inserted by one statement (five bound values each). sqlx finds each SQLite
+            /// parameter by name among all of the statement's, so the cost per value grows
+            /// with the statement: at 200 records that search was a third of the import.
+            const INSERT_ROWS: usize = 50;
 
             /// Keys looked up by one statement.
-            const KEY_LOOKUP: usize = 500;
+            const KEY_LOOKUP: usize = 100;
 
             impl Loader {
                 fn event(&self, action: &str, detail: String) -> AuditEvent {
