@@ -632,6 +632,21 @@ impl QualityTally {
     }
 }
 
+/// How many of a resource's latest committed batches its rolling score averages.
+pub const ROLLING_BATCHES: usize = 5;
+
+/// A resource's rolling quality score: the mean score of its latest
+/// [`ROLLING_BATCHES`] committed batches (`batches` newest first); `None` before the first.
+pub fn rolling_score(batches: &[BatchSummary]) -> Option<f64> {
+    let scores: Vec<f64> = batches
+        .iter()
+        .filter_map(|batch| batch.quality)
+        .take(ROLLING_BATCHES)
+        .map(|quality| quality.score())
+        .collect();
+    (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
+}
+
 /// The expected interval between batches of a resource, when it has one.
 pub fn update_interval(frequency: UpdateFrequency) -> Option<chrono::Duration> {
     match frequency {
@@ -991,6 +1006,55 @@ mod tests {
                 ok key="11010519491231002X\u{1f}2026-03-01" subject=Some("11010519491231002X") delete=true values=[Some("11010519491231002X"), Some("2026-03-01"), None, None, None, None]
                 _delete [delete_flag] _delete must be empty, 1/0, true/false or 是/否 | _delete 应为空、1/0、true/false 或 是/否"#]],
         );
+    }
+
+    #[test]
+    fn the_rolling_score_averages_the_latest_committed_batches() {
+        let batch = |score: Option<f64>| BatchSummary {
+            batch_id: "b".into(),
+            resource: crate::catalogue::ResourceCode::parse("301004/000001").unwrap(),
+            resource_version: 1,
+            provider: crate::catalogue::DepartmentId::parse("renshe").unwrap(),
+            mode: LoadMode::Full,
+            atomic: false,
+            status: if score.is_some() {
+                BatchStatus::Committed
+            } else {
+                BatchStatus::Running
+            },
+            started_by: "system:import".into(),
+            started_at: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+            finished_at: None,
+            committed_rows: 0,
+            counts: DatasetCounts::default(),
+            tally: QualityTally::default(),
+            // Validity alone varies: score = (4 + validity) / 5 × 100.
+            quality: score.map(|validity| QualityReport {
+                completeness: 1.0,
+                validity,
+                uniqueness: 1.0,
+                timeliness: 1.0,
+                linkage: 1.0,
+            }),
+        };
+        assert_eq!(rolling_score(&[]), None);
+        assert_eq!(
+            rolling_score(&[batch(None)]),
+            None,
+            "a running batch has no score yet"
+        );
+        // Newest first: a running batch is skipped, and only the latest five count.
+        let batches = [
+            batch(None),
+            batch(Some(0.0)),
+            batch(Some(0.0)),
+            batch(Some(0.0)),
+            batch(Some(0.0)),
+            batch(Some(0.5)),
+            batch(Some(1.0)),
+        ];
+        let score = rolling_score(&batches).unwrap();
+        assert!((score - 82.0).abs() < 1e-9, "{score}");
     }
 
     #[test]

@@ -44,6 +44,8 @@ use utoipa_swagger_ui::SwaggerUi;
         api::get_resource,
         api::resource_versions,
         api::dcat_export,
+        api::resource_batches,
+        api::batch_problems,
     ),
     components(schemas(
         api::PersonDto,
@@ -74,6 +76,11 @@ use utoipa_swagger_ui::SwaggerUi;
         api::ResourceDto,
         api::ResourceSummaryDto,
         api::PublicationDto,
+        api::BatchDto,
+        api::BatchCountsDto,
+        api::QualityDto,
+        api::BatchesDto,
+        api::ProblemDto,
     ))
 )]
 pub struct ApiDoc;

@@ -83,6 +83,8 @@ pub struct AppState {
     pub sms: Arc<dyn crate::sms::SmsGateway>,
     /// The same database's catalogue of departments and information resources.
     pub catalogue: Arc<dyn huimin_domain::storage::CatalogueStore>,
+    /// The same database's department datasets: batches, their problems and quality.
+    pub datasets: Arc<dyn huimin_domain::storage::DatasetStore>,
     /// The same database's single sign-on clients, codes and tokens.
     pub oidc: Arc<dyn OidcStore>,
     /// The key that signs ID tokens and every public key to serve; `None` turns single
@@ -139,6 +141,7 @@ impl AppState {
             audit: store.clone(),
             identity: store.clone(),
             catalogue: store.clone(),
+            datasets: store.clone(),
             oidc: store,
             oidc_keys: None,
             verification: Arc::default(),

@@ -856,6 +856,16 @@ async fn send_json(
     (status, response.json().await.expect("a JSON body"))
 }
 
+async fn fetch(client: &reqwest::Client, address: &str, path: &str) -> (StatusCode, Value) {
+    let response = client
+        .get(format!("{address}{path}"))
+        .send()
+        .await
+        .expect("GET");
+    let status = response.status();
+    (status, response.json().await.expect("a JSON body"))
+}
+
 /// The demo catalogue's resource `code` as an API body.
 fn resource_body(code: &str) -> Value {
     let draft = huimin_city::catalogue()
@@ -1202,6 +1212,111 @@ async fn the_catalogue_through_the_api(app: &TestApp) {
             );
         }
     }
+
+    // A dataset batch of 人社's contributions: its summary and rolling score for every
+    // reader, its problems (values may be personal) for the provider's side only.
+    {
+        use huimin_domain::dataset::{BatchStart, Chunk, Layout, LoadMode, RowProblem};
+        let store = huimin_store::connect(&app.url).await.unwrap();
+        let contributions = store
+            .resource(
+                &huimin_domain::catalogue::ResourceCode::parse("301004/000001").unwrap(),
+                None,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let start = BatchStart {
+            batch_id: "renshe-2026-11".into(),
+            resource: contributions.resource.code.clone(),
+            resource_version: contributions.version,
+            provider: contributions.resource.provider.clone(),
+            mode: LoadMode::Full,
+            atomic: false,
+            digest: "d".into(),
+            actor: huimin_domain::audit::Actor::system("import"),
+            started_at: FixedClock.now(),
+        };
+        let (_, loader) = store.open_batch(&start).await.unwrap();
+        let mut loader = loader.unwrap();
+        let header = ["citizen_id", "insurance_type", "month", "salary_base"];
+        let layout = Layout::from_header(&contributions.resource, &header, LoadMode::Full).unwrap();
+        let person = well_connected_person().citizen_id.as_str();
+        let mut chunk = Chunk::default();
+        let good = layout
+            .record(
+                &contributions.resource,
+                &[person, "养老保险", "2026-11-01", "4500"],
+            )
+            .unwrap();
+        chunk.tally.count_valid(&contributions.resource, &good);
+        chunk.records.push((2, good));
+        for problem in layout
+            .record(
+                &contributions.resource,
+                &["11010519491231002", "养老保险", "2026-11-01", "1"],
+            )
+            .unwrap_err()
+        {
+            chunk.problems.push(RowProblem { row: 3, problem });
+        }
+        chunk.tally.count_rejected();
+        chunk.last_row = 3;
+        loader.write(chunk).await.unwrap();
+        loader.finish(FixedClock.now()).await.unwrap();
+    }
+    let (status, batches) = app
+        .get_json("/api/v1/catalogue/resources/301004/000001/batches")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{batches}");
+    let batch = &batches["batches"]["items"][0];
+    assert_eq!(
+        (batch["batch_id"].as_str(), batch["status"].as_str()),
+        (Some("renshe-2026-11"), Some("committed"))
+    );
+    assert_eq!(
+        (
+            batch["counts"]["inserted"].as_u64(),
+            batch["counts"]["rejected"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(batch["quality"]["validity"], 0.5);
+    assert_eq!(batches["rolling_score"], batch["quality"]["score"]);
+    let (_, none_yet) = app
+        .get_json("/api/v1/catalogue/resources/301001/000001/batches")
+        .await;
+    assert_eq!(
+        (
+            none_yet["rolling_score"].clone(),
+            none_yet["batches"]["total"].clone()
+        ),
+        (Value::Null, json!(0))
+    );
+    let problems_path = "/api/v1/datasets/batches/renshe-2026-11/problems";
+    let (status, problems) = fetch(&city, address, problems_path).await;
+    assert_eq!(status, StatusCode::OK, "{problems}");
+    assert_eq!(
+        (
+            problems["total"].as_u64(),
+            problems["items"][0]["row"].as_u64()
+        ),
+        (Some(1), Some(3))
+    );
+    assert_eq!(problems["items"][0]["code"], "citizen_id_wrong_length");
+    // 公安's officer and 民政's system: as if the batch did not exist.
+    let (status, mut hidden) = fetch(&gongan_officer, address, problems_path).await;
+    assert_eq!(
+        (status, error_code(&hidden)),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let (status, mut missing) = app
+        .get_json("/api/v1/datasets/batches/no-such-batch/problems")
+        .await;
+    // The same answer, but for the request's own id.
+    hidden["error"]["request_id"].take();
+    missing["error"]["request_id"].take();
+    assert_eq!((status, missing), (StatusCode::NOT_FOUND, hidden));
 
     // Every write and every refusal is in the audit log.
     let store = huimin_store::connect(&app.url).await.unwrap();

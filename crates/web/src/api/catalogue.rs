@@ -750,3 +750,179 @@ pub fn dcat_catalogue(
         "dcat:dataset": datasets,
     })
 }
+
+/// What a batch did to the store.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchCountsDto {
+    pub rows: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub deleted: u64,
+    pub rejected: u64,
+    pub unlinked: u64,
+}
+
+/// A finished batch's quality: each measure a share from 0 to 1, the score 0–100.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QualityDto {
+    pub completeness: f64,
+    pub validity: f64,
+    pub uniqueness: f64,
+    pub timeliness: f64,
+    pub linkage: f64,
+    pub score: f64,
+}
+
+/// One batch of a department dataset.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchDto {
+    pub batch_id: String,
+    pub resource: String,
+    pub resource_version: u32,
+    pub provider: String,
+    /// `full` or `incremental`.
+    pub mode: String,
+    pub atomic: bool,
+    /// `running` or `committed`.
+    pub status: String,
+    pub started_by: String,
+    /// RFC 3339 in Asia/Shanghai.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// The last file row written or reported.
+    pub committed_rows: u64,
+    pub counts: BatchCountsDto,
+    /// Set when the batch has finished.
+    pub quality: Option<QualityDto>,
+}
+
+impl From<&huimin_domain::dataset::BatchSummary> for BatchDto {
+    fn from(batch: &huimin_domain::dataset::BatchSummary) -> Self {
+        BatchDto {
+            batch_id: batch.batch_id.clone(),
+            resource: batch.resource.to_string(),
+            resource_version: batch.resource_version,
+            provider: batch.provider.to_string(),
+            mode: batch.mode.code().to_owned(),
+            atomic: batch.atomic,
+            status: batch.status.code().to_owned(),
+            started_by: batch.started_by.clone(),
+            started_at: shanghai_rfc3339(batch.started_at),
+            finished_at: batch.finished_at.map(shanghai_rfc3339),
+            committed_rows: batch.committed_rows,
+            counts: BatchCountsDto {
+                rows: batch.tally.rows,
+                inserted: batch.counts.inserted,
+                updated: batch.counts.updated,
+                unchanged: batch.counts.unchanged,
+                deleted: batch.counts.deleted,
+                rejected: batch.counts.rejected,
+                unlinked: batch.counts.unlinked,
+            },
+            quality: batch.quality.map(|quality| QualityDto {
+                completeness: quality.completeness,
+                validity: quality.validity,
+                uniqueness: quality.uniqueness,
+                timeliness: quality.timeliness,
+                linkage: quality.linkage,
+                score: quality.score(),
+            }),
+        }
+    }
+}
+
+/// A resource's batches, newest first, with its rolling quality score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchesDto {
+    /// The mean score of the latest five committed batches; null before the first.
+    pub rolling_score: Option<f64>,
+    pub batches: PageDto<BatchDto>,
+}
+
+/// A row a batch refused or reported.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemDto {
+    /// The file's row (the CSV header is row 1).
+    pub row: u64,
+    /// The item's name; empty for the whole row.
+    pub column: String,
+    pub value: String,
+    pub code: String,
+    pub message: String,
+    pub message_zh: String,
+}
+
+/// A resource's dataset batches, newest first, with the rolling quality score.
+#[utoipa::path(get, path = "/api/v1/catalogue/resources/{classification}/{sequence}/batches",
+    params(("classification" = String, Path), ("sequence" = String, Path), PageParams),
+    responses((status = 200, body = BatchesDto), (status = 404)))]
+pub async fn resource_batches(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path((classification, sequence)): Path<(String, String)>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<BatchesDto>, ApiError> {
+    catalogue_reader(&state, &parts).await?;
+    let code = resource_code(&classification, &sequence)?;
+    if state.catalogue.resource(&code, None).await?.is_none() {
+        return Err(ApiError::not_found("resource"));
+    }
+    let latest = state
+        .datasets
+        .batches(&code, huimin_domain::storage::PageRequest::new(1, 50))
+        .await?;
+    let found = state.datasets.batches(&code, page.request()).await?;
+    Ok(Json(BatchesDto {
+        rolling_score: huimin_domain::dataset::rolling_score(&latest.items),
+        batches: PageDto::from_page(found, |batch| BatchDto::from(&batch)),
+    }))
+}
+
+/// A batch's problems, by row. Their values may be personal data, so only the city
+/// administrator and the providing department's data officers (or its systems, with
+/// `catalogue:write`) see them; to anyone else the batch does not exist.
+#[utoipa::path(get, path = "/api/v1/datasets/batches/{batch_id}/problems",
+    params(("batch_id" = String, Path), PageParams),
+    responses((status = 200, body = PageDto<ProblemDto>), (status = 404)))]
+pub async fn batch_problems(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(batch_id): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<PageDto<ProblemDto>>, ApiError> {
+    let principal = catalogue_reader(&state, &parts).await?;
+    let batch = state.datasets.batch(&batch_id).await?;
+    let allowed = batch
+        .as_ref()
+        .is_some_and(|batch| may_publish(&principal, &batch.provider));
+    let event = huimin_domain::audit::AuditEvent {
+        outcome: if allowed {
+            Outcome::Allowed
+        } else {
+            Outcome::Denied
+        },
+        ..principal
+            .actor(&parts)
+            .event("batch.problems", "batch", batch_id.as_str())
+    };
+    state
+        .audit
+        .append_audit(&[event], state.clock.now())
+        .await?;
+    let Some(batch) = batch.filter(|_| allowed) else {
+        return Err(ApiError::not_found("batch"));
+    };
+    let found = state
+        .datasets
+        .batch_problems(&batch.batch_id, page.request())
+        .await?;
+    Ok(Json(PageDto::from_page(found, |problem| ProblemDto {
+        row: problem.row,
+        column: problem.problem.column,
+        value: problem.problem.value,
+        code: problem.problem.code,
+        message: problem.problem.message,
+        message_zh: problem.problem.message_zh,
+    })))
+}

@@ -76,6 +76,14 @@ pub fn routes() -> Router<AppState> {
             get(catalogue::resource_versions),
         )
         .route("/catalogue/dcat", get(catalogue::dcat_export))
+        .route(
+            "/catalogue/resources/{classification}/{sequence}/batches",
+            get(catalogue::resource_batches),
+        )
+        .route(
+            "/datasets/batches/{batch_id}/problems",
+            get(catalogue::batch_problems),
+        )
 }
 
 /// `/readyz`: 200 when the database answers, 503 otherwise.
