@@ -63,9 +63,7 @@ pub fn run(
 
     let mut rows = Vec::new();
     let file = out.join("audit.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-    }
+    crate::bench::remove_sqlite_files(&file);
     let sqlite = format!("sqlite:{}", file.display());
     rows.extend(backend(
         runtime, binary, &keys, &signer, &sqlite, "sqlite", entries,

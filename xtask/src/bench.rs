@@ -423,6 +423,13 @@ fn tempfile_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("huimin-bench-{}-{name}", std::process::id()))
 }
 
+/// Removes a SQLite database file and its WAL and shared-memory files, where present.
+pub(crate) fn remove_sqlite_files(database: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
+}
+
 pub(crate) fn mib(kib: u64) -> String {
     format!("{} MiB", kib / 1024)
 }
@@ -472,9 +479,7 @@ fn import_sqlite(binary: &Path, out: &Path, csv: &Path, people: u32) -> anyhow::
     let (mut peer_runs, mut runs) = (Vec::new(), Vec::new());
     for run in 1..=IMPORT_RUNS {
         for file in [&huimin_db, &plain_db] {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-            }
+            remove_sqlite_files(file);
         }
         println!("sqlite3 .import ({run} of {IMPORT_RUNS}) …");
         peer_runs.push(timed(
@@ -637,9 +642,7 @@ fn same_job_sqlite(out: &Path, huimin_db: &Path, people: u32) -> anyhow::Result<
         .status()?;
     ensure!(export.success(), "sqlite3 could not export the stored rows");
     let database = out.join("same-job.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
-    }
+    remove_sqlite_files(&database);
     let schema = huimin_db_schema(huimin_db)?;
     let script = format!(
         "PRAGMA journal_mode = WAL;\nPRAGMA synchronous = NORMAL;\nPRAGMA cache_size = -65536;\n\

@@ -8,7 +8,9 @@
 //! loads the same file into a plain four-column table (`sqlite3 .import`, `COPY`). The
 //! import runs again on a fifth of the file, for its peak memory.
 
-use crate::bench::{Row, Server, copy_into_plain_table, mib, psql_url, timed, write_all_ids};
+use crate::bench::{
+    Row, Server, copy_into_plain_table, mib, psql_url, remove_sqlite_files, timed, write_all_ids,
+};
 use anyhow::{Context, ensure};
 use std::io::Write;
 use std::path::Path;
@@ -99,9 +101,7 @@ pub fn run(
     }
     for (backend, database) in backends {
         if let Some(file) = database.strip_prefix("sqlite:") {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{file}{suffix}"));
-            }
+            remove_sqlite_files(Path::new(file));
         }
         println!("dataset ingest, {backend}: loading a city of {people} people …");
         prepare(binary, &database, people, &ids)?;
@@ -113,9 +113,7 @@ pub fn run(
         let (peer, peer_seconds, peer_kib) = match database.strip_prefix("sqlite:") {
             Some(_) => {
                 let plain = out.join("dataset-plain.db");
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", plain.display()));
-                }
+                remove_sqlite_files(&plain);
                 println!("sqlite3 .import …");
                 let (seconds, kib, _) = timed(
                     Command::new("sqlite3")

@@ -789,18 +789,8 @@ async fn run_import(
     batch_rows: usize,
 ) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let format =
-        format.unwrap_or_else(
-            || match file.extension().and_then(|extension| extension.to_str()) {
-                Some("ndjson" | "jsonl") => InputFormat::Ndjson,
-                _ => InputFormat::Csv,
-            },
-        );
-    let report_path = report.unwrap_or_else(|| {
-        let mut name = file.as_os_str().to_owned();
-        name.push(".report.jsonl");
-        PathBuf::from(name)
-    });
+    let format = input_format(file, format);
+    let report_path = report_path(file, report);
     let mut report_file = std::io::BufWriter::new(
         std::fs::File::create(&report_path)
             .with_context(|| format!("creating {}", report_path.display()))?,

@@ -548,12 +548,14 @@ macro_rules! dataset_store {
                     let loader = |transaction: Option<Transaction>| -> Box<dyn DatasetLoad> {
                         Box::new(Loader { pool: self.pool.clone(), transaction, start: start.clone(), subject })
                     };
-                    if let Some(existing) = batch_in(&self.pool, &start.batch_id).await? {
-                        let stored_digest: Option<String> = sqlx::query_scalar("SELECT digest FROM dataset_batch WHERE batch_id = $1")
-                            .bind(start.batch_id.as_str())
-                            .fetch_optional(&self.pool)
-                            .await
-                            .map_err(|e| storage_error("reading a batch's digest", e))?;
+                    let stored = sqlx::query(sql!("SELECT {BATCH_COLUMNS} FROM dataset_batch WHERE batch_id = $1"))
+                        .bind(start.batch_id.as_str())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("reading a batch", e))?;
+                    if let Some(stored) = stored {
+                        let existing = read_batch(&stored)?;
+                        let stored_digest: String = get(&stored, "digest")?;
                         if existing.resource != start.resource {
                             return Ok((BatchOpening::Conflict(format!(
                                 "batch {} belongs to resource {}", start.batch_id, existing.resource
@@ -567,7 +569,7 @@ macro_rules! dataset_store {
                                 existing.mode.code()
                             )), None));
                         }
-                        if stored_digest.as_deref() != Some(start.digest.as_str()) {
+                        if stored_digest != start.digest {
                             return Ok((BatchOpening::Conflict(format!(
                                 "batch {} was sent before with other content; give this one another batch id", start.batch_id
                             )), None));

@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use huimin_domain::catalogue::{
-    Classification, DataType, Department, IdentifierType, PublishedResource, SharingType,
+    Classification, Department, IdentifierType, PublishedResource, SharingType,
 };
 use huimin_domain::identity::AccountKind;
 use huimin_domain::storage::PageRequest;
@@ -429,7 +429,7 @@ fn resource_view(
         .map(|item| ItemRow {
             name: item.name.clone(),
             title: item.title.clone(),
-            data_type: data_type_label(lang, item.data_type),
+            data_type: label(lang, item.data_type.code(), item.data_type.label_zh()),
             length: item.length,
             required: item.required,
             identifier: item.identifier.map_or("", |kind: IdentifierType| {
@@ -499,10 +499,6 @@ fn resource_view(
         items,
         versions,
     }
-}
-
-fn data_type_label(lang: Lang, data_type: DataType) -> &'static str {
-    label(lang, data_type.code(), data_type.label_zh())
 }
 
 fn lang_separator(lang: Lang) -> &'static str {
