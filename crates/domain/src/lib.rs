@@ -20,5 +20,6 @@ pub mod oidc;
 pub mod provenance;
 pub mod registry;
 pub mod search;
+pub mod sharing;
 pub mod storage;
 pub mod time;

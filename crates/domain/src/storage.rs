@@ -153,7 +153,7 @@ pub struct AgeingRate {
 
 /// The houses a person owns or rents, the households they belong to, the entities they
 /// represent: what the 360 view shows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PersonLinks {
     pub households: Vec<Household>,
     pub owned_houses: Vec<House>,
@@ -564,14 +564,83 @@ pub trait IdentityStore: Send + Sync {
 /// Everything a database keeps for Huimin: the registries, the audit log, identities. An
 /// `Arc<dyn Store>` converts to either trait object.
 pub trait Store:
-    RegistryStore + AuditStore + IdentityStore + OidcStore + CatalogueStore + DatasetStore
+    RegistryStore
+    + AuditStore
+    + IdentityStore
+    + OidcStore
+    + CatalogueStore
+    + DatasetStore
+    + SharingStore
 {
 }
 
 impl<
-    T: RegistryStore + AuditStore + IdentityStore + OidcStore + CatalogueStore + DatasetStore + ?Sized,
+    T: RegistryStore
+        + AuditStore
+        + IdentityStore
+        + OidcStore
+        + CatalogueStore
+        + DatasetStore
+        + SharingStore
+        + ?Sized,
 > Store for T
 {
+}
+
+/// Which sharing requests to list; every given condition must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharingQuery {
+    pub consumer: Option<crate::catalogue::DepartmentId>,
+    pub provider: Option<crate::catalogue::DepartmentId>,
+    pub resource: Option<crate::catalogue::ResourceCode>,
+    /// A status code: pending, granted, refused, revoked.
+    pub status: Option<String>,
+}
+
+/// Sharing requests and their decisions (共享申请与授权). Each change appends its audit
+/// event in the same transaction.
+#[async_trait]
+pub trait SharingStore: Send + Sync {
+    /// Keeps a new request (its `id` is ignored) and returns the id it was given; the
+    /// audit event's `object_id` is set to that id.
+    async fn create_sharing_request(
+        &self,
+        request: &crate::sharing::SharingRequest,
+        audit: &AuditEvent,
+    ) -> StorageResult<u64>;
+
+    async fn sharing_request(
+        &self,
+        id: u64,
+    ) -> StorageResult<Option<crate::sharing::SharingRequest>>;
+
+    /// Moves a request from the status `from` (a code) to `to`, decided by `by` at `at`;
+    /// `false`, with nothing written, when the request is no longer in `from` (someone
+    /// decided it meanwhile).
+    async fn set_sharing_status(
+        &self,
+        id: u64,
+        from: &str,
+        to: &crate::sharing::Status,
+        by: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StorageResult<bool>;
+
+    /// Requests, newest first.
+    async fn sharing_requests(
+        &self,
+        query: &SharingQuery,
+        page: PageRequest,
+    ) -> StorageResult<Page<crate::sharing::SharingRequest>>;
+
+    /// A consumer's granted requests for a resource, newest first: what an exchange
+    /// request is checked against.
+    async fn grants(
+        &self,
+        consumer: &crate::catalogue::DepartmentId,
+        resource: &crate::catalogue::ResourceCode,
+    ) -> StorageResult<Vec<crate::sharing::SharingRequest>>;
 }
 
 /// Department datasets: batches of a catalogued resource's records, written chunk by

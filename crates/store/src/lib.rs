@@ -24,6 +24,7 @@ mod migrate;
 mod oidc;
 mod postgres;
 mod registry;
+mod sharing;
 mod sqlite;
 pub mod testing;
 

@@ -75,6 +75,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_datasets.sql"),
         postgres: include_str!("../migrations/postgres/0010_datasets.sql"),
     },
+    Migration {
+        version: 11,
+        name: "sharing",
+        sqlite: include_str!("../migrations/sqlite/0011_sharing.sql"),
+        postgres: include_str!("../migrations/postgres/0011_sharing.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -312,3 +312,8 @@ crate::dataset::dataset_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+crate::sharing::sharing_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

@@ -796,3 +796,8 @@ crate::dataset::dataset_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+crate::sharing::sharing_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

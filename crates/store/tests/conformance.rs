@@ -58,6 +58,7 @@ on_both_backends!(
     the_demo_catalogue_publishes_whole,
     dataset_batches_insert_update_repeat_delete_and_link,
     an_interrupted_batch_resumes_and_an_atomic_one_leaves_nothing,
+    sharing_requests_are_kept_decided_once_and_listed,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -1969,4 +1970,218 @@ async fn an_interrupted_batch_resumes_and_an_atomic_one_leaves_nothing(
     );
     assert_eq!((summary.tally.rows, summary.committed_rows), (4, 5));
     assert_eq!(store.count_records(&code).await.unwrap(), 4);
+}
+
+// ---------------------------------------------------------------- sharing
+
+async fn sharing_requests_are_kept_decided_once_and_listed(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use catalogue_fixtures::*;
+    use huimin_domain::catalogue::{DepartmentId, ResourceCode};
+    use huimin_domain::sharing::{RequestDraft, SharingRequest, Status};
+    use huimin_domain::storage::SharingQuery;
+    for id in ["gongan", "minzheng", "renshe"] {
+        store
+            .put_department(&department(id), &publisher("department.put", id), at(1))
+            .await
+            .unwrap();
+    }
+    let residence = resource("301001/000001");
+    store
+        .publish_resource(
+            &residence,
+            &publisher("resource.publish", "301001/000001"),
+            at(1),
+        )
+        .await
+        .unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let purposes = huimin_domain::access::default_purpose_kinds();
+    let request = |consumer: &str, status: Status, hour: u32| SharingRequest {
+        id: 0,
+        terms: RequestDraft {
+            consumer: consumer.into(),
+            items: vec!["residence_address".into()],
+            purpose: "household_check".into(),
+            legal_basis: "《社会救助暂行办法》".into(),
+            valid_until: "2027-06-30".into(),
+            rate_per_minute: Some(120),
+            retention: "核对结束后删除".into(),
+        }
+        .validate(&residence, &purposes, today)
+        .unwrap(),
+        provider: DepartmentId::parse("gongan").unwrap(),
+        resource_version: 1,
+        requested_at: at(hour),
+        requested_by: format!("staff:{consumer}.officer"),
+        status,
+        decided_at: None,
+        decided_by: None,
+    };
+    let event = |action: &str| {
+        huimin_domain::audit::AuditEvent::new(
+            "staff:x",
+            "department_data_officer",
+            action,
+            "sharing_request",
+            "",
+        )
+    };
+    let deadline = NaiveDate::from_ymd_opt(2026, 12, 8).unwrap();
+    let pending = request("minzheng", Status::Pending { deadline }, 2);
+    let size_before = store.audit_size().await.unwrap();
+    let first = store
+        .create_sharing_request(&pending, &event("sharing.request"))
+        .await
+        .unwrap();
+    let second = store
+        .create_sharing_request(
+            &request("renshe", Status::Granted, 3),
+            &event("sharing.request"),
+        )
+        .await
+        .unwrap();
+    assert!(second > first);
+    assert_eq!(store.audit_size().await.unwrap(), size_before + 2);
+    let entry = store.audit_entry(size_before + 1).await.unwrap().unwrap();
+    assert_eq!(entry.entry.event.object_id, first.to_string());
+
+    let stored = store.sharing_request(first).await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        SharingRequest {
+            id: first,
+            ..pending.clone()
+        }
+    );
+    let granted_on_arrival = store.sharing_request(second).await.unwrap().unwrap();
+    assert_eq!(granted_on_arrival.decided_by.as_deref(), Some("system"));
+    assert_eq!(granted_on_arrival.decided_at, Some(at(3)));
+    assert!(store.sharing_request(second + 100).await.unwrap().is_none());
+
+    let minzheng = DepartmentId::parse("minzheng").unwrap();
+    let code = ResourceCode::parse("301001/000001").unwrap();
+    assert!(
+        store.grants(&minzheng, &code).await.unwrap().is_empty(),
+        "pending is no grant"
+    );
+
+    // Decided once: the second decision finds it no longer pending and writes nothing.
+    assert!(
+        store
+            .set_sharing_status(
+                first,
+                "pending",
+                &Status::Granted,
+                "staff:gongan.officer",
+                at(4),
+                &event("sharing.decide")
+            )
+            .await
+            .unwrap()
+    );
+    let size = store.audit_size().await.unwrap();
+    let refusal = Status::Refused {
+        reason: "late".into(),
+    };
+    assert!(
+        !store
+            .set_sharing_status(
+                first,
+                "pending",
+                &refusal,
+                "staff:other",
+                at(5),
+                &event("sharing.decide")
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.audit_size().await.unwrap(), size);
+    let decided = store.sharing_request(first).await.unwrap().unwrap();
+    assert_eq!(decided.status, Status::Granted);
+    assert_eq!(decided.decided_by.as_deref(), Some("staff:gongan.officer"));
+    assert_eq!(decided.decided_at, Some(at(4)));
+    let grants = store.grants(&minzheng, &code).await.unwrap();
+    assert_eq!(
+        grants.iter().map(|grant| grant.id).collect::<Vec<_>>(),
+        [first]
+    );
+
+    // Revoked: a reason kept, no longer a grant.
+    let revoked = Status::Revoked {
+        reason: "核对已结束".into(),
+    };
+    assert!(
+        store
+            .set_sharing_status(
+                first,
+                "granted",
+                &revoked,
+                "staff:gongan.officer",
+                at(6),
+                &event("sharing.revoke")
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.sharing_request(first).await.unwrap().unwrap().status,
+        revoked
+    );
+    assert!(store.grants(&minzheng, &code).await.unwrap().is_empty());
+
+    // Lists: newest first, filtered, paged.
+    for hour in 7..10 {
+        store
+            .create_sharing_request(
+                &request("minzheng", Status::Pending { deadline }, hour),
+                &event("sharing.request"),
+            )
+            .await
+            .unwrap();
+    }
+    let all = store
+        .sharing_requests(&SharingQuery::default(), PageRequest::new(1, 2))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 5);
+    assert_eq!(all.items.len(), 2);
+    assert!(all.items[0].id > all.items[1].id);
+    let theirs = SharingQuery {
+        consumer: Some(minzheng.clone()),
+        status: Some("pending".into()),
+        ..SharingQuery::default()
+    };
+    let page = store
+        .sharing_requests(&theirs, PageRequest::new(2, 2))
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len()), (3, 1));
+    let provided = SharingQuery {
+        provider: Some(DepartmentId::parse("gongan").unwrap()),
+        resource: Some(code.clone()),
+        ..SharingQuery::default()
+    };
+    assert_eq!(
+        store
+            .sharing_requests(&provided, PageRequest::new(1, 50))
+            .await
+            .unwrap()
+            .total,
+        5
+    );
+    let none = SharingQuery {
+        provider: Some(minzheng),
+        ..SharingQuery::default()
+    };
+    assert_eq!(
+        store
+            .sharing_requests(&none, PageRequest::new(1, 50))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 }
