@@ -10,6 +10,7 @@
 //! | point-in-grid lookups, one thread | — (target: ≥ 1,000,000/s) |
 //! | `huimin demo` with 100,000 people, start to serving | — (target: ≤ 20 s) |
 //! | `huimin import dataset` of a 5,000,000-row department file (`dataset`) | sqlite3 `.import` / `COPY` of the same file into a plain table (target ≥ 0.5×) |
+//! | exchange look-ups under a grant, audited, 32 connections (`exchange`) | — (target: ≥ 3,000 req/s, p99 ≤ 20 ms on SQLite) |
 //!
 //! The throwaway PostgreSQL cluster runs with fsync off (it is the test harness's); the
 //! huimin import and COPY both run against it, so the comparison is fair, but absolute
@@ -47,6 +48,7 @@ const SECTIONS: &[&str] = &[
     "audit",
     "sign-in",
     "dataset",
+    "exchange",
 ];
 
 impl Settings {
@@ -145,6 +147,21 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
             &settings.out,
             settings.dataset_rows,
             200_000,
+            postgres,
+        )?);
+    }
+    if settings.runs("exchange") {
+        let postgres = if settings.postgres {
+            runtime.block_on(huimin_store::testing::fresh_postgres_database())
+        } else {
+            None
+        };
+        rows.extend(crate::exchange_bench::run(
+            &runtime,
+            &binary,
+            &settings.out,
+            settings.people.min(200_000),
+            settings.http_seconds,
             postgres,
         )?);
     }
@@ -793,7 +810,7 @@ impl Server {
         })
     }
 
-    fn peak_memory(&self) -> String {
+    pub(crate) fn peak_memory(&self) -> String {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .ok()
             .and_then(|status| {

@@ -6,6 +6,7 @@
 mod audit_bench;
 mod bench;
 mod dataset_bench;
+mod exchange_bench;
 mod read_audit_bench;
 mod sign_in_bench;
 mod tidy;

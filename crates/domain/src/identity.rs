@@ -450,7 +450,13 @@ impl ApiToken {
 }
 
 /// The scopes an API token may hold.
-pub const TOKEN_SCOPES: [&str; 3] = ["persons:read", "registry:write", "catalogue:write"];
+pub const TOKEN_SCOPES: [&str; 5] = [
+    "persons:read",
+    "registry:write",
+    "catalogue:write",
+    "sharing:write",
+    "exchange:read",
+];
 
 /// The sign-in rules, with the values the issue sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

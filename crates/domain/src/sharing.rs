@@ -164,7 +164,7 @@ impl RequestDraft {
         let purpose = self.purpose.trim().to_owned();
         if purpose.is_empty() {
             errors.push(FieldError::missing("purpose"));
-        } else if !purposes.iter().any(|kind| *kind == purpose) {
+        } else if !purposes.contains(&purpose) {
             errors.push(FieldError::not_one_of(
                 "purpose",
                 &purpose,

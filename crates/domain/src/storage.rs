@@ -595,6 +595,8 @@ pub struct SharingQuery {
     pub resource: Option<crate::catalogue::ResourceCode>,
     /// A status code: pending, granted, refused, revoked.
     pub status: Option<String>,
+    /// A department that is the consumer or the provider (what a department may see).
+    pub party: Option<crate::catalogue::DepartmentId>,
 }
 
 /// Sharing requests and their decisions (共享申请与授权). Each change appends its audit

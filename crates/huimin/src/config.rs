@@ -19,6 +19,27 @@ pub struct Config {
     pub sms: SmsConfig,
     pub oidc: OidcConfig,
     pub tls: TlsConfig,
+    pub exchange: ExchangeConfig,
+}
+
+/// Sharing requests and the consumer API.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExchangeConfig {
+    /// The provider's deadline for a conditional sharing request, in working days.
+    pub decision_days: u32,
+    /// The most subjects one batch look-up may name.
+    pub batch_limit: usize,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        let web = huimin_web::WebConfig::default();
+        ExchangeConfig {
+            decision_days: web.decision_days,
+            batch_limit: web.exchange_batch_limit,
+        }
+    }
 }
 
 /// HTTPS, and certificate login when a client CA bundle is given. All paths are PEM
@@ -315,6 +336,14 @@ impl Config {
             config.server.request_timeout_seconds >= 1,
             "server.request_timeout_seconds must be at least 1"
         );
+        anyhow::ensure!(
+            (1..=60).contains(&config.exchange.decision_days),
+            "exchange.decision_days must be between 1 and 60 working days"
+        );
+        anyhow::ensure!(
+            (1..=1000).contains(&config.exchange.batch_limit),
+            "exchange.batch_limit must be between 1 and 1000 subjects"
+        );
         if config.sms.gateway == SmsGatewayKind::Http {
             anyhow::ensure!(
                 config.sms.url.starts_with("http://"),
@@ -336,6 +365,8 @@ impl Config {
             request_timeout_seconds: self.server.request_timeout_seconds,
             secure_cookies: self.server.secure_cookies,
             certificate_login: self.tls.client_ca.is_some(),
+            decision_days: self.exchange.decision_days,
+            exchange_batch_limit: self.exchange.batch_limit,
             ..huimin_web::WebConfig::default()
         }
     }

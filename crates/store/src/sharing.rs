@@ -97,6 +97,13 @@ pub(crate) fn conditions(query: &SharingQuery) -> (String, Vec<String>) {
         query.resource.as_ref().map(|code| code.as_str().to_owned()),
     );
     add("status", query.status.clone());
+    if let Some(party) = &query.party {
+        values.push(party.to_string());
+        clauses.push(format!(
+            "(consumer = ${0} OR provider = ${0})",
+            values.len()
+        ));
+    }
     if clauses.is_empty() {
         (String::new(), values)
     } else {

@@ -171,7 +171,7 @@ pub const DEMO_RESIDENT: &str = "resident.demo";
 
 /// Creates the demo city's accounts unless they exist: a security and an audit
 /// administrator and a city administrator for the city, a district leader, a grid
-/// worker, a city-wide civil-affairs officer, 公安's data officer, and `resident.demo` for a person with a phone in the grid
+/// worker, a city-wide civil-affairs officer, 公安's and 民政's data officers, and `resident.demo` for a person with a phone in the grid
 /// worker's grid. Returns their logins.
 pub async fn add_demo_accounts(
     store: &dyn IdentityStore,
@@ -229,6 +229,13 @@ pub async fn add_demo_accounts(
             Role::DepartmentDataOfficer,
             "321000",
             Some("gongan"),
+        ),
+        (
+            "minzheng.officer",
+            "民政局数据管理员（演示）",
+            Role::DepartmentDataOfficer,
+            "321000",
+            Some("minzheng"),
         ),
     ];
     let actor = Actor::system("demo-generator");

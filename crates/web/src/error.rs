@@ -40,6 +40,9 @@ pub enum ApiError {
     /// the caller may not read.
     #[error("{0}")]
     Forbidden(String),
+    /// Over a grant's rate (429), with the seconds to wait (`Retry-After`).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
 }
 
 /// What `render_errors` turns into the JSON body; carried as a response extension.
@@ -62,6 +65,7 @@ impl ApiError {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -77,6 +81,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
         let body = match self {
             ApiError::Validation(details) => ErrorBody {
                 code: "validation_failed",
@@ -120,8 +128,19 @@ impl IntoResponse for ApiError {
                 message,
                 details: Vec::new(),
             },
+            ApiError::TooManyRequests { message, .. } => ErrorBody {
+                code: "rate_limited",
+                message,
+                details: Vec::new(),
+            },
         };
         let mut response = status.into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
         response.extensions_mut().insert(body);
         response
     }

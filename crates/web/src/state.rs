@@ -49,6 +49,10 @@ pub struct WebConfig {
     /// Whether the server runs TLS with a client CA, so the sign-in page offers
     /// certificate login.
     pub certificate_login: bool,
+    /// The provider's deadline for a conditional sharing request, in working days.
+    pub decision_days: u32,
+    /// The most subjects one batch look-up of the exchange may name.
+    pub exchange_batch_limit: usize,
 }
 
 impl Default for WebConfig {
@@ -62,6 +66,8 @@ impl Default for WebConfig {
             purposes: huimin_domain::access::default_purpose_kinds(),
             issuer: "http://127.0.0.1:8080".to_owned(),
             certificate_login: false,
+            decision_days: huimin_domain::sharing::DEFAULT_DECISION_DAYS,
+            exchange_batch_limit: 100,
         }
     }
 }
@@ -85,6 +91,12 @@ pub struct AppState {
     pub catalogue: Arc<dyn huimin_domain::storage::CatalogueStore>,
     /// The same database's department datasets: batches, their problems and quality.
     pub datasets: Arc<dyn huimin_domain::storage::DatasetStore>,
+    /// The same database's sharing requests and grants.
+    pub sharing: Arc<dyn huimin_domain::storage::SharingStore>,
+    /// Each grant's rate limit, kept in this process (one server per city; behind several,
+    /// each enforces the rate on its own).
+    pub rate_limits:
+        Arc<std::sync::Mutex<std::collections::HashMap<u64, huimin_domain::sharing::TokenBucket>>>,
     /// The same database's single sign-on clients, codes and tokens.
     pub oidc: Arc<dyn OidcStore>,
     /// The key that signs ID tokens and every public key to serve; `None` turns single
@@ -142,6 +154,8 @@ impl AppState {
             identity: store.clone(),
             catalogue: store.clone(),
             datasets: store.clone(),
+            sharing: store.clone(),
+            rate_limits: Arc::default(),
             oidc: store,
             oidc_keys: None,
             verification: Arc::default(),

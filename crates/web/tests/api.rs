@@ -1345,3 +1345,509 @@ async fn the_catalogue_through_the_api(app: &TestApp) {
         .count();
     assert_eq!((allowed, denied), (7, 3), "{outcomes:?}");
 }
+
+// ---------------------------------------------------------------- sharing and exchange
+
+#[tokio::test]
+async fn sharing_and_the_exchange_through_the_api_on_sqlite() {
+    sharing_and_the_exchange_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn sharing_and_the_exchange_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    sharing_and_the_exchange_through_the_api(
+        &TestApp::spawn_on(&url, None, WebConfig::default()).await,
+    )
+    .await;
+}
+
+/// Sends a GET with `headers` (the purpose, a consumer) on top of the client's token.
+async fn fetch_with(
+    client: &reqwest::Client,
+    address: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value, Option<String>) {
+    let mut request = client.get(format!("{address}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("GET");
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().unwrap().to_owned());
+    (
+        status,
+        response.json().await.expect("a JSON body"),
+        retry_after,
+    )
+}
+
+async fn lookup_with(
+    client: &reqwest::Client,
+    address: &str,
+    path: &str,
+    purpose: &str,
+    body: &Value,
+) -> (StatusCode, Value) {
+    let response = client
+        .post(format!("{address}{path}"))
+        .header("x-purpose", purpose)
+        .json(body)
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+async fn sharing_and_the_exchange_through_the_api(app: &TestApp) {
+    use huimin_domain::dataset::{BatchStart, Chunk, Layout, LoadMode};
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let store = huimin_store::connect(&app.url).await.unwrap();
+    let actor = huimin_domain::audit::Actor::system("fixture");
+    let catalogue = huimin_city::catalogue();
+    for draft in &catalogue.departments {
+        let department = draft.clone().validate().unwrap();
+        let event = actor.event("department.put", "department", department.id.as_str());
+        store
+            .put_department(&department, &event, FixedClock.now())
+            .await
+            .unwrap();
+    }
+    for draft in &catalogue.resources {
+        let resource = draft.clone().validate().unwrap();
+        let event = actor.event("resource.publish", "resource", resource.code.as_str());
+        store
+            .publish_resource(&resource, &event, FixedClock.now())
+            .await
+            .unwrap();
+    }
+    // 公安's residence registrations of one person.
+    let holder = well_connected_person().citizen_id.as_str().to_owned();
+    let residence_code = huimin_domain::catalogue::ResourceCode::parse("301001/000001").unwrap();
+    let residence = store
+        .resource(&residence_code, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, loader) = store
+        .open_batch(&BatchStart {
+            batch_id: "gongan-residence-1".into(),
+            resource: residence_code.clone(),
+            resource_version: residence.version,
+            provider: residence.resource.provider.clone(),
+            mode: LoadMode::Full,
+            atomic: false,
+            digest: "d".into(),
+            actor: actor.clone(),
+            started_at: FixedClock.now(),
+        })
+        .await
+        .unwrap();
+    let mut loader = loader.unwrap();
+    let layout = Layout::from_header(
+        &residence.resource,
+        &["citizen_id", "residence_address", "registered_on"],
+        LoadMode::Full,
+    )
+    .unwrap();
+    let record = layout
+        .record(
+            &residence.resource,
+            &[holder.as_str(), "扬州市广陵区文昌中路 1 号", "2025-03-01"],
+        )
+        .unwrap();
+    let mut chunk = Chunk::default();
+    chunk.tally.count_valid(&residence.resource, &record);
+    chunk.records.push((2, record));
+    chunk.last_row = 2;
+    loader.write(chunk).await.unwrap();
+    loader.finish(FixedClock.now()).await.unwrap();
+
+    let minzheng = app
+        .client_as(
+            "minzheng.system",
+            Role::DepartmentDataOfficer,
+            Some("minzheng"),
+            &["sharing:write", "exchange:read"],
+        )
+        .await;
+    let gongan = app
+        .client_as(
+            "gongan.system",
+            Role::DepartmentDataOfficer,
+            Some("gongan"),
+            &["sharing:write"],
+        )
+        .await;
+    let renshe = app
+        .client_as(
+            "renshe.system",
+            Role::DepartmentDataOfficer,
+            Some("renshe"),
+            &["sharing:write"],
+        )
+        .await;
+
+    // A request with every field wrong names them all.
+    let (status, invalid) = send_json(
+        &minzheng,
+        address,
+        "/api/v1/sharing/requests",
+        &json!({"resource": "301001/000001", "items": ["salary"], "purpose": "curiosity",
+                "legal_basis": "", "valid_until": "2026-11-01", "retention": ""}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{invalid}");
+    let fields: Vec<&str> = invalid["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|detail| detail["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "items",
+            "purpose",
+            "legal_basis",
+            "retention",
+            "valid_until"
+        ]
+    );
+
+    // Conditional: pending until five working days after Sunday 22 November 2026.
+    let asked = json!({"resource": "301001/000001", "items": ["residence_address"],
+        "purpose": "household_check", "legal_basis": "《社会救助暂行办法》第十一条",
+        "valid_until": "2027-06-30", "rate_per_minute": 5, "retention": "核对结束后 30 日内删除"});
+    let (status, request) = send_json(&minzheng, address, "/api/v1/sharing/requests", &asked).await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    assert_eq!(
+        (
+            request["status"].as_str(),
+            request["deadline"].as_str(),
+            request["consumer"].as_str(),
+            request["provider"].as_str()
+        ),
+        (
+            Some("pending"),
+            Some("2026-11-27"),
+            Some("minzheng"),
+            Some("gongan")
+        )
+    );
+    let id = request["id"].as_u64().unwrap();
+    let purpose = [("x-purpose", "household_check 2026-0042")];
+    let records_path = format!("/api/v1/exchange/resources/301001/000001/subjects/{holder}");
+    let (status, refused, _) = fetch_with(&minzheng, address, &records_path, &purpose).await;
+    assert_eq!(
+        (status, error_code(&refused)),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("holds no grant"),
+        "{refused}"
+    );
+
+    // The consumer may not decide; a third department does not see it; the provider does.
+    let decision = format!("/api/v1/sharing/requests/{id}/decision");
+    let (status, _) = send_json(&minzheng, address, &decision, &json!({"decision": "grant"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = fetch(&renshe, address, &format!("/api/v1/sharing/requests/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = fetch(&renshe, address, "/api/v1/sharing/requests").await;
+    assert_eq!(listed["total"], 0);
+    let (_, listed) = fetch(&gongan, address, "/api/v1/sharing/requests?status=pending").await;
+    assert_eq!(
+        (listed["total"].as_u64(), listed["items"][0]["id"].as_u64()),
+        (Some(1), Some(id))
+    );
+    let (status, bad) =
+        send_json(&gongan, address, &decision, &json!({"decision": "refuse"})).await;
+    assert_eq!(
+        (status, bad["error"]["details"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason"))
+    );
+    let (status, granted) =
+        send_json(&gongan, address, &decision, &json!({"decision": "grant"})).await;
+    assert_eq!(
+        (status, granted["status"].as_str()),
+        (StatusCode::OK, Some("granted")),
+        "{granted}"
+    );
+    assert_eq!(granted["decided_by"], "gongan.system");
+    let (status, again) =
+        send_json(&gongan, address, &decision, &json!({"decision": "grant"})).await;
+    assert_eq!(
+        (status, error_code(&again)),
+        (StatusCode::CONFLICT, "conflict")
+    );
+
+    // Under the grant: granted items only, with provenance.
+    let (status, found, _) = fetch_with(&minzheng, address, &records_path, &purpose).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["grant"].as_u64(), Some(id));
+    assert_eq!(found["items"], json!(["residence_address"]));
+    assert_eq!(
+        found["records"],
+        json!([{"key": holder, "values": {"residence_address": "扬州市广陵区文昌中路 1 号"},
+                "batch_id": "gongan-residence-1", "provider": "gongan",
+                "recorded_at": "2026-11-22T10:00:00+08:00"}])
+    );
+    let outside = format!("{records_path}?items=registered_on");
+    let (status, refused, _) = fetch_with(&minzheng, address, &outside, &purpose).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("registered_on"),
+        "{refused}"
+    );
+    let (status, refused, _) = fetch_with(
+        &minzheng,
+        address,
+        &records_path,
+        &[("x-purpose", "case 7")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("household_check"),
+        "{refused}"
+    );
+    let (status, unstated, _) = fetch_with(&minzheng, address, &records_path, &[]).await;
+    assert_eq!(
+        (status, unstated["error"]["details"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("purpose"))
+    );
+    let (status, garbled, _) = fetch_with(
+        &minzheng,
+        address,
+        "/api/v1/exchange/resources/301001/000001/subjects/32100219800102001",
+        &purpose,
+    )
+    .await;
+    assert_eq!(
+        (status, garbled["error"]["details"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("subject"))
+    );
+
+    // A batch look-up: each subject once, in the order asked; an empty one for a stranger.
+    let stranger = city()
+        .persons
+        .iter()
+        .find(|person| person.citizen_id.as_str() != holder)
+        .unwrap()
+        .citizen_id
+        .as_str()
+        .to_owned();
+    let lookups = "/api/v1/exchange/resources/301001/000001/lookups";
+    let (status, looked) = lookup_with(
+        &minzheng,
+        address,
+        lookups,
+        purpose[0].1,
+        &json!({"subjects": [stranger, holder, stranger]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{looked}");
+    let results = looked["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(
+        (
+            results[0]["subject"].as_str(),
+            results[0]["records"].as_array().unwrap().len()
+        ),
+        (Some(stranger.as_str()), 0)
+    );
+    assert_eq!(
+        results[1]["records"][0]["values"]["residence_address"],
+        "扬州市广陵区文昌中路 1 号"
+    );
+    let too_many: Vec<&str> = std::iter::repeat_n(holder.as_str(), 101).collect();
+    let (status, refused) = lookup_with(
+        &minzheng,
+        address,
+        lookups,
+        purpose[0].1,
+        &json!({"subjects": too_many}),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["error"]["details"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("too_many"))
+    );
+
+    // The rate: five a minute, three used (one read, a look-up of two); the clock stands still.
+    for _ in 0..2 {
+        let (status, _, _) = fetch_with(&minzheng, address, &records_path, &purpose).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, limited, retry_after) =
+        fetch_with(&minzheng, address, &records_path, &purpose).await;
+    assert_eq!(
+        (status, error_code(&limited)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    assert_eq!(retry_after.as_deref(), Some("12"));
+
+    // Verification: 市场监管's legal-entity resource is shared unconditionally, granted at once.
+    let (status, entity_grant) = send_json(
+        &minzheng,
+        address,
+        "/api/v1/sharing/requests",
+        &json!({"resource": "101002/000001", "items": ["legal_representative"],
+                "purpose": "household_check", "legal_basis": "《社会救助暂行办法》",
+                "valid_until": "2027-06-30", "retention": "核对结束后删除"}),
+    )
+    .await;
+    assert_eq!(
+        (status, entity_grant["status"].as_str()),
+        (StatusCode::CREATED, Some("granted")),
+        "{entity_grant}"
+    );
+    let verify = |question: &str, subject: &str| {
+        format!("/api/v1/exchange/verifications/{question}/{subject}")
+    };
+    let (status, yes, _) = fetch_with(
+        &minzheng,
+        address,
+        &verify("legal_representative", &holder),
+        &purpose,
+    )
+    .await;
+    assert_eq!(
+        (status, yes["answer"].as_str(), yes["source"].as_str()),
+        (StatusCode::OK, Some("yes"), Some("101002/000001")),
+        "{yes}"
+    );
+    let representatives: std::collections::HashSet<&str> = city()
+        .entities
+        .iter()
+        .map(|entity| entity.legal_representative.as_str())
+        .collect();
+    let nobody = city()
+        .persons
+        .iter()
+        .find(|person| !representatives.contains(person.citizen_id.as_str()))
+        .unwrap()
+        .citizen_id
+        .as_str()
+        .to_owned();
+    let (_, no, _) = fetch_with(
+        &minzheng,
+        address,
+        &verify("legal_representative", &nobody),
+        &purpose,
+    )
+    .await;
+    assert_eq!(no["answer"], "no");
+    let (_, unknown, _) = fetch_with(
+        &minzheng,
+        address,
+        &verify("legal_representative", "11010519491231002X"),
+        &purpose,
+    )
+    .await;
+    assert_eq!(unknown["answer"], "unknown");
+    let (status, _, _) = fetch_with(&minzheng, address, &verify("alive", &holder), &purpose).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no grant of 人口基础信息");
+    let (status, _, _) = fetch_with(&minzheng, address, &verify("income", &holder), &purpose).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Not shared: refused on arrival with the resource's reason.
+    let not_shared = catalogue
+        .resources
+        .iter()
+        .find(|resource| resource.sharing == "not_shared")
+        .unwrap();
+    let item = not_shared.items[0].name.clone();
+    let (status, refused) = send_json(
+        &minzheng,
+        address,
+        "/api/v1/sharing/requests",
+        &json!({"resource": not_shared.code, "items": [item], "purpose": "household_check",
+                "legal_basis": "x", "valid_until": "2027-01-31", "retention": "y"}),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["status"].as_str()),
+        (StatusCode::CREATED, Some("refused")),
+        "{refused}"
+    );
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .contains(not_shared.sharing_terms.as_str())
+    );
+
+    // Revoked: the exchange refuses from then on.
+    let (status, revoked) = send_json(
+        &gongan,
+        address,
+        &format!("/api/v1/sharing/requests/{id}/revocation"),
+        &json!({"reason": "核对已结束"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            revoked["status"].as_str(),
+            revoked["reason"].as_str()
+        ),
+        (StatusCode::OK, Some("revoked"), Some("核对已结束"))
+    );
+    let (status, _, _) = fetch_with(&minzheng, address, &records_path, &purpose).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Every release is in the audit log under the subject and the purpose; refusals as denied.
+    let reads = store
+        .audit_entries(
+            &huimin_domain::storage::AuditQuery {
+                subject: Some(holder.clone()),
+                ..Default::default()
+            },
+            huimin_domain::storage::PageRequest::new(1, 200),
+        )
+        .await
+        .unwrap();
+    let count = |action: &str, outcome: huimin_domain::audit::Outcome| {
+        reads
+            .items
+            .iter()
+            .filter(|entry| entry.event.action == action && entry.event.outcome == outcome)
+            .count()
+    };
+    use huimin_domain::audit::Outcome;
+    assert_eq!(count("exchange.read", Outcome::Allowed), 3);
+    assert_eq!(count("exchange.lookup", Outcome::Allowed), 1);
+    assert_eq!(count("exchange.verify", Outcome::Allowed), 1);
+    // No grant, wrong items, wrong purpose, over the rate, no grant of 人口基础信息, revoked.
+    assert_eq!(
+        count("exchange.read", Outcome::Denied) + count("exchange.verify", Outcome::Denied),
+        6
+    );
+    assert!(
+        reads
+            .items
+            .iter()
+            .all(|entry| entry.event.action != "exchange.read"
+                || entry.event.outcome != Outcome::Allowed
+                || entry.event.purpose == "household_check 2026-0042")
+    );
+}

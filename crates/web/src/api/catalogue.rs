@@ -7,7 +7,7 @@
 //! holding such a role does the same with a token that holds `catalogue:write`. A refused
 //! write is audited as denied.
 
-use super::{PageDto, PageParams};
+use super::{PageDto, PageParams, shanghai_rfc3339};
 use crate::error::{ApiError, ApiJson};
 use crate::session::{Principal, api_principal};
 use crate::state::AppState;
@@ -238,12 +238,6 @@ pub struct PublicationDto {
     pub outcome: String,
     pub version: u32,
     pub resource: ResourceDto,
-}
-
-fn shanghai_rfc3339(instant: chrono::DateTime<chrono::Utc>) -> String {
-    instant
-        .with_timezone(&huimin_domain::time::SHANGHAI)
-        .to_rfc3339()
 }
 
 /// Anyone who may read the catalogue: staff and department systems.

@@ -5,16 +5,20 @@ mod areas;
 mod audit;
 mod catalogue;
 mod entities;
+mod exchange;
 mod houses;
 mod persons;
+mod sharing;
 mod statistics;
 
 pub use areas::*;
 pub use audit::*;
 pub use catalogue::*;
 pub use entities::*;
+pub use exchange::*;
 pub use houses::*;
 pub use persons::*;
+pub use sharing::*;
 pub use statistics::*;
 
 use crate::error::ApiError;
@@ -84,6 +88,38 @@ pub fn routes() -> Router<AppState> {
             "/datasets/batches/{batch_id}/problems",
             get(catalogue::batch_problems),
         )
+        .route(
+            "/sharing/requests",
+            get(sharing::list_requests).post(sharing::create_request),
+        )
+        .route("/sharing/requests/{id}", get(sharing::get_request))
+        .route(
+            "/sharing/requests/{id}/decision",
+            axum::routing::post(sharing::decide_request),
+        )
+        .route(
+            "/sharing/requests/{id}/revocation",
+            axum::routing::post(sharing::revoke_request),
+        )
+        .route(
+            "/exchange/resources/{classification}/{sequence}/subjects/{subject}",
+            get(exchange::subject_records),
+        )
+        .route(
+            "/exchange/resources/{classification}/{sequence}/lookups",
+            axum::routing::post(exchange::lookup),
+        )
+        .route(
+            "/exchange/verifications/{question}/{citizen_id}",
+            get(exchange::verify),
+        )
+}
+
+/// An instant as RFC 3339 in Asia/Shanghai (+08:00).
+pub(crate) fn shanghai_rfc3339(instant: chrono::DateTime<chrono::Utc>) -> String {
+    instant
+        .with_timezone(&huimin_domain::time::SHANGHAI)
+        .to_rfc3339()
 }
 
 /// `/readyz`: 200 when the database answers, 503 otherwise.
