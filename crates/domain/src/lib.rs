@@ -13,6 +13,7 @@ pub mod audit;
 pub mod calendar;
 pub mod catalogue;
 pub mod dataset;
+pub mod dispute;
 pub mod identifiers;
 pub mod identity;
 pub mod merkle;

@@ -571,6 +571,7 @@ pub trait Store:
     + CatalogueStore
     + DatasetStore
     + SharingStore
+    + DisputeStore
 {
 }
 
@@ -582,9 +583,50 @@ impl<
         + CatalogueStore
         + DatasetStore
         + SharingStore
+        + DisputeStore
         + ?Sized,
 > Store for T
 {
+}
+
+/// Which disputes to list; every given condition must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DisputeQuery {
+    /// The authoritative department that answers.
+    pub authority: Option<crate::catalogue::DepartmentId>,
+    /// The department whose records disagree.
+    pub source_department: Option<crate::catalogue::DepartmentId>,
+    /// A department on either side (what a department may see).
+    pub party: Option<crate::catalogue::DepartmentId>,
+    pub subject: Option<String>,
+    pub field: Option<crate::catalogue::RegistryField>,
+    /// Open (`true`) or answered (`false`).
+    pub open: Option<bool>,
+    /// The batch that last brought the other value.
+    pub batch_id: Option<String>,
+}
+
+/// Disputes of one datum, one source (一数一源). Dataset loads open them (inside the
+/// chunk's transaction, see [`DatasetLoad::write`]); the authoritative department answers.
+#[async_trait]
+pub trait DisputeStore: Send + Sync {
+    async fn dispute(&self, id: u64) -> StorageResult<Option<crate::dispute::Dispute>>;
+
+    /// Disputes, newest first.
+    async fn disputes(
+        &self,
+        query: &DisputeQuery,
+        page: PageRequest,
+    ) -> StorageResult<Page<crate::dispute::Dispute>>;
+
+    /// Closes an open dispute with its answer (and the answer's audit event); `false`,
+    /// with nothing written, when it is not open.
+    async fn answer_dispute(
+        &self,
+        id: u64,
+        answer: &crate::dispute::Answer,
+        audit: &AuditEvent,
+    ) -> StorageResult<bool>;
 }
 
 /// Which sharing requests to list; every given condition must hold.
@@ -690,7 +732,10 @@ pub trait DatasetStore: Send + Sync {
 pub trait DatasetLoad: Send {
     /// Writes a chunk's records (inserting, updating, leaving unchanged or deleting by
     /// key), links their subjects to the registries, and keeps its problems — with a
-    /// problem for each repeated key and each subject not found. Returns what it did.
+    /// problem for each repeated key and each subject not found. Each inserted or changed
+    /// linked record whose item feeds a registry field another resource is authoritative
+    /// for is compared with the registry; a different value opens a dispute for the
+    /// authoritative department (or brings an open one up to date). Returns what it did.
     async fn write(
         &mut self,
         chunk: crate::dataset::Chunk,

@@ -753,6 +753,23 @@ async fn run_dataset_import(config: &Config, arguments: DatasetImportArgs) -> an
                     import.report.display()
                 );
             }
+            let disputes = store
+                .disputes(
+                    &huimin_domain::storage::DisputeQuery {
+                        batch_id: Some(summary.batch_id.clone()),
+                        open: Some(true),
+                        ..Default::default()
+                    },
+                    huimin_domain::storage::PageRequest::new(1, 1),
+                )
+                .await?
+                .total;
+            if disputes > 0 {
+                println!(
+                    "{disputes} open disputes: values that differ from the registry's authoritative source, sent to its department (GET /api/v1/disputes?batch={}).",
+                    summary.batch_id
+                );
+            }
             Ok(())
         }
     }

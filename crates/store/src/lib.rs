@@ -19,6 +19,7 @@ mod audit;
 mod catalogue;
 mod codec;
 mod dataset;
+mod dispute;
 mod identity;
 mod migrate;
 mod oidc;

@@ -81,6 +81,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_sharing.sql"),
         postgres: include_str!("../migrations/postgres/0011_sharing.sql"),
     },
+    Migration {
+        version: 12,
+        name: "disputes",
+        sqlite: include_str!("../migrations/sqlite/0012_disputes.sql"),
+        postgres: include_str!("../migrations/postgres/0012_disputes.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -317,3 +317,8 @@ crate::sharing::sharing_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+crate::dispute::dispute_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

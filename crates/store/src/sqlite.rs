@@ -801,3 +801,8 @@ crate::sharing::sharing_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+crate::dispute::dispute_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

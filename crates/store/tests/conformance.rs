@@ -59,6 +59,7 @@ on_both_backends!(
     dataset_batches_insert_update_repeat_delete_and_link,
     an_interrupted_batch_resumes_and_an_atomic_one_leaves_nothing,
     sharing_requests_are_kept_decided_once_and_listed,
+    a_disagreeing_source_opens_one_dispute_for_the_authority,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -2184,4 +2185,265 @@ async fn sharing_requests_are_kept_decided_once_and_listed(
             .total,
         0
     );
+}
+
+// ---------------------------------------------------------------- disputes (一数一源)
+
+async fn a_disagreeing_source_opens_one_dispute_for_the_authority(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use catalogue_fixtures::*;
+    use dataset_fixtures::*;
+    use huimin_domain::catalogue::{DepartmentId, RegistryField};
+    use huimin_domain::dataset::LoadMode;
+    use huimin_domain::dispute::{Answer, Resolution};
+    use huimin_domain::storage::DisputeQuery;
+    let contributions = catalogued(store.as_ref()).await;
+    store
+        .put_department(
+            &department("gongan"),
+            &publisher("department.put", "gongan"),
+            at(1),
+        )
+        .await
+        .unwrap();
+    // 公安's residence registrations: the authoritative source of the residence address.
+    store
+        .publish_resource(
+            &resource("301001/000001"),
+            &publisher("resource.publish", "301001/000001"),
+            at(1),
+        )
+        .await
+        .unwrap();
+    let (a, b, c) = (
+        citizen("321002", (1980, 1, 2), 11),
+        citizen("321002", (1985, 5, 6), 22),
+        citizen("321002", (1990, 9, 9), 33),
+    );
+    store
+        .put_persons(
+            &[
+                person(a.clone(), "张三", GRID_A),
+                person(b.clone(), "李四", GRID_B),
+                person(c.clone(), "王五", GRID_B),
+            ],
+            &provenance("p", at(1)),
+            &tester(),
+        )
+        .await
+        .unwrap();
+    let (a, b, c) = (
+        a.as_str().to_owned(),
+        b.as_str().to_owned(),
+        c.as_str().to_owned(),
+    );
+    let header = [
+        "citizen_id",
+        "insurance_type",
+        "month",
+        "salary_base",
+        "contact_address",
+    ];
+    // a: another address (two months, one dispute); b: the same address written with
+    // full-width digits and spaces; c: no address given.
+    let load = |batch: &'static str, hour: u32, a_address: &'static str| {
+        let rows = vec![
+            (
+                2,
+                vec![a.as_str(), "养老保险", "2026-01-01", "4500", a_address],
+            ),
+            (
+                3,
+                vec![a.as_str(), "养老保险", "2026-02-01", "4500", a_address],
+            ),
+            (
+                4,
+                vec![
+                    b.as_str(),
+                    "养老保险",
+                    "2026-01-01",
+                    "5000",
+                    "扬州市广陵区 文昌中路１８号",
+                ],
+            ),
+            (5, vec![c.as_str(), "养老保险", "2026-01-01", "3000", ""]),
+        ];
+        (
+            start(batch, LoadMode::Full, false, batch, hour),
+            chunk(&contributions, &header, LoadMode::Full, &rows),
+        )
+    };
+    let (first, rows) = load("b1", 2, "扬州市邗江区文汇西路 9 号");
+    let (_, loader) = store.open_batch(&first).await.unwrap();
+    let mut loader = loader.unwrap();
+    loader.write(rows).await.unwrap();
+    loader.finish(at(3)).await.unwrap();
+
+    let open = DisputeQuery {
+        open: Some(true),
+        ..DisputeQuery::default()
+    };
+    let page = store
+        .disputes(&open, PageRequest::new(1, 50))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1, "{:?}", page.items);
+    let dispute = &page.items[0];
+    assert_eq!(
+        (
+            dispute.field,
+            dispute.subject.as_str(),
+            dispute.registry_value.as_deref(),
+            dispute.source_value.as_str(),
+            dispute.authority.as_str(),
+            dispute.authority_resource.as_str(),
+            dispute.source_department.as_str(),
+            dispute.batch_id.as_str(),
+        ),
+        (
+            RegistryField::PersonResidenceAddress,
+            a.as_str(),
+            Some("扬州市广陵区文昌中路18号"),
+            "扬州市邗江区文汇西路 9 号",
+            "gongan",
+            "301001/000001",
+            "renshe",
+            "b1",
+        )
+    );
+    assert_eq!(dispute.opened_at, at(2));
+    assert!(dispute.answer.is_none());
+    // The registry keeps the authoritative value.
+    let kept = store
+        .person(&citizen("321002", (1980, 1, 2), 11), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.record.residence_address, "扬州市广陵区文昌中路18号");
+
+    // The next month's load says yet another address: the open dispute follows it.
+    let (second, rows) = load("b2", 4, "扬州市邗江区文汇西路 10 号");
+    let (_, loader) = store.open_batch(&second).await.unwrap();
+    let mut loader = loader.unwrap();
+    loader.write(rows).await.unwrap();
+    loader.finish(at(5)).await.unwrap();
+    let page = store
+        .disputes(&open, PageRequest::new(1, 50))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(
+        (
+            page.items[0].id,
+            page.items[0].source_value.as_str(),
+            page.items[0].batch_id.as_str()
+        ),
+        (dispute.id, "扬州市邗江区文汇西路 10 号", "b2")
+    );
+
+    // Routed to 公安, visible to both sides, not to a third department.
+    let department = |id: &str| Some(DepartmentId::parse(id).unwrap());
+    for (query, expected) in [
+        (
+            DisputeQuery {
+                authority: department("gongan"),
+                ..DisputeQuery::default()
+            },
+            1,
+        ),
+        (
+            DisputeQuery {
+                authority: department("renshe"),
+                ..DisputeQuery::default()
+            },
+            0,
+        ),
+        (
+            DisputeQuery {
+                party: department("renshe"),
+                ..DisputeQuery::default()
+            },
+            1,
+        ),
+        (
+            DisputeQuery {
+                party: department("minzheng"),
+                ..DisputeQuery::default()
+            },
+            0,
+        ),
+        (
+            DisputeQuery {
+                subject: Some(b.clone()),
+                ..DisputeQuery::default()
+            },
+            0,
+        ),
+        (
+            DisputeQuery {
+                batch_id: Some("b2".into()),
+                ..DisputeQuery::default()
+            },
+            1,
+        ),
+        (
+            DisputeQuery {
+                field: Some(RegistryField::PersonPhone),
+                ..DisputeQuery::default()
+            },
+            0,
+        ),
+    ] {
+        assert_eq!(
+            store
+                .disputes(&query, PageRequest::new(1, 50))
+                .await
+                .unwrap()
+                .total,
+            expected,
+            "{query:?}"
+        );
+    }
+
+    // Answered once; the answer closes it, with its audit entry.
+    let answer = Answer {
+        resolution: Resolution::RegistryCorrect,
+        note: "经核实，居住地址以公安登记为准".into(),
+        by: "staff:gongan.officer".into(),
+        at: at(6),
+    };
+    let event = huimin_domain::audit::AuditEvent::new(
+        "staff:gongan.officer",
+        "department_data_officer",
+        "dispute.answer",
+        "dispute",
+        "1",
+    );
+    let size = store.audit_size().await.unwrap();
+    assert!(
+        store
+            .answer_dispute(dispute.id, &answer, &event)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.audit_size().await.unwrap(), size + 1);
+    assert!(
+        !store
+            .answer_dispute(dispute.id, &answer, &event)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.audit_size().await.unwrap(), size + 1);
+    let closed = store.dispute(dispute.id).await.unwrap().unwrap();
+    assert_eq!(closed.answer, Some(answer));
+    assert_eq!(
+        store
+            .disputes(&open, PageRequest::new(1, 50))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(store.dispute(dispute.id + 1000).await.unwrap().is_none());
 }

@@ -54,6 +54,9 @@ use utoipa_swagger_ui::SwaggerUi;
         api::subject_records,
         api::lookup,
         api::verify,
+        api::list_disputes,
+        api::get_dispute,
+        api::answer_dispute,
     ),
     components(schemas(
         api::SharingRequestInputDto,
@@ -66,6 +69,8 @@ use utoipa_swagger_ui::SwaggerUi;
         api::LookupResultDto,
         api::LookupDto,
         api::VerificationDto,
+        api::DisputeDto,
+        api::DisputeAnswerDto,
         api::PersonDto,
         api::PersonSummaryDto,
         api::PersonInputDto,

@@ -91,6 +91,8 @@ pub struct AppState {
     pub catalogue: Arc<dyn huimin_domain::storage::CatalogueStore>,
     /// The same database's department datasets: batches, their problems and quality.
     pub datasets: Arc<dyn huimin_domain::storage::DatasetStore>,
+    /// The same database's disputes of one datum, one source.
+    pub disputes: Arc<dyn huimin_domain::storage::DisputeStore>,
     /// The same database's sharing requests and grants.
     pub sharing: Arc<dyn huimin_domain::storage::SharingStore>,
     /// Each grant's rate limit, kept in this process (one server per city; behind several,
@@ -155,6 +157,7 @@ impl AppState {
             catalogue: store.clone(),
             datasets: store.clone(),
             sharing: store.clone(),
+            disputes: store.clone(),
             rate_limits: Arc::default(),
             oidc: store,
             oidc_keys: None,

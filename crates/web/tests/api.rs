@@ -1851,3 +1851,237 @@ async fn sharing_and_the_exchange_through_the_api(app: &TestApp) {
                 || entry.event.purpose == "household_check 2026-0042")
     );
 }
+
+// ---------------------------------------------------------------- disputes (一数一源)
+
+#[tokio::test]
+async fn disputes_through_the_api_on_sqlite() {
+    disputes_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn disputes_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    disputes_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await).await;
+}
+
+async fn disputes_through_the_api(app: &TestApp) {
+    use huimin_domain::dataset::{BatchStart, Chunk, Layout, LoadMode};
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let store = huimin_store::connect(&app.url).await.unwrap();
+    let actor = huimin_domain::audit::Actor::system("fixture");
+    let catalogue = huimin_city::catalogue();
+    for draft in &catalogue.departments {
+        let department = draft.clone().validate().unwrap();
+        let event = actor.event("department.put", "department", department.id.as_str());
+        store
+            .put_department(&department, &event, FixedClock.now())
+            .await
+            .unwrap();
+    }
+    for draft in &catalogue.resources {
+        let resource = draft.clone().validate().unwrap();
+        let event = actor.event("resource.publish", "resource", resource.code.as_str());
+        store
+            .publish_resource(&resource, &event, FixedClock.now())
+            .await
+            .unwrap();
+    }
+    // 人社 records a contact address for a person that differs from the registry's
+    // residence address, whose authoritative source is 公安.
+    let person = well_connected_person();
+    let holder = person.citizen_id.as_str().to_owned();
+    let code = huimin_domain::catalogue::ResourceCode::parse("301004/000001").unwrap();
+    let contributions = store.resource(&code, None).await.unwrap().unwrap();
+    let (_, loader) = store
+        .open_batch(&BatchStart {
+            batch_id: "renshe-2026-11".into(),
+            resource: code.clone(),
+            resource_version: contributions.version,
+            provider: contributions.resource.provider.clone(),
+            mode: LoadMode::Full,
+            atomic: false,
+            digest: "d".into(),
+            actor: actor.clone(),
+            started_at: FixedClock.now(),
+        })
+        .await
+        .unwrap();
+    let mut loader = loader.unwrap();
+    let layout = Layout::from_header(
+        &contributions.resource,
+        &[
+            "citizen_id",
+            "insurance_type",
+            "month",
+            "salary_base",
+            "contact_address",
+        ],
+        LoadMode::Full,
+    )
+    .unwrap();
+    let elsewhere = format!("{}（另址）", person.residence_address);
+    let record = layout
+        .record(
+            &contributions.resource,
+            &[
+                holder.as_str(),
+                "养老保险",
+                "2026-11-01",
+                "4500",
+                elsewhere.as_str(),
+            ],
+        )
+        .unwrap();
+    let mut chunk = Chunk::default();
+    chunk.tally.count_valid(&contributions.resource, &record);
+    chunk.records.push((2, record));
+    chunk.last_row = 2;
+    loader.write(chunk).await.unwrap();
+    loader.finish(FixedClock.now()).await.unwrap();
+
+    let gongan = app
+        .client_as(
+            "gongan.system",
+            Role::DepartmentDataOfficer,
+            Some("gongan"),
+            &["catalogue:write"],
+        )
+        .await;
+    let renshe = app
+        .client_as(
+            "renshe.system",
+            Role::DepartmentDataOfficer,
+            Some("renshe"),
+            &["catalogue:write"],
+        )
+        .await;
+    let minzheng = app
+        .client_as(
+            "minzheng.system",
+            Role::DepartmentDataOfficer,
+            Some("minzheng"),
+            &["catalogue:write"],
+        )
+        .await;
+    let (status, routed) = fetch(&gongan, address, "/api/v1/disputes?status=open").await;
+    assert_eq!(status, StatusCode::OK, "{routed}");
+    assert_eq!(routed["total"], 1);
+    let dispute = &routed["items"][0];
+    assert_eq!(
+        (
+            dispute["field"].as_str(),
+            dispute["subject"].as_str(),
+            dispute["registry_value"].as_str(),
+            dispute["source_value"].as_str(),
+            dispute["authority"].as_str(),
+            dispute["source_department"].as_str(),
+        ),
+        (
+            Some("person.residence_address"),
+            Some(holder.as_str()),
+            Some(person.residence_address.as_str()),
+            Some(elsewhere.as_str()),
+            Some("gongan"),
+            Some("renshe"),
+        )
+    );
+    // Opened on Sunday 22 November 2026: five working days end on Friday the 27th.
+    assert_eq!(
+        (dispute["deadline"].as_str(), dispute["overdue"].as_bool()),
+        (Some("2026-11-27"), Some(false))
+    );
+    let id = dispute["id"].as_u64().unwrap();
+    let (_, theirs) = fetch(&renshe, address, "/api/v1/disputes").await;
+    assert_eq!(theirs["total"], 1);
+    let (_, none) = fetch(&minzheng, address, "/api/v1/disputes").await;
+    assert_eq!(none["total"], 0);
+    let (status, mut hidden) = fetch(&minzheng, address, &format!("/api/v1/disputes/{id}")).await;
+    let (_, mut missing) = fetch(&minzheng, address, "/api/v1/disputes/999999").await;
+    hidden["error"]["request_id"].take();
+    missing["error"]["request_id"].take();
+    assert_eq!((status, hidden), (StatusCode::NOT_FOUND, missing));
+    let (status, _) = fetch(&gongan, address, "/api/v1/disputes?status=maybe").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Only the authority answers; correcting its own data needs a note; answered once.
+    let answer = format!("/api/v1/disputes/{id}/answer");
+    let (status, _) = send_json(
+        &renshe,
+        address,
+        &answer,
+        &json!({"resolution": "registry_correct"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, unexplained) = send_json(
+        &gongan,
+        address,
+        &answer,
+        &json!({"resolution": "source_correct"}),
+    )
+    .await;
+    assert_eq!(
+        (status, unexplained["error"]["details"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("note"))
+    );
+    let (status, closed) = send_json(
+        &gongan,
+        address,
+        &answer,
+        &json!({"resolution": "registry_correct", "note": "经核实以公安居住登记为准"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            closed["status"].as_str(),
+            closed["answered_by"].as_str()
+        ),
+        (StatusCode::OK, Some("closed"), Some("gongan.system")),
+        "{closed}"
+    );
+    let (status, _) = send_json(
+        &gongan,
+        address,
+        &answer,
+        &json!({"resolution": "registry_correct"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, open) = fetch(&gongan, address, "/api/v1/disputes?status=open").await;
+    assert_eq!(open["total"], 0);
+
+    // Showing a dispute shows a person's address: each showing is in the audit log.
+    let reads = store
+        .audit_entries(
+            &huimin_domain::storage::AuditQuery {
+                subject: Some(holder.clone()),
+                action: Some("dispute.".into()),
+                ..Default::default()
+            },
+            huimin_domain::storage::PageRequest::new(1, 50),
+        )
+        .await
+        .unwrap();
+    let actions: Vec<(&str, &str)> = reads
+        .items
+        .iter()
+        .map(|entry| (entry.event.action.as_str(), entry.event.actor.as_str()))
+        .collect();
+    assert!(
+        actions.contains(&("dispute.read", "gongan.system")),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("dispute.read", "renshe.system")),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("dispute.answer", "gongan.system")),
+        "{actions:?}"
+    );
+}

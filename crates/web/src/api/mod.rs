@@ -4,6 +4,7 @@
 mod areas;
 mod audit;
 mod catalogue;
+mod disputes;
 mod entities;
 mod exchange;
 mod houses;
@@ -14,6 +15,7 @@ mod statistics;
 pub use areas::*;
 pub use audit::*;
 pub use catalogue::*;
+pub use disputes::*;
 pub use entities::*;
 pub use exchange::*;
 pub use houses::*;
@@ -112,6 +114,12 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/exchange/verifications/{question}/{citizen_id}",
             get(exchange::verify),
+        )
+        .route("/disputes", get(disputes::list_disputes))
+        .route("/disputes/{id}", get(disputes::get_dispute))
+        .route(
+            "/disputes/{id}/answer",
+            axum::routing::post(disputes::answer_dispute),
         )
 }
 
