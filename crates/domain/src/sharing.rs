@@ -338,6 +338,15 @@ pub struct SharingRequest {
     pub decided_by: Option<String>,
 }
 
+/// What one exchange call needs, read together: the resource's current version, the
+/// consumer's grants for it, and each asked subject's records (in the order asked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeRead {
+    pub resource: crate::catalogue::PublishedResource,
+    pub grants: Vec<SharingRequest>,
+    pub records: Vec<Vec<crate::dataset::StoredRecord>>,
+}
+
 /// What a provider answers to a pending request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {

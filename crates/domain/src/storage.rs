@@ -685,6 +685,16 @@ pub trait SharingStore: Send + Sync {
         consumer: &crate::catalogue::DepartmentId,
         resource: &crate::catalogue::ResourceCode,
     ) -> StorageResult<Vec<crate::sharing::SharingRequest>>;
+
+    /// The resource, the consumer's grants for it and the subjects' records, read in one
+    /// call (on SQLite in one snapshot of a read-only connection): the exchange's hot
+    /// path. `None` when the catalogue has no such resource.
+    async fn exchange_read(
+        &self,
+        consumer: &crate::catalogue::DepartmentId,
+        resource: &crate::catalogue::ResourceCode,
+        subjects: &[String],
+    ) -> StorageResult<Option<crate::sharing::ExchangeRead>>;
 }
 
 /// Department datasets: batches of a catalogued resource's records, written chunk by

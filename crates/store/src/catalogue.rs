@@ -9,6 +9,11 @@ use huimin_domain::storage::StorageError;
 
 pub(crate) const DEPARTMENT_COLUMNS: &str = "id, name, credit_code, systems";
 
+/// The current version of one resource.
+pub(crate) const CURRENT_RESOURCE_SQL: &str = "SELECT v.code, v.version, v.body, v.published_at_us, v.published_by \
+     FROM catalogue_resource r JOIN catalogue_resource_version v ON v.code = r.code AND v.version = r.current_version \
+     WHERE r.code = $1";
+
 pub(crate) fn encode_resource(draft: &ResourceDraft) -> Result<String, StorageError> {
     serde_json::to_string(draft)
         .map_err(|error| StorageError::new(format!("encoding a resource: {error}")))
@@ -308,11 +313,7 @@ macro_rules! catalogue_store {
                         .bind(i64::from(version))
                         .fetch_optional(&self.pool)
                         .await,
-                        None => sqlx::query(
-                            "SELECT v.code, v.version, v.body, v.published_at_us, v.published_by FROM catalogue_resource r \
-                             JOIN catalogue_resource_version v ON v.code = r.code AND v.version = r.current_version \
-                             WHERE r.code = $1",
-                        )
+                        None => sqlx::query(crate::catalogue::CURRENT_RESOURCE_SQL)
                         .bind(code.as_str())
                         .fetch_optional(&self.pool)
                         .await,

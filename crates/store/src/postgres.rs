@@ -71,6 +71,15 @@ async fn read_person_view(
     person_view_by_queries(store, citizen_id).await
 }
 
+async fn read_exchange(
+    store: &PostgresStore,
+    consumer: &huimin_domain::catalogue::DepartmentId,
+    resource: &huimin_domain::catalogue::ResourceCode,
+    subjects: &[String],
+) -> Result<Option<huimin_domain::sharing::ExchangeRead>, StorageError> {
+    crate::sharing::exchange_by_queries(store, consumer, resource, subjects).await
+}
+
 /// Bytes of COPY data sent per message.
 const COPY_BUFFER_BYTES: usize = 1 << 20;
 

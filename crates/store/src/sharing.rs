@@ -11,6 +11,45 @@ pub(crate) const REQUEST_COLUMNS: &str = "id, consumer, provider, resource_code,
      legal_basis, valid_until, rate_per_minute, retention, requested_at_us, requested_by, status, deadline, \
      reason, decided_at_us, decided_by";
 
+/// A consumer's granted requests for a resource (`$1` the consumer, `$2` the resource).
+pub(crate) static GRANTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {REQUEST_COLUMNS} FROM sharing_request \
+         WHERE consumer = $1 AND resource_code = $2 AND status = 'granted' ORDER BY id DESC"
+    )
+});
+
+/// An exchange call's reads as separate queries (PostgreSQL, and SQLite in memory).
+pub(crate) async fn exchange_by_queries<S>(
+    store: &S,
+    consumer: &DepartmentId,
+    code: &ResourceCode,
+    subjects: &[String],
+) -> Result<Option<huimin_domain::sharing::ExchangeRead>, StorageError>
+where
+    S: huimin_domain::storage::CatalogueStore
+        + huimin_domain::storage::SharingStore
+        + huimin_domain::storage::DatasetStore,
+{
+    let Some(resource) =
+        huimin_domain::storage::CatalogueStore::resource(store, code, None).await?
+    else {
+        return Ok(None);
+    };
+    let grants = huimin_domain::storage::SharingStore::grants(store, consumer, code).await?;
+    let mut records = Vec::with_capacity(subjects.len());
+    for subject in subjects {
+        records.push(
+            huimin_domain::storage::DatasetStore::subject_records(store, code, subject).await?,
+        );
+    }
+    Ok(Some(huimin_domain::sharing::ExchangeRead {
+        resource,
+        grants,
+        records,
+    }))
+}
+
 /// A request's columns as read, before they are checked.
 pub(crate) struct RequestRow {
     pub id: i64,
@@ -273,16 +312,22 @@ macro_rules! sharing_store {
                 }
 
                 async fn grants(&self, consumer: &DepartmentId, resource: &ResourceCode) -> StorageResult<Vec<SharingRequest>> {
-                    let rows = sqlx::query(sql!(
-                        "SELECT {REQUEST_COLUMNS} FROM sharing_request \
-                         WHERE consumer = $1 AND resource_code = $2 AND status = 'granted' ORDER BY id DESC"
-                    ))
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(crate::sharing::GRANTS_SQL.as_str()))
                     .bind(consumer.as_str())
                     .bind(resource.as_str())
                     .fetch_all(&self.pool)
                     .await
                     .map_err(|e| storage_error("reading grants", e))?;
                     rows.iter().map(read_request).collect()
+                }
+
+                async fn exchange_read(
+                    &self,
+                    consumer: &DepartmentId,
+                    resource: &ResourceCode,
+                    subjects: &[String],
+                ) -> StorageResult<Option<huimin_domain::sharing::ExchangeRead>> {
+                    super::read_exchange(self, consumer, resource, subjects).await
                 }
             }
         }

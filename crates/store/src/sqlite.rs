@@ -251,6 +251,117 @@ fn rows_of<T>(
     Ok(decoded)
 }
 
+/// The rows of `sql` with `parameters` bound in order.
+fn rows_with<T>(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    parameters: &[&str],
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StorageError>,
+) -> Result<Vec<T>, StorageError> {
+    let failed = |error: rusqlite::Error| crate::storage_error("reading", error);
+    let mut statement = connection.prepare_cached(sql).map_err(failed)?;
+    let mut rows = statement
+        .query(rusqlite::params_from_iter(parameters.iter()))
+        .map_err(failed)?;
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.next().map_err(failed)? {
+        decoded.push(decode(row)?);
+    }
+    Ok(decoded)
+}
+
+/// An exchange call's reads — the resource, the consumer's grants, each subject's
+/// records — in one snapshot on a read-only connection: through sqlx they were three
+/// hand-offs to a worker thread each.
+async fn read_exchange(
+    store: &SqliteStore,
+    consumer: &huimin_domain::catalogue::DepartmentId,
+    code: &huimin_domain::catalogue::ResourceCode,
+    subjects: &[String],
+) -> Result<Option<huimin_domain::sharing::ExchangeRead>, StorageError> {
+    let Some(readers) = &store.readers else {
+        return crate::sharing::exchange_by_queries(store, consumer, code, subjects).await;
+    };
+    readers.read(|connection| {
+        let resource = rows_with(
+            connection,
+            crate::catalogue::CURRENT_RESOURCE_SQL,
+            &[code.as_str()],
+            |row| {
+                let body: String = column(row, "body")?;
+                crate::catalogue::decode_resource(
+                    code.as_str(),
+                    column(row, "version")?,
+                    &body,
+                    crate::codec::from_micros(column(row, "published_at_us")?)?,
+                    column(row, "published_by")?,
+                )
+            },
+        )?;
+        let Some(resource) = resource.into_iter().next() else {
+            return Ok(None);
+        };
+        let grants = rows_with(
+            connection,
+            crate::sharing::GRANTS_SQL.as_str(),
+            &[consumer.as_str(), code.as_str()],
+            |row| {
+                let decided_at: Option<i64> = column(row, "decided_at_us")?;
+                crate::sharing::RequestRow {
+                    id: column(row, "id")?,
+                    consumer: column(row, "consumer")?,
+                    provider: column(row, "provider")?,
+                    resource_code: column(row, "resource_code")?,
+                    resource_version: column(row, "resource_version")?,
+                    items: column(row, "items")?,
+                    purpose: column(row, "purpose")?,
+                    legal_basis: column(row, "legal_basis")?,
+                    valid_until: column(row, "valid_until")?,
+                    rate_per_minute: column(row, "rate_per_minute")?,
+                    retention: column(row, "retention")?,
+                    requested_at: crate::codec::from_micros(column(row, "requested_at_us")?)?,
+                    requested_by: column(row, "requested_by")?,
+                    status: column(row, "status")?,
+                    deadline: column(row, "deadline")?,
+                    reason: column(row, "reason")?,
+                    decided_at: decided_at.map(crate::codec::from_micros).transpose()?,
+                    decided_by: column(row, "decided_by")?,
+                }
+                .decode()
+            },
+        )?;
+        let mut records = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            let mut found = rows_with(
+                connection,
+                crate::dataset::SUBJECT_RECORDS_SQL,
+                &[subject.as_str(), code.as_str()],
+                |row| {
+                    let values: String = column(row, "record_values")?;
+                    let provider: String = column(row, "provider")?;
+                    crate::dataset::decode_record(
+                        code,
+                        column(row, "record_key")?,
+                        column(row, "subject")?,
+                        column(row, "linked")?,
+                        &values,
+                        column(row, "batch_id")?,
+                        &provider,
+                        column(row, "recorded_at_us")?,
+                    )
+                },
+            )?;
+            found.sort_by(|one, other| one.key.cmp(&other.key));
+            records.push(found);
+        }
+        Ok(Some(huimin_domain::sharing::ExchangeRead {
+            resource,
+            grants,
+            records,
+        }))
+    })
+}
+
 /// The 360 view: on a read-only connection in one snapshot, or through the ordinary
 /// queries for an in-memory database.
 async fn read_person_view(

@@ -2109,6 +2109,27 @@ async fn sharing_requests_are_kept_decided_once_and_listed(
         grants.iter().map(|grant| grant.id).collect::<Vec<_>>(),
         [first]
     );
+    // The exchange's one read: the resource, the grants, each subject's records (none).
+    let read = store
+        .exchange_read(
+            &minzheng,
+            &code,
+            &["11010519491231002X".to_owned(), "x".to_owned()],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.resource.resource, residence);
+    assert_eq!(read.grants, grants);
+    assert_eq!(read.records, [Vec::new(), Vec::new()]);
+    let unknown = ResourceCode::parse("301001/000099").unwrap();
+    assert!(
+        store
+            .exchange_read(&minzheng, &unknown, &[])
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Revoked: a reason kept, no longer a grant.
     let revoked = Status::Revoked {

@@ -17,14 +17,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::request::Parts;
 use huimin_domain::access::Purpose;
 use huimin_domain::audit::{Actor, AuditEvent, Outcome};
-use huimin_domain::catalogue::{
-    DepartmentId, IdentifierType, PublishedResource, Resource, ResourceCode, SubjectKind,
-};
+use huimin_domain::catalogue::{DepartmentId, IdentifierType, Resource, ResourceCode, SubjectKind};
 use huimin_domain::dataset::StoredRecord;
 use huimin_domain::identifiers::{CitizenId, CreditCode};
 use huimin_domain::identity::AccountKind;
 use huimin_domain::registry::FieldError;
-use huimin_domain::sharing::{GrantRefusal, Question, SharingRequest, TokenBucket, choose_grant};
+use huimin_domain::sharing::{
+    ExchangeRead, GrantRefusal, Question, SharingRequest, TokenBucket, choose_grant,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -134,21 +134,32 @@ impl Consumer {
         }
     }
 
-    /// Checks the grant and the rate for `cost` subjects; a refusal is audited as denied.
+    /// Reads what the call needs in one store call; the resource must be catalogued.
+    async fn read(
+        &self,
+        state: &AppState,
+        code: &ResourceCode,
+        subjects: &[String],
+    ) -> Result<ExchangeRead, ApiError> {
+        state
+            .sharing
+            .exchange_read(&self.department, code, subjects)
+            .await?
+            .ok_or_else(|| ApiError::not_found("resource"))
+    }
+
+    /// Checks the grants read and the rate for `subjects`; a refusal is audited as denied.
     async fn authorize(
         &self,
         state: &AppState,
-        resource: &Resource,
+        read: &ExchangeRead,
         wanted: &[String],
         subjects: &[String],
         action: &str,
     ) -> Result<(SharingRequest, Vec<usize>), ApiError> {
-        let grants = state
-            .sharing
-            .grants(&self.department, &resource.code)
-            .await?;
+        let resource = &read.resource.resource;
         let today = state.clock.today();
-        let outcome = choose_grant(&grants, resource, wanted, &self.purpose, today)
+        let outcome = choose_grant(&read.grants, resource, wanted, &self.purpose, today)
             .map(|(grant, positions)| (grant.clone(), positions));
         let refusal = match outcome {
             Ok((grant, positions)) => {
@@ -291,17 +302,46 @@ fn subject_key(resource: &Resource, field: &'static str, text: &str) -> Result<S
     })
 }
 
-async fn shared_resource(
+/// A subject in its canonical form before the resource says which identifier it holds:
+/// an identity number or a credit code if it parses as one, else the text. The read it
+/// keys is checked against the resource afterwards ([`subject_key`]).
+fn likely_subject(text: &str) -> String {
+    let text = text.trim();
+    CitizenId::parse(text)
+        .map(|id| id.as_str().to_owned())
+        .or_else(|_| CreditCode::parse(text).map(|code| code.as_str().to_owned()))
+        .unwrap_or_else(|_| text.to_owned())
+}
+
+/// Reads for the subjects as given, then checks them against the resource's subject
+/// identifier (422 naming `field`); reads again in the rare case the check canonicalises
+/// a subject otherwise.
+async fn read_for(
     state: &AppState,
-    classification: &str,
-    sequence: &str,
-) -> Result<PublishedResource, ApiError> {
-    let code = super::catalogue::resource_code(classification, sequence)?;
-    state
-        .catalogue
-        .resource(&code, None)
-        .await?
-        .ok_or_else(|| ApiError::not_found("resource"))
+    consumer: &Consumer,
+    code: &ResourceCode,
+    given: &[String],
+    field: &'static str,
+) -> Result<(ExchangeRead, Vec<String>), ApiError> {
+    let likely: Vec<String> = given.iter().map(|text| likely_subject(text)).collect();
+    let read = consumer.read(state, code, &likely).await?;
+    let mut subjects = Vec::with_capacity(given.len());
+    let mut errors = Vec::new();
+    for text in given {
+        match subject_key(&read.resource.resource, field, text) {
+            Ok(subject) => subjects.push(subject),
+            Err(ApiError::Validation(found)) => errors.extend(found),
+            Err(other) => return Err(other),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    if subjects == likely {
+        Ok((read, subjects))
+    } else {
+        Ok((consumer.read(state, code, &subjects).await?, subjects))
+    }
 }
 
 fn items_param(items: Option<&str>) -> Vec<String> {
@@ -336,19 +376,16 @@ pub async fn subject_records(
     Query(params): Query<ItemsParams>,
 ) -> Result<Json<SubjectRecordsDto>, ApiError> {
     let consumer = Consumer::of(&state, &parts).await?;
-    let published = shared_resource(&state, &classification, &sequence).await?;
-    let resource = &published.resource;
-    let subject = subject_key(resource, "subject", &subject)?;
+    let code = super::catalogue::resource_code(&classification, &sequence)?;
+    let (mut read, subjects) = read_for(&state, &consumer, &code, &[subject], "subject").await?;
     let wanted = items_param(params.items.as_deref());
-    let subjects = [subject];
     let (grant, positions) = consumer
-        .authorize(&state, resource, &wanted, &subjects, "exchange.read")
+        .authorize(&state, &read, &wanted, &subjects, "exchange.read")
         .await?;
-    let [subject] = subjects;
-    let records = state
-        .datasets
-        .subject_records(&resource.code, &subject)
-        .await?;
+    let records = read.records.pop().unwrap_or_default();
+    let published = &read.resource;
+    let resource = &published.resource;
+    let subject = subjects.into_iter().next().unwrap_or_default();
     let detail = format!("grant {}: {} record(s)", grant.id, records.len());
     let event = consumer.event(
         "exchange.read",
@@ -418,8 +455,7 @@ pub async fn lookup(
     ApiJson(input): ApiJson<LookupInputDto>,
 ) -> Result<Json<LookupDto>, ApiError> {
     let consumer = Consumer::of(&state, &parts).await?;
-    let published = shared_resource(&state, &classification, &sequence).await?;
-    let resource = &published.resource;
+    let code = super::catalogue::resource_code(&classification, &sequence)?;
     let limit = state.config.exchange_batch_limit;
     if input.subjects.is_empty() {
         return Err(ApiError::field(FieldError::missing("subjects")));
@@ -433,29 +469,23 @@ pub async fn lookup(
             format!("一次最多查询 {limit} 个主体"),
         )));
     }
-    let mut subjects: Vec<String> = Vec::with_capacity(input.subjects.len());
-    let mut errors = Vec::new();
+    // Each subject once, in the order first asked.
+    let mut given: Vec<String> = Vec::with_capacity(input.subjects.len());
+    let mut seen = std::collections::HashSet::new();
     for text in &input.subjects {
-        match subject_key(resource, "subjects", text) {
-            Ok(subject) if !subjects.contains(&subject) => subjects.push(subject),
-            Ok(_) => {}
-            Err(ApiError::Validation(found)) => errors.extend(found),
-            Err(other) => return Err(other),
+        if seen.insert(likely_subject(text)) {
+            given.push(text.clone());
         }
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    let (read, subjects) = read_for(&state, &consumer, &code, &given, "subjects").await?;
     let (grant, positions) = consumer
-        .authorize(&state, resource, &input.items, &subjects, "exchange.lookup")
+        .authorize(&state, &read, &input.items, &subjects, "exchange.lookup")
         .await?;
+    let published = &read.resource;
+    let resource = &published.resource;
     let mut results = Vec::with_capacity(subjects.len());
     let mut events = Vec::with_capacity(subjects.len());
-    for subject in subjects {
-        let records = state
-            .datasets
-            .subject_records(&resource.code, &subject)
-            .await?;
+    for (subject, records) in subjects.into_iter().zip(read.records.iter().cloned()) {
         events.push(consumer.event(
             "exchange.lookup",
             &resource.code,
@@ -528,12 +558,8 @@ pub async fn verify(
             field.code()
         )));
     };
-    let published = state
-        .catalogue
-        .resource(code, None)
-        .await?
-        .ok_or_else(|| ApiError::not_found("resource"))?;
-    let resource = &published.resource;
+    let read = consumer.read(&state, code, &[]).await?;
+    let resource = &read.resource.resource;
     let item = huimin_domain::sharing::feeding_item(resource, field)
         .unwrap_or_default()
         .to_owned();
@@ -541,7 +567,7 @@ pub async fn verify(
     let (grant, _) = consumer
         .authorize(
             &state,
-            resource,
+            &read,
             std::slice::from_ref(&item),
             &subjects,
             "exchange.verify",
