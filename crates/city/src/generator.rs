@@ -20,6 +20,7 @@ pub(crate) enum Stage {
     Population = 2,
     Housing = 3,
     Entities = 4,
+    Departments = 5,
 }
 
 /// The random source of one stage, with the date the city is generated for.

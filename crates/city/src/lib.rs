@@ -14,6 +14,7 @@
 //! not iterate a hash map into its output.
 
 mod catalogue;
+mod departments;
 mod entities;
 mod generator;
 mod geography;
@@ -31,6 +32,7 @@ use huimin_domain::registry::{Building, GeoPoint, House, Household, LegalEntity,
 use rand::Rng;
 
 pub use catalogue::{Catalogue, catalogue};
+pub use departments::{DatasetTruth, DepartmentFile, csv_text, department_files};
 pub use summary::CitySummary;
 
 use generator::{Generator, Stage};

@@ -327,7 +327,7 @@ pub async fn import_dataset(
     store: &dyn Store,
     import: &DatasetImport,
     clock: &dyn huimin_web::Clock,
-    progress: &mut dyn FnMut(&str),
+    progress: &mut (dyn FnMut(&str) + Send),
 ) -> anyhow::Result<DatasetOutcome> {
     let now = clock.now();
     let code = ResourceCode::parse(&import.resource).map_err(|message| anyhow::anyhow!(message))?;

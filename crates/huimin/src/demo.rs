@@ -5,8 +5,10 @@
 
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
+use huimin_city::DepartmentFile;
 use huimin_domain::provenance::Provenance;
 use huimin_domain::storage::RegistryStore;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// What `demo` loaded, for the summary it prints.
@@ -21,16 +23,21 @@ pub struct DemoLoad {
 }
 
 /// Generates the city for `seed`/`people` as of `today` and writes it, unless the store
-/// already holds exactly that many people.
+/// already holds exactly that many people. With `datasets`, the twelve departments'
+/// files of this city are written into that directory too (unless they are there).
 pub async fn load_demo_city(
     store: &dyn RegistryStore,
     seed: u64,
     people: u32,
     today: NaiveDate,
     recorded_at: chrono::DateTime<Utc>,
+    datasets: Option<&Path>,
 ) -> anyhow::Result<DemoLoad> {
     let started = Instant::now();
     let city = huimin_city::generate(&huimin_city::CityConfig { seed, people }, today);
+    if let Some(directory) = datasets {
+        write_department_files(&huimin_city::department_files(&city, seed), directory)?;
+    }
     let grids = city
         .areas
         .iter()
@@ -105,6 +112,106 @@ pub async fn load_demo_city(
     );
     load.skipped = false;
     Ok(load)
+}
+
+/// Where the demo keeps its departments' files: beside a SQLite database
+/// (`huimin-demo.db` → `huimin-demo-datasets/`), else `huimin-demo-datasets/` here.
+pub fn datasets_directory(database_url: &str) -> PathBuf {
+    match database_url.strip_prefix("sqlite:") {
+        Some(path) => {
+            let path = Path::new(
+                path.trim_start_matches("//")
+                    .split('?')
+                    .next()
+                    .unwrap_or(path),
+            );
+            let stem = path.file_stem().map_or_else(
+                || "huimin-demo".into(),
+                |stem| stem.to_string_lossy().into_owned(),
+            );
+            path.with_file_name(format!("{stem}-datasets"))
+        }
+        None => PathBuf::from("huimin-demo-datasets"),
+    }
+}
+
+/// The file of each department's resource, as it would send it: CSV, in GBK where the
+/// department's system exports GBK. Files already there (from an earlier start of the
+/// same city) are kept, so their digests — the batches' ids — stay the same.
+pub fn write_department_files(files: &[DepartmentFile], directory: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(directory)
+        .with_context(|| format!("creating {}", directory.display()))?;
+    let mut index = String::new();
+    for file in files {
+        let path = directory.join(file.name);
+        index.push_str(&format!("{}\t{}\n", file.resource, file.name));
+        if path.exists() {
+            continue;
+        }
+        let text = huimin_city::csv_text(file);
+        let bytes = if file.gbk {
+            let (encoded, _, unmappable) = encoding_rs::GBK.encode(&text);
+            anyhow::ensure!(!unmappable, "{} has characters GBK cannot write", file.name);
+            encoded.into_owned()
+        } else {
+            text.into_bytes()
+        };
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    std::fs::write(directory.join("index.tsv"), index).context("writing the datasets' index")?;
+    Ok(())
+}
+
+/// Loads the files listed in `directory`'s index through the dataset import, one batch
+/// each, as each department would send them; a file loaded before is recognised by its
+/// digest and not written again. Returns a line per file.
+pub async fn load_department_datasets(
+    store: &dyn huimin_domain::storage::Store,
+    directory: &Path,
+    clock: &dyn huimin_web::Clock,
+) -> anyhow::Result<Vec<String>> {
+    use crate::dataset_import::{DatasetImport, DatasetOutcome, import_dataset};
+    let index = std::fs::read_to_string(directory.join("index.tsv"))
+        .with_context(|| format!("reading {}", directory.join("index.tsv").display()))?;
+    let mut lines = Vec::new();
+    for entry in index.lines() {
+        let Some((resource, name)) = entry.split_once('\t') else {
+            continue;
+        };
+        let file = directory.join(name);
+        let import = DatasetImport {
+            resource: resource.to_owned(),
+            format: crate::import::InputFormat::Csv,
+            encoding: crate::import::TextEncoding::Auto,
+            mode: huimin_domain::dataset::LoadMode::Full,
+            atomic: false,
+            batch: None,
+            report: directory.join(format!("{name}.report.jsonl")),
+            chunk_rows: 10_000,
+            actor: huimin_domain::audit::Actor::system("demo-department"),
+            file,
+        };
+        let started = Instant::now();
+        let outcome = import_dataset(store, &import, clock, &mut |_| {})
+            .await
+            .with_context(|| format!("loading {name} into {resource}"))?;
+        if let DatasetOutcome::Committed { summary, again } = outcome {
+            let counts = summary.counts;
+            let line = format!(
+                "{resource} {name}: {} rows, {} inserted, {} updated, {} rejected, {} unlinked{} in {:.1} s",
+                summary.tally.rows,
+                counts.inserted,
+                counts.updated,
+                counts.rejected,
+                counts.unlinked,
+                if again { " (loaded before)" } else { "" },
+                started.elapsed().as_secs_f64()
+            );
+            tracing::info!("{line}");
+            lines.push(line);
+        }
+    }
+    Ok(lines)
 }
 
 /// What the demo's catalogue holds.

@@ -44,6 +44,10 @@ enum Command {
         /// Start from an empty SQLite file.
         #[arg(long)]
         fresh: bool,
+        /// Skip the twelve departments' datasets (written beside the database and
+        /// loaded in the background once the server is up).
+        #[arg(long)]
+        no_datasets: bool,
     },
     /// Import a department file: persons, legal entities or houses into the registries,
     /// or a department's dataset of a catalogued resource.
@@ -549,6 +553,7 @@ async fn main() -> anyhow::Result<()> {
             database,
             listen,
             fresh,
+            no_datasets,
         } => {
             config.database.url = DatabaseUrl::new(database);
             if let Some(listen) = listen {
@@ -567,12 +572,15 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("opening the database")?;
             let clock = huimin_web::SystemClock;
+            let datasets = (!no_datasets)
+                .then(|| huimin::demo::datasets_directory(config.database.url.expose()));
             let load = huimin::demo::load_demo_city(
                 store.as_ref(),
                 seed,
                 people,
                 huimin_web::Clock::today(&clock),
                 huimin_web::Clock::now(&clock),
+                datasets.as_deref(),
             )
             .await?;
             let catalogue = huimin::demo::publish_demo_catalogue(
@@ -618,6 +626,32 @@ async fn main() -> anyhow::Result<()> {
                 "Catalogue: {} departments, {} information resources ({} published now).",
                 catalogue.departments, catalogue.resources, catalogue.published
             );
+            if let Some(directory) = datasets {
+                // The departments send their files once the city is served, as they
+                // would: through the same import, one batch per file.
+                println!(
+                    "Department datasets: loading the files in {} in the background.",
+                    directory.display()
+                );
+                let store = store.clone();
+                tokio::spawn(async move {
+                    match huimin::demo::load_department_datasets(
+                        store.as_ref(),
+                        &directory,
+                        &huimin_web::SystemClock,
+                    )
+                    .await
+                    {
+                        Ok(lines) => {
+                            tracing::info!(files = lines.len(), "loaded the departments' datasets")
+                        }
+                        Err(error) => tracing::error!(
+                            error = format!("{error:#}"),
+                            "loading the departments' datasets failed"
+                        ),
+                    }
+                });
+            }
             huimin::server::serve(&config, store, |address| {
                 println!(
                     "Ready in {:.1} s. Open http://{address}/console",
