@@ -23,4 +23,5 @@ pub mod registry;
 pub mod search;
 pub mod sharing;
 pub mod storage;
+pub mod subscription;
 pub mod time;

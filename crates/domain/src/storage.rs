@@ -572,6 +572,7 @@ pub trait Store:
     + DatasetStore
     + SharingStore
     + DisputeStore
+    + SubscriptionStore
 {
 }
 
@@ -584,9 +585,88 @@ impl<
         + DatasetStore
         + SharingStore
         + DisputeStore
+        + SubscriptionStore
         + ?Sized,
 > Store for T
 {
+}
+
+/// Subscriptions, the resources' outboxes they are delivered from, and the delivery log.
+/// Dataset loads append to a resource's outbox in the chunk's transaction while the
+/// resource has a subscription that is not cancelled.
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync {
+    /// Keeps a new subscription (its `id` ignored), its cursor at the resource's current
+    /// outbox head; returns its id. The audit event's `object_id` is set to it.
+    async fn create_subscription(
+        &self,
+        subscription: &crate::subscription::Subscription,
+        audit: &AuditEvent,
+    ) -> StorageResult<crate::subscription::Subscription>;
+
+    async fn subscription(
+        &self,
+        id: u64,
+    ) -> StorageResult<Option<crate::subscription::Subscription>>;
+
+    /// A consumer's subscriptions (every one with `None`), newest first.
+    async fn subscriptions(
+        &self,
+        consumer: Option<&crate::catalogue::DepartmentId>,
+        page: PageRequest,
+    ) -> StorageResult<Page<crate::subscription::Subscription>>;
+
+    /// Active subscriptions whose next attempt is due at `now`, the longest waiting first.
+    async fn due_subscriptions(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StorageResult<Vec<crate::subscription::Subscription>>;
+
+    /// A resource's outbox entries after `after`, in order.
+    async fn outbox_after(
+        &self,
+        resource: &crate::catalogue::ResourceCode,
+        after: u64,
+        limit: u32,
+    ) -> StorageResult<Vec<crate::subscription::OutboxEntry>>;
+
+    /// Logs a delivery attempt and moves the subscription on: its cursor from `from` to
+    /// `to` (unchanged on a failure), its failure count and next attempt. `false`, with
+    /// only the log written, when the cursor is no longer `from` (a replay moved it).
+    async fn record_delivery(
+        &self,
+        delivery: &crate::subscription::Delivery,
+        from: u64,
+        to: u64,
+        next_attempt_at: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+
+    /// Sets a subscription's status (with its audit event).
+    async fn set_subscription_status(
+        &self,
+        id: u64,
+        status: crate::subscription::SubscriptionStatus,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        audit: Option<&AuditEvent>,
+    ) -> StorageResult<()>;
+
+    /// Moves a subscription's cursor back so delivery starts again after `cursor`.
+    async fn replay_subscription(
+        &self,
+        id: u64,
+        cursor: u64,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StorageResult<()>;
+
+    /// A subscription's delivery attempts, newest first.
+    async fn deliveries(
+        &self,
+        subscription: u64,
+        page: PageRequest,
+    ) -> StorageResult<Page<crate::subscription::Delivery>>;
 }
 
 /// Which disputes to list; every given condition must hold.

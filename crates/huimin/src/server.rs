@@ -65,6 +65,11 @@ pub async fn serve(
         std::time::Duration::from_secs(config.audit.checkpoint_interval_seconds.max(1)),
         || huimin_web::Clock::now(&huimin_web::SystemClock),
     ));
+    // Subscriptions' webhooks: delivered from the outbox while the server runs.
+    let webhooks = tokio::spawn(huimin_web::webhooks::run(
+        state.clone(),
+        std::time::Duration::from_millis(100),
+    ));
     let app = huimin_web::router(state, axum_router());
     tracing::info!(%address, "serving");
     on_ready(address);
@@ -76,6 +81,7 @@ pub async fn serve(
         None => huimin_web::serve(listener, app, shutdown_signal()).await,
     };
     checkpoints.abort();
+    webhooks.abort();
     served.context("serving HTTP")?;
     // Sign what the last requests appended, so a clean stop leaves nothing unsigned.
     let signer = keys.signer()?;

@@ -191,6 +191,8 @@ macro_rules! dataset_store {
                 /// The resource's non-authoritative feeds of registry fields, compared with
                 /// the registry (一数一源).
                 compared: Vec<crate::dispute::ComparedFeed>,
+                /// Whether changes go to the resource's outbox (it has subscriptions).
+                outbox: bool,
             }
 
             /// What the store holds of a key: its values and the batch and row that last
@@ -460,6 +462,8 @@ macro_rules! dataset_store {
                     let mut pending: Vec<NewRecord<'_>> = Vec::new();
                     // Linked records inserted or changed, to compare with the registry.
                     let mut written: Vec<(&str, &[Option<String>])> = Vec::new();
+                    // Every change, for the outbox when the resource has subscriptions.
+                    let mut changes: Vec<crate::subscription::OutboxChange<'_>> = Vec::new();
                     for (row, record) in &chunk.records {
                         let row_number = i64::try_from(*row).map_err(|e| storage_error("row number", e))?;
                         if record.delete {
@@ -472,6 +476,14 @@ macro_rules! dataset_store {
                                 .await
                                 .map_err(|e| storage_error("deleting a record", e))?;
                             counts.deleted += deleted.rows_affected();
+                            if self.outbox && deleted.rows_affected() > 0 {
+                                changes.push(crate::subscription::OutboxChange {
+                                    key: &record.key,
+                                    subject: record.subject.as_deref(),
+                                    change: huimin_domain::subscription::Change::Deleted,
+                                    values: None,
+                                });
+                            }
                             known.remove(record.key.as_str());
                             continue;
                         }
@@ -526,6 +538,18 @@ macro_rules! dataset_store {
                         {
                             written.push((subject, record.values.as_slice()));
                         }
+                        if self.outbox && previous.as_ref().is_none_or(|stored| stored.values != values) {
+                            changes.push(crate::subscription::OutboxChange {
+                                key: &record.key,
+                                subject: record.subject.as_deref(),
+                                change: if previous.is_none() {
+                                    huimin_domain::subscription::Change::Inserted
+                                } else {
+                                    huimin_domain::subscription::Change::Updated
+                                },
+                                values: Some(values.clone()),
+                            });
+                        }
                         match previous {
                             None => {
                                 counts.inserted += 1;
@@ -571,6 +595,7 @@ macro_rules! dataset_store {
                     }
                     self.insert_records(transaction, &mut pending).await?;
                     self.compare(transaction, &written).await?;
+                    super::subscription_queries::append_outbox(transaction, resource, batch, self.start.started_at, &changes).await?;
                     counts.rejected = rejected_rows.len() as u64;
                     let mut position_in_row = std::collections::HashMap::new();
                     for problem in &problems {
@@ -688,6 +713,30 @@ macro_rules! dataset_store {
                         None => <$store>::begin_write_on(&self.pool).await?,
                     };
                     let batch = self.start.batch_id.as_str();
+                    if self.outbox && self.start.mode == LoadMode::Full {
+                        let omitted = sqlx::query(
+                            "SELECT record_key, subject FROM dataset_record WHERE resource_code = $1 AND seen_batch <> $2 ORDER BY record_key",
+                        )
+                        .bind(self.start.resource.as_str())
+                        .bind(batch)
+                        .fetch_all(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("reading records the full load omitted", e))?;
+                        let omitted: Vec<(String, Option<String>)> = omitted
+                            .iter()
+                            .map(|row| Ok((get::<String>(row, "record_key")?, get::<Option<String>>(row, "subject")?)))
+                            .collect::<StorageResult<_>>()?;
+                        let changes: Vec<crate::subscription::OutboxChange<'_>> = omitted
+                            .iter()
+                            .map(|(key, subject)| crate::subscription::OutboxChange {
+                                key,
+                                subject: subject.as_deref(),
+                                change: huimin_domain::subscription::Change::Deleted,
+                                values: None,
+                            })
+                            .collect();
+                        super::subscription_queries::append_outbox(&mut transaction, self.start.resource.as_str(), batch, finished_at, &changes).await?;
+                    }
                     let deleted = if self.start.mode == LoadMode::Full {
                         sqlx::query("DELETE FROM dataset_record WHERE resource_code = $1 AND seen_batch <> $2")
                             .bind(self.start.resource.as_str())
@@ -733,6 +782,7 @@ macro_rules! dataset_store {
                     };
                     let subject = resource.resource.subject;
                     let compared = compared_feeds(self, &resource.resource).await?;
+                    let outbox = super::subscription_queries::outbox_wanted(&self.pool, start.resource.as_str()).await?;
                     let loader = |transaction: Option<Transaction>| -> Box<dyn DatasetLoad> {
                         Box::new(Loader {
                             pool: self.pool.clone(),
@@ -740,6 +790,7 @@ macro_rules! dataset_store {
                             start: start.clone(),
                             subject,
                             compared: compared.clone(),
+                            outbox,
                         })
                     };
                     let stored = sqlx::query(sql!("SELECT {BATCH_COLUMNS} FROM dataset_batch WHERE batch_id = $1"))

@@ -27,6 +27,7 @@ mod postgres;
 mod registry;
 mod sharing;
 mod sqlite;
+mod subscription;
 pub mod testing;
 
 pub use migrate::{MIGRATIONS, Migration};

@@ -87,6 +87,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_disputes.sql"),
         postgres: include_str!("../migrations/postgres/0012_disputes.sql"),
     },
+    Migration {
+        version: 13,
+        name: "subscriptions",
+        sqlite: include_str!("../migrations/sqlite/0013_subscriptions.sql"),
+        postgres: include_str!("../migrations/postgres/0013_subscriptions.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

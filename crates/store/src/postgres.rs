@@ -331,3 +331,8 @@ crate::dispute::dispute_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+crate::subscription::subscription_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

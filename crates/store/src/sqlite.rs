@@ -917,3 +917,8 @@ crate::dispute::dispute_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+crate::subscription::subscription_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

@@ -60,6 +60,7 @@ on_both_backends!(
     an_interrupted_batch_resumes_and_an_atomic_one_leaves_nothing,
     sharing_requests_are_kept_decided_once_and_listed,
     a_disagreeing_source_opens_one_dispute_for_the_authority,
+    subscribed_resources_keep_an_ordered_outbox_and_deliveries_move_cursors,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -2467,4 +2468,275 @@ async fn a_disagreeing_source_opens_one_dispute_for_the_authority(
         0
     );
     assert!(store.dispute(dispute.id + 1000).await.unwrap().is_none());
+}
+
+// ---------------------------------------------------------------- subscriptions
+
+async fn subscribed_resources_keep_an_ordered_outbox_and_deliveries_move_cursors(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use catalogue_fixtures::*;
+    use dataset_fixtures::*;
+    use huimin_domain::catalogue::{DepartmentId, ResourceCode};
+    use huimin_domain::dataset::LoadMode;
+    use huimin_domain::sharing::{RequestDraft, SharingRequest, Status};
+    use huimin_domain::subscription::{Change, Delivery, Subscription, SubscriptionStatus};
+    let contributions = catalogued(store.as_ref()).await;
+    store
+        .put_department(
+            &department("minzheng"),
+            &publisher("department.put", "minzheng"),
+            at(1),
+        )
+        .await
+        .unwrap();
+    let code = ResourceCode::parse(CONTRIBUTIONS).unwrap();
+    let event = |action: &str| {
+        huimin_domain::audit::AuditEvent::new(
+            "staff:x",
+            "department_data_officer",
+            action,
+            "subscription",
+            "",
+        )
+    };
+    // A load before anyone subscribes writes no outbox.
+    let (a, b) = (
+        citizen("321002", (1980, 1, 2), 11).as_str().to_owned(),
+        citizen("321002", (1985, 5, 6), 22).as_str().to_owned(),
+    );
+    let rows = |base_a: &'static str, with_b: bool| {
+        let mut rows = vec![(2, vec![a.as_str(), "养老保险", "2026-01-01", base_a])];
+        if with_b {
+            rows.push((3, vec![b.as_str(), "养老保险", "2026-01-01", "5000"]));
+        }
+        chunk(&contributions, &HEADER, LoadMode::Full, &rows)
+    };
+    let load = |batch: &'static str, hour: u32, chunk| {
+        let store = store.clone();
+        async move {
+            let (_, loader) = store
+                .open_batch(&start(batch, LoadMode::Full, false, batch, hour))
+                .await
+                .unwrap();
+            let mut loader = loader.unwrap();
+            loader.write(chunk).await.unwrap();
+            loader.finish(at(hour)).await.unwrap();
+        }
+    };
+    load("b0", 2, rows("4000", false)).await;
+    assert!(store.outbox_after(&code, 0, 10).await.unwrap().is_empty());
+
+    let grant = SharingRequest {
+        id: 0,
+        terms: RequestDraft {
+            consumer: "minzheng".into(),
+            items: vec!["salary_base".into()],
+            purpose: "household_check".into(),
+            legal_basis: "x".into(),
+            valid_until: "2027-06-30".into(),
+            rate_per_minute: None,
+            retention: "y".into(),
+        }
+        .validate(
+            &contributions,
+            &huimin_domain::access::default_purpose_kinds(),
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        )
+        .unwrap(),
+        provider: DepartmentId::parse("renshe").unwrap(),
+        resource_version: 1,
+        requested_at: at(3),
+        requested_by: "x".into(),
+        status: Status::Granted,
+        decided_at: None,
+        decided_by: None,
+    };
+    let grant_id = store
+        .create_sharing_request(&grant, &event("sharing.request"))
+        .await
+        .unwrap();
+    let subscription = store
+        .create_subscription(
+            &Subscription {
+                id: 0,
+                grant_id,
+                consumer: DepartmentId::parse("minzheng").unwrap(),
+                resource: code.clone(),
+                callback_url: "http://127.0.0.1:9/hook".into(),
+                secret: "s".into(),
+                events: Vec::new(),
+                status: SubscriptionStatus::Active,
+                cursor: 99,
+                failures: 0,
+                next_attempt_at: at(3),
+                last_error: None,
+                created_at: at(3),
+                created_by: "minzheng.system".into(),
+            },
+            &event("subscription.create"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (subscription.cursor, subscription.status),
+        (0, SubscriptionStatus::Active)
+    );
+    assert_eq!(
+        store.subscription(subscription.id).await.unwrap().unwrap(),
+        subscription
+    );
+
+    // Now changes go to the outbox, numbered in order: a changed, b new; then b omitted.
+    load("b1", 4, rows("4500", true)).await;
+    load("b2", 5, rows("4500", false)).await;
+    let outbox = store.outbox_after(&code, 0, 10).await.unwrap();
+    let seen: Vec<(u64, Change, &str)> = outbox
+        .iter()
+        .map(|entry| (entry.seq, entry.change, entry.key.as_str()))
+        .collect();
+    let key = |id: &str| format!("{id}\u{1f}养老保险\u{1f}2026-01-01");
+    assert_eq!(
+        seen,
+        [
+            (1, Change::Updated, key(&a).as_str()),
+            (2, Change::Inserted, key(&b).as_str()),
+            (3, Change::Deleted, key(&b).as_str()),
+        ]
+    );
+    assert_eq!(
+        outbox[0].values.as_ref().unwrap()[contributions
+            .items
+            .iter()
+            .position(|item| item.name == "salary_base")
+            .unwrap()]
+        .as_deref(),
+        Some("4500.00")
+    );
+    assert_eq!(outbox[2].values, None);
+    assert_eq!(outbox[0].subject.as_deref(), Some(a.as_str()));
+    assert_eq!(store.outbox_after(&code, 2, 10).await.unwrap().len(), 1);
+
+    // Due now; a failure keeps the cursor and backs off; a success moves it.
+    assert_eq!(store.due_subscriptions(at(6), 10).await.unwrap().len(), 1);
+    let attempt = |delivered: bool, hour: u32| Delivery {
+        subscription_id: subscription.id,
+        attempted_at: at(hour),
+        first_seq: 1,
+        last_seq: 3,
+        events: 3,
+        status_code: Some(if delivered { 200 } else { 500 }),
+        delivered,
+        error: (!delivered).then(|| "the receiver answered 500".to_owned()),
+        duration_ms: 5,
+    };
+    assert!(
+        store
+            .record_delivery(&attempt(false, 6), 0, 0, at(7))
+            .await
+            .unwrap()
+    );
+    let failed = store.subscription(subscription.id).await.unwrap().unwrap();
+    assert_eq!(
+        (failed.cursor, failed.failures, failed.next_attempt_at),
+        (0, 1, at(7))
+    );
+    assert!(store.due_subscriptions(at(6), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .record_delivery(&attempt(true, 7), 0, 3, at(7))
+            .await
+            .unwrap()
+    );
+    let delivered = store.subscription(subscription.id).await.unwrap().unwrap();
+    assert_eq!(
+        (delivered.cursor, delivered.failures, delivered.last_error),
+        (3, 0, None)
+    );
+    // A delivery whose cursor moved meanwhile (a replay) logs but does not move it.
+    assert!(
+        !store
+            .record_delivery(&attempt(true, 8), 0, 3, at(8))
+            .await
+            .unwrap()
+    );
+    let log = store
+        .deliveries(subscription.id, PageRequest::new(1, 10))
+        .await
+        .unwrap();
+    assert_eq!(log.total, 3);
+    assert_eq!(
+        (log.items[2].delivered, log.items[2].status_code),
+        (false, Some(500))
+    );
+
+    // Replay from 2; suspend; cancelled subscriptions stop the outbox for later loads.
+    store
+        .replay_subscription(subscription.id, 1, at(9), &event("subscription.replay"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .subscription(subscription.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .cursor,
+        1
+    );
+    store
+        .set_subscription_status(
+            subscription.id,
+            SubscriptionStatus::Suspended,
+            Some("grant revoked"),
+            at(9),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_subscriptions(at(10), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let listed = store
+        .subscriptions(
+            Some(&DepartmentId::parse("minzheng").unwrap()),
+            PageRequest::new(1, 10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (listed.total, listed.items[0].status),
+        (1, SubscriptionStatus::Suspended)
+    );
+    assert_eq!(
+        store
+            .subscriptions(
+                Some(&DepartmentId::parse("renshe").unwrap()),
+                PageRequest::new(1, 10)
+            )
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    store
+        .set_subscription_status(
+            subscription.id,
+            SubscriptionStatus::Cancelled,
+            None,
+            at(10),
+            Some(&event("subscription.cancel")),
+        )
+        .await
+        .unwrap();
+    load("b3", 11, rows("4600", true)).await;
+    assert_eq!(
+        store.outbox_after(&code, 0, 10).await.unwrap().len(),
+        3,
+        "no outbox once cancelled"
+    );
 }

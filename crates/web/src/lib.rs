@@ -20,6 +20,7 @@ mod session;
 pub mod sms;
 mod state;
 pub mod tls;
+pub mod webhooks;
 
 pub use error::ApiError;
 pub use state::{AppState, AuditVerification, Clock, OidcKeys, SystemClock, WebConfig};

@@ -93,6 +93,8 @@ pub struct AppState {
     pub datasets: Arc<dyn huimin_domain::storage::DatasetStore>,
     /// The same database's disputes of one datum, one source.
     pub disputes: Arc<dyn huimin_domain::storage::DisputeStore>,
+    /// The same database's subscriptions, outboxes and delivery log.
+    pub subscriptions: Arc<dyn huimin_domain::storage::SubscriptionStore>,
     /// The same database's sharing requests and grants.
     pub sharing: Arc<dyn huimin_domain::storage::SharingStore>,
     /// Each grant's rate limit, kept in this process (one server per city; behind several,
@@ -158,6 +160,7 @@ impl AppState {
             datasets: store.clone(),
             sharing: store.clone(),
             disputes: store.clone(),
+            subscriptions: store.clone(),
             rate_limits: Arc::default(),
             oidc: store,
             oidc_keys: None,

@@ -1348,6 +1348,75 @@ async fn the_catalogue_through_the_api(app: &TestApp) {
 
 // ---------------------------------------------------------------- sharing and exchange
 
+/// The demo city's departments and resources, published as the fixture.
+async fn publish_demo_catalogue(
+    store: &dyn huimin_domain::storage::Store,
+) -> huimin_city::Catalogue {
+    let actor = huimin_domain::audit::Actor::system("fixture");
+    let catalogue = huimin_city::catalogue();
+    for draft in &catalogue.departments {
+        let department = draft.clone().validate().unwrap();
+        let event = actor.event("department.put", "department", department.id.as_str());
+        store
+            .put_department(&department, &event, FixedClock.now())
+            .await
+            .unwrap();
+    }
+    for draft in &catalogue.resources {
+        let resource = draft.clone().validate().unwrap();
+        let event = actor.event("resource.publish", "resource", resource.code.as_str());
+        store
+            .publish_resource(&resource, &event, FixedClock.now())
+            .await
+            .unwrap();
+    }
+    catalogue
+}
+
+/// One batch of 公安's residence registrations: `(identity number, address)` rows.
+async fn load_residences(
+    store: &dyn huimin_domain::storage::Store,
+    batch: &str,
+    at: DateTime<Utc>,
+    rows: &[(&str, &str)],
+) {
+    use huimin_domain::dataset::{BatchStart, Chunk, Layout, LoadMode};
+    let code = huimin_domain::catalogue::ResourceCode::parse("301001/000001").unwrap();
+    let residence = store.resource(&code, None).await.unwrap().unwrap();
+    let (_, loader) = store
+        .open_batch(&BatchStart {
+            batch_id: batch.into(),
+            resource: code.clone(),
+            resource_version: residence.version,
+            provider: residence.resource.provider.clone(),
+            mode: LoadMode::Full,
+            atomic: false,
+            digest: batch.into(),
+            actor: huimin_domain::audit::Actor::system("fixture"),
+            started_at: at,
+        })
+        .await
+        .unwrap();
+    let mut loader = loader.unwrap();
+    let layout = Layout::from_header(
+        &residence.resource,
+        &["citizen_id", "residence_address", "registered_on"],
+        LoadMode::Full,
+    )
+    .unwrap();
+    let mut chunk = Chunk::default();
+    for (row, (id, address)) in rows.iter().enumerate() {
+        let record = layout
+            .record(&residence.resource, &[id, address, "2025-03-01"])
+            .unwrap();
+        chunk.tally.count_valid(&residence.resource, &record);
+        chunk.records.push((row as u64 + 2, record));
+        chunk.last_row = row as u64 + 2;
+    }
+    loader.write(chunk).await.unwrap();
+    loader.finish(at).await.unwrap();
+}
+
 #[tokio::test]
 async fn sharing_and_the_exchange_through_the_api_on_sqlite() {
     sharing_and_the_exchange_through_the_api(&TestApp::spawn().await).await;
@@ -1407,69 +1476,19 @@ async fn lookup_with(
 }
 
 async fn sharing_and_the_exchange_through_the_api(app: &TestApp) {
-    use huimin_domain::dataset::{BatchStart, Chunk, Layout, LoadMode};
     use huimin_domain::identity::Role;
     let address = app.address.as_str();
     let store = huimin_store::connect(&app.url).await.unwrap();
-    let actor = huimin_domain::audit::Actor::system("fixture");
-    let catalogue = huimin_city::catalogue();
-    for draft in &catalogue.departments {
-        let department = draft.clone().validate().unwrap();
-        let event = actor.event("department.put", "department", department.id.as_str());
-        store
-            .put_department(&department, &event, FixedClock.now())
-            .await
-            .unwrap();
-    }
-    for draft in &catalogue.resources {
-        let resource = draft.clone().validate().unwrap();
-        let event = actor.event("resource.publish", "resource", resource.code.as_str());
-        store
-            .publish_resource(&resource, &event, FixedClock.now())
-            .await
-            .unwrap();
-    }
+    let catalogue = publish_demo_catalogue(store.as_ref()).await;
     // 公安's residence registrations of one person.
     let holder = well_connected_person().citizen_id.as_str().to_owned();
-    let residence_code = huimin_domain::catalogue::ResourceCode::parse("301001/000001").unwrap();
-    let residence = store
-        .resource(&residence_code, None)
-        .await
-        .unwrap()
-        .unwrap();
-    let (_, loader) = store
-        .open_batch(&BatchStart {
-            batch_id: "gongan-residence-1".into(),
-            resource: residence_code.clone(),
-            resource_version: residence.version,
-            provider: residence.resource.provider.clone(),
-            mode: LoadMode::Full,
-            atomic: false,
-            digest: "d".into(),
-            actor: actor.clone(),
-            started_at: FixedClock.now(),
-        })
-        .await
-        .unwrap();
-    let mut loader = loader.unwrap();
-    let layout = Layout::from_header(
-        &residence.resource,
-        &["citizen_id", "residence_address", "registered_on"],
-        LoadMode::Full,
+    load_residences(
+        store.as_ref(),
+        "gongan-residence-1",
+        FixedClock.now(),
+        &[(holder.as_str(), "扬州市广陵区文昌中路 1 号")],
     )
-    .unwrap();
-    let record = layout
-        .record(
-            &residence.resource,
-            &[holder.as_str(), "扬州市广陵区文昌中路 1 号", "2025-03-01"],
-        )
-        .unwrap();
-    let mut chunk = Chunk::default();
-    chunk.tally.count_valid(&residence.resource, &record);
-    chunk.records.push((2, record));
-    chunk.last_row = 2;
-    loader.write(chunk).await.unwrap();
-    loader.finish(FixedClock.now()).await.unwrap();
+    .await;
 
     let minzheng = app
         .client_as(
@@ -1873,23 +1892,7 @@ async fn disputes_through_the_api(app: &TestApp) {
     let address = app.address.as_str();
     let store = huimin_store::connect(&app.url).await.unwrap();
     let actor = huimin_domain::audit::Actor::system("fixture");
-    let catalogue = huimin_city::catalogue();
-    for draft in &catalogue.departments {
-        let department = draft.clone().validate().unwrap();
-        let event = actor.event("department.put", "department", department.id.as_str());
-        store
-            .put_department(&department, &event, FixedClock.now())
-            .await
-            .unwrap();
-    }
-    for draft in &catalogue.resources {
-        let resource = draft.clone().validate().unwrap();
-        let event = actor.event("resource.publish", "resource", resource.code.as_str());
-        store
-            .publish_resource(&resource, &event, FixedClock.now())
-            .await
-            .unwrap();
-    }
+    publish_demo_catalogue(store.as_ref()).await;
     // 人社 records a contact address for a person that differs from the registry's
     // residence address, whose authoritative source is 公安.
     let person = well_connected_person();
@@ -2084,4 +2087,304 @@ async fn disputes_through_the_api(app: &TestApp) {
         actions.contains(&("dispute.answer", "gongan.system")),
         "{actions:?}"
     );
+}
+
+// ---------------------------------------------------------------- subscriptions
+
+/// A clock that tests move forward.
+struct MovableClock(std::sync::atomic::AtomicI64);
+
+impl Clock for MovableClock {
+    fn now(&self) -> DateTime<Utc> {
+        FixedClock.now()
+            + chrono::Duration::seconds(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// One delivery as the receiver got it: its headers and body.
+type Received = (axum::http::HeaderMap, Vec<u8>);
+
+/// A webhook receiver on a port: what it was sent, and the status it answers with.
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
+    status: Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl Receiver {
+    async fn spawn(&self) -> String {
+        let receiver = self.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let receiver = receiver.clone();
+                    async move {
+                        receiver
+                            .received
+                            .lock()
+                            .unwrap()
+                            .push((headers, body.to_vec()));
+                        axum::http::StatusCode::from_u16(
+                            receiver.status.load(std::sync::atomic::Ordering::SeqCst),
+                        )
+                        .unwrap()
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_deliver_signed_changes_through_the_api_on_sqlite() {
+    subscriptions_deliver_signed_changes(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn subscriptions_deliver_signed_changes_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    subscriptions_deliver_signed_changes(
+        &TestApp::spawn_on(&url, None, WebConfig::default()).await,
+    )
+    .await;
+}
+
+async fn subscriptions_deliver_signed_changes(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let store = huimin_store::connect(&app.url).await.unwrap();
+    publish_demo_catalogue(store.as_ref()).await;
+    let minzheng = app
+        .client_as(
+            "minzheng.system",
+            Role::DepartmentDataOfficer,
+            Some("minzheng"),
+            &["sharing:write", "exchange:read"],
+        )
+        .await;
+    let gongan = app
+        .client_as(
+            "gongan.system",
+            Role::DepartmentDataOfficer,
+            Some("gongan"),
+            &["sharing:write"],
+        )
+        .await;
+    let (_, request) = send_json(
+        &minzheng,
+        address,
+        "/api/v1/sharing/requests",
+        &json!({"resource": "301001/000001", "items": ["residence_address"], "purpose": "household_check",
+                "legal_basis": "x", "valid_until": "2027-06-30", "retention": "y"}),
+    )
+    .await;
+    let grant = request["id"].as_u64().unwrap();
+    send_json(
+        &gongan,
+        address,
+        &format!("/api/v1/sharing/requests/{grant}/decision"),
+        &json!({"decision": "grant"}),
+    )
+    .await;
+
+    let receiver = Receiver::default();
+    receiver
+        .status
+        .store(500, std::sync::atomic::Ordering::SeqCst);
+    let callback = receiver.spawn().await;
+    let (status, refused) = send_json(
+        &minzheng,
+        address,
+        "/api/v1/subscriptions",
+        &json!({"grant": grant, "callback_url": "https://example.gov.cn/hook", "events": ["divorce"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = refused["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["callback_url", "events"]);
+    let (status, _) = send_json(
+        &gongan,
+        address,
+        "/api/v1/subscriptions",
+        &json!({"grant": grant, "callback_url": callback}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another department's grant");
+    let (status, subscription) = send_json(
+        &minzheng,
+        address,
+        "/api/v1/subscriptions",
+        &json!({"grant": grant, "callback_url": callback}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{subscription}");
+    let id = subscription["id"].as_u64().unwrap();
+    let secret = subscription["secret"].as_str().unwrap().to_owned();
+    let (_, read_back) = fetch(&minzheng, address, &format!("/api/v1/subscriptions/{id}")).await;
+    assert!(
+        read_back.get("secret").is_none(),
+        "the secret is shown once"
+    );
+
+    // Two registrations, then one of them moves.
+    let (one, two) = (
+        city().persons[0].citizen_id.as_str().to_owned(),
+        city().persons[1].citizen_id.as_str().to_owned(),
+    );
+    load_residences(
+        store.as_ref(),
+        "r1",
+        FixedClock.now(),
+        &[(one.as_str(), "甲路 1 号"), (two.as_str(), "乙路 2 号")],
+    )
+    .await;
+    load_residences(
+        store.as_ref(),
+        "r2",
+        FixedClock.now(),
+        &[(one.as_str(), "丙路 3 号"), (two.as_str(), "乙路 2 号")],
+    )
+    .await;
+
+    let clock = Arc::new(MovableClock(std::sync::atomic::AtomicI64::new(0)));
+    let state = AppState::new(store.clone(), clock.clone(), WebConfig::default())
+        .await
+        .unwrap();
+    let client = huimin_web::webhooks::client();
+    // The receiver fails: nothing moves, the next attempt waits a second.
+    assert_eq!(
+        huimin_web::webhooks::deliver_due(&state, &client)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(receiver.received.lock().unwrap().len(), 1);
+    assert_eq!(
+        huimin_web::webhooks::deliver_due(&state, &client)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(receiver.received.lock().unwrap().len(), 1, "backing off");
+    clock.0.store(2, std::sync::atomic::Ordering::SeqCst);
+    receiver
+        .status
+        .store(204, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        huimin_web::webhooks::deliver_due(&state, &client)
+            .await
+            .unwrap(),
+        1
+    );
+    let (headers, body) = receiver.received.lock().unwrap()[1].clone();
+    let timestamp: i64 = headers["x-huimin-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        headers["x-huimin-signature"].to_str().unwrap(),
+        huimin_domain::subscription::signature(&secret, timestamp, &body)
+    );
+    let delivered: Value = serde_json::from_slice(&body).unwrap();
+    let events: Vec<(u64, &str, Option<&str>, &str)> = delivered["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| {
+            (
+                event["seq"].as_u64().unwrap(),
+                event["change"].as_str().unwrap(),
+                event["event"].as_str(),
+                event["values"]["residence_address"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (1, "inserted", None, "甲路 1 号"),
+            (2, "inserted", None, "乙路 2 号"),
+            (3, "updated", Some("move"), "丙路 3 号")
+        ]
+    );
+    let only_granted: Vec<&str> = delivered["events"][0]["values"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(only_granted, ["residence_address"]);
+
+    // The log, newest first; a replay delivers the move again.
+    let (_, log) = fetch(
+        &minzheng,
+        address,
+        &format!("/api/v1/subscriptions/{id}/deliveries"),
+    )
+    .await;
+    assert_eq!(log["total"], 2);
+    assert_eq!(
+        (
+            log["items"][0]["delivered"].as_bool(),
+            log["items"][1]["status_code"].as_u64()
+        ),
+        (Some(true), Some(500))
+    );
+    let (status, replayed) = send_json(
+        &minzheng,
+        address,
+        &format!("/api/v1/subscriptions/{id}/replay"),
+        &json!({"from": 3}),
+    )
+    .await;
+    assert_eq!(
+        (status, replayed["cursor"].as_u64()),
+        (StatusCode::OK, Some(2))
+    );
+    assert_eq!(
+        huimin_web::webhooks::deliver_due(&state, &client)
+            .await
+            .unwrap(),
+        1
+    );
+    let again: Value = serde_json::from_slice(&receiver.received.lock().unwrap()[2].1).unwrap();
+    assert_eq!(again["events"][0]["seq"], 3);
+
+    // The grant revoked: the subscription is suspended and nothing more leaves.
+    send_json(
+        &gongan,
+        address,
+        &format!("/api/v1/sharing/requests/{grant}/revocation"),
+        &json!({"reason": "结束"}),
+    )
+    .await;
+    load_residences(
+        store.as_ref(),
+        "r3",
+        FixedClock.now(),
+        &[(one.as_str(), "丁路 4 号"), (two.as_str(), "乙路 2 号")],
+    )
+    .await;
+    assert_eq!(
+        huimin_web::webhooks::deliver_due(&state, &client)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(receiver.received.lock().unwrap().len(), 3);
+    let (_, suspended) = fetch(&minzheng, address, &format!("/api/v1/subscriptions/{id}")).await;
+    assert_eq!(suspended["status"], "suspended");
 }

@@ -11,6 +11,7 @@ mod houses;
 mod persons;
 mod sharing;
 mod statistics;
+mod subscriptions;
 
 pub use areas::*;
 pub use audit::*;
@@ -22,6 +23,7 @@ pub use houses::*;
 pub use persons::*;
 pub use sharing::*;
 pub use statistics::*;
+pub use subscriptions::*;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -114,6 +116,23 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/exchange/verifications/{question}/{citizen_id}",
             get(exchange::verify),
+        )
+        .route(
+            "/subscriptions",
+            get(subscriptions::list_subscriptions).post(subscriptions::create_subscription),
+        )
+        .route("/subscriptions/{id}", get(subscriptions::get_subscription))
+        .route(
+            "/subscriptions/{id}/deliveries",
+            get(subscriptions::subscription_deliveries),
+        )
+        .route(
+            "/subscriptions/{id}/replay",
+            axum::routing::post(subscriptions::replay_subscription),
+        )
+        .route(
+            "/subscriptions/{id}/cancel",
+            axum::routing::post(subscriptions::cancel_subscription),
         )
         .route("/disputes", get(disputes::list_disputes))
         .route("/disputes/{id}", get(disputes::get_dispute))
