@@ -11,6 +11,7 @@
 //! | `huimin demo` with 100,000 people, start to serving | — (target: ≤ 20 s) |
 //! | `huimin import dataset` of a 5,000,000-row department file (`dataset`) | sqlite3 `.import` / `COPY` of the same file into a plain table (target ≥ 0.5×) |
 //! | exchange look-ups under a grant, audited, 32 connections (`exchange`) | — (target: ≥ 3,000 req/s, p99 ≤ 20 ms on SQLite) |
+//! | subscription delivery at 1,000 events/s to a local webhook receiver (`webhooks`) | — (target: p99 lag ≤ 1 s) |
 //!
 //! The throwaway PostgreSQL cluster runs with fsync off (it is the test harness's); the
 //! huimin import and COPY both run against it, so the comparison is fair, but absolute
@@ -49,6 +50,7 @@ const SECTIONS: &[&str] = &[
     "sign-in",
     "dataset",
     "exchange",
+    "webhooks",
 ];
 
 impl Settings {
@@ -163,6 +165,15 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
             settings.people.min(200_000),
             settings.http_seconds,
             postgres,
+        )?);
+    }
+    if settings.runs("webhooks") {
+        rows.extend(crate::webhook_bench::run(
+            &runtime,
+            &binary,
+            &settings.out,
+            settings.people.min(20_000),
+            settings.http_seconds.max(20),
         )?);
     }
     if !["grid", "import", "demo", "http", "read-audit"]

@@ -37,7 +37,7 @@ fn write_residences(ids: &Path, path: &Path) -> anyhow::Result<u64> {
 }
 
 /// A service account of `department` (its data officer) with a token of `scopes`.
-fn department_token(
+pub(crate) fn department_token(
     binary: &Path,
     database: &str,
     login: &str,
@@ -83,7 +83,7 @@ fn department_token(
 }
 
 /// 民政 requests the residence address; 公安 grants it. Returns the grant's id.
-async fn grant(address: &str, consumer: &str, provider: &str) -> anyhow::Result<u64> {
+pub(crate) async fn grant(address: &str, consumer: &str, provider: &str) -> anyhow::Result<u64> {
     let client = reqwest::Client::new();
     let request: serde_json::Value = client
         .post(format!("{address}/api/v1/sharing/requests"))

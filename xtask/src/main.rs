@@ -10,6 +10,7 @@ mod exchange_bench;
 mod read_audit_bench;
 mod sign_in_bench;
 mod tidy;
+mod webhook_bench;
 
 /// The binary's allocator: the benchmarks that serve the router in this process (read
 /// auditing, in-process stores) then allocate as `huimin serve` does.
