@@ -32,6 +32,13 @@ impl AuditStore for ForgetfulAudit {
     async fn audit_size(&self) -> StorageResult<u64> {
         self.0.audit_size().await
     }
+    async fn daily_counts(
+        &self,
+        action_prefix: &str,
+        since: DateTime<Utc>,
+    ) -> StorageResult<Vec<(chrono::NaiveDate, huimin_domain::audit::Outcome, u64)>> {
+        self.0.daily_counts(action_prefix, since).await
+    }
     async fn audit_entries(
         &self,
         query: &AuditQuery,

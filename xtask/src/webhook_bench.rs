@@ -46,7 +46,9 @@ async fn receiver(received: Arc<Mutex<Received>>) -> anyhow::Result<String> {
                 let Ok(delivery) = serde_json::from_slice::<serde_json::Value>(&body) else {
                     return axum::http::StatusCode::BAD_REQUEST;
                 };
-                let mut received = received.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut received = received
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 for event in delivery["events"].as_array().into_iter().flatten() {
                     let seq = event["seq"].as_u64().unwrap_or(0);
                     if seq <= received.last_seq {
@@ -57,7 +59,9 @@ async fn receiver(received: Arc<Mutex<Received>>) -> anyhow::Result<String> {
                         .as_str()
                         .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
                     {
-                        let lag = (arrived - at.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0);
+                        let lag = (arrived - at.with_timezone(&chrono::Utc))
+                            .num_microseconds()
+                            .unwrap_or(0);
                         received.lags_ms.push(lag as f64 / 1000.0);
                     }
                 }
@@ -71,7 +75,12 @@ async fn receiver(received: Arc<Mutex<Received>>) -> anyhow::Result<String> {
     Ok(address)
 }
 
-async fn subscribe(address: &str, consumer: &str, grant: u64, callback: &str) -> anyhow::Result<()> {
+async fn subscribe(
+    address: &str,
+    consumer: &str,
+    grant: u64,
+    callback: &str,
+) -> anyhow::Result<()> {
     reqwest::Client::new()
         .post(format!("{address}/api/v1/subscriptions"))
         .bearer_auth(consumer)
@@ -84,8 +93,12 @@ async fn subscribe(address: &str, consumer: &str, grant: u64, callback: &str) ->
 
 /// One incremental batch of 公安's: `people` get the tick's new address.
 async fn write_batch(store: &dyn Store, tick: usize, people: &[String]) -> anyhow::Result<()> {
-    let code = huimin_domain::catalogue::ResourceCode::parse(RESOURCE).map_err(anyhow::Error::msg)?;
-    let published = store.resource(&code, None).await?.context("the residence resource")?;
+    let code =
+        huimin_domain::catalogue::ResourceCode::parse(RESOURCE).map_err(anyhow::Error::msg)?;
+    let published = store
+        .resource(&code, None)
+        .await?
+        .context("the residence resource")?;
     let layout = Layout::from_header(
         &published.resource,
         &["citizen_id", "residence_address", "registered_on"],
@@ -96,7 +109,10 @@ async fn write_batch(store: &dyn Store, tick: usize, people: &[String]) -> anyho
     let mut chunk = Chunk::default();
     for (row, person) in people.iter().enumerate() {
         let record = layout
-            .record(&published.resource, &[person.as_str(), address.as_str(), "2026-11-01"])
+            .record(
+                &published.resource,
+                &[person.as_str(), address.as_str(), "2026-11-01"],
+            )
             .map_err(|problems| anyhow::anyhow!("{problems:?}"))?;
         chunk.tally.count_valid(&published.resource, &record);
         chunk.records.push((row as u64 + 2, record));
@@ -142,10 +158,25 @@ pub fn run(
     let server = Server::start(binary, &database, people, false)?;
     let ids = out.join("webhook-ids.txt");
     write_all_ids(&database, &ids)?;
-    let people_ids: Vec<String> = std::fs::read_to_string(&ids)?.lines().map(str::to_owned).collect();
+    let people_ids: Vec<String> = std::fs::read_to_string(&ids)?
+        .lines()
+        .map(str::to_owned)
+        .collect();
     ensure!(people_ids.len() >= EVENTS_PER_TICK, "too few people");
-    let consumer = department_token(binary, &database, "bench.minzheng", "minzheng", &["sharing:write", "exchange:read"])?;
-    let provider = department_token(binary, &database, "bench.gongan", "gongan", &["sharing:write"])?;
+    let consumer = department_token(
+        binary,
+        &database,
+        "bench.minzheng",
+        "minzheng",
+        &["sharing:write", "exchange:read"],
+    )?;
+    let provider = department_token(
+        binary,
+        &database,
+        "bench.gongan",
+        "gongan",
+        &["sharing:write"],
+    )?;
     let received = Arc::new(Mutex::new(Received::default()));
     let (produced, elapsed) = runtime.block_on(async {
         let grant_id = grant(&server.address, &consumer, &provider).await?;
@@ -153,12 +184,20 @@ pub fn run(
         subscribe(&server.address, &consumer, grant_id, &callback).await?;
         let store = huimin_store::connect(&database).await?;
         let ticks = (u64::from(seconds) * 1000 / TICK.as_millis() as u64) as usize;
-        println!("writing {} events over {seconds} s …", ticks * EVENTS_PER_TICK);
+        println!(
+            "writing {} events over {seconds} s …",
+            ticks * EVENTS_PER_TICK
+        );
         let started = Instant::now();
         let mut next = tokio::time::Instant::now();
         for tick in 0..ticks {
             let offset = (tick * EVENTS_PER_TICK) % (people_ids.len() - EVENTS_PER_TICK);
-            write_batch(store.as_ref(), tick, &people_ids[offset..offset + EVENTS_PER_TICK]).await?;
+            write_batch(
+                store.as_ref(),
+                tick,
+                &people_ids[offset..offset + EVENTS_PER_TICK],
+            )
+            .await?;
             next += TICK;
             tokio::time::sleep_until(next).await;
         }
@@ -166,14 +205,20 @@ pub fn run(
         let produced = ticks * EVENTS_PER_TICK;
         // Let the last deliveries arrive (at most 30 s).
         let waiting = Instant::now();
-        while received.lock().map(|received| received.lags_ms.len()).unwrap_or(0) < produced
+        while received
+            .lock()
+            .map(|received| received.lags_ms.len())
+            .unwrap_or(0)
+            < produced
             && waiting.elapsed() < Duration::from_secs(30)
         {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         anyhow::Ok((produced, elapsed))
     })?;
-    let received = received.lock().map_err(|_| anyhow::anyhow!("receiver poisoned"))?;
+    let received = received
+        .lock()
+        .map_err(|_| anyhow::anyhow!("receiver poisoned"))?;
     let mut lags = received.lags_ms.clone();
     lags.sort_by(f64::total_cmp);
     Ok(vec![Row {

@@ -322,6 +322,11 @@ pub trait RegistryStore: Send + Sync {
     /// Refreshes the query planner's statistics after a bulk load (PostgreSQL `ANALYZE`,
     /// SQLite `ANALYZE`), so the first queries after an import use the right indexes.
     async fn refresh_statistics(&self) -> StorageResult<()>;
+
+    /// Registered legal entities by kind and by the district of their registering
+    /// authority (the 行政区划码 in the credit code), districts by code.
+    async fn entity_counts(&self)
+    -> StorageResult<Vec<(crate::registry::EntityKind, String, u64)>>;
 }
 
 /// An inclusion proof: entry `seq` is leaf `seq - 1` of the checkpointed tree of
@@ -375,6 +380,14 @@ pub trait AuditStore: Send + Sync {
 
     /// How many entries the log holds.
     async fn audit_size(&self) -> StorageResult<u64>;
+
+    /// Entries whose action begins with `action_prefix` since `since`, counted per day
+    /// (Asia/Shanghai) and outcome.
+    async fn daily_counts(
+        &self,
+        action_prefix: &str,
+        since: DateTime<Utc>,
+    ) -> StorageResult<Vec<(chrono::NaiveDate, crate::audit::Outcome, u64)>>;
 
     /// Entries matching the query, newest first.
     async fn audit_entries(
@@ -661,6 +674,9 @@ pub trait SubscriptionStore: Send + Sync {
         audit: &AuditEvent,
     ) -> StorageResult<()>;
 
+    /// Delivery attempts that failed since `since`.
+    async fn failed_deliveries_since(&self, since: DateTime<Utc>) -> StorageResult<u64>;
+
     /// A subscription's delivery attempts, newest first.
     async fn deliveries(
         &self,
@@ -813,6 +829,12 @@ pub trait DatasetStore: Send + Sync {
 
     /// How many records a resource holds.
     async fn count_records(&self, resource: &ResourceCode) -> StorageResult<u64>;
+
+    /// How many records each resource holds (resources without records left out).
+    async fn record_totals(&self) -> StorageResult<Vec<(ResourceCode, u64)>>;
+
+    /// The latest batches of every resource, newest first.
+    async fn recent_batches(&self, limit: u32) -> StorageResult<Vec<crate::dataset::BatchSummary>>;
 }
 
 /// Writes one batch. Each `write` of a non-atomic batch commits its chunk (with an

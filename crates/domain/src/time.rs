@@ -17,6 +17,17 @@ pub fn shanghai_date(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&SHANGHAI).date_naive()
 }
 
+/// The instant a day begins in Asia/Shanghai (00:00 +08:00).
+pub fn shanghai_midnight(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - chrono::Duration::hours(8)
+}
+
+/// The Shanghai day of a Unix day number counted from an instant shifted by +08:00 (what
+/// the store's daily counts group by).
+pub fn shanghai_day_number(day: i64) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(day))
+}
+
 /// An instant formatted for people: `2026-11-22 12:15` in Shanghai time.
 pub fn shanghai_display(instant: DateTime<Utc>) -> String {
     instant

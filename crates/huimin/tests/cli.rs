@@ -1456,6 +1456,45 @@ async fn browser_signs_in_with_a_password_and_a_one_time_code() {
         browser.screenshot().await.unwrap(),
     )
     .unwrap();
+
+    // The exchange's monitoring page: the live figures and both charts drawn.
+    browser
+        .goto(&format!("{}/console/monitoring", demo.address))
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(r#"#exchange-chart[data-drawn="true"] svg"#))
+        .await
+        .unwrap();
+    let cards = browser
+        .find(Locator::Id("monitoring-cards"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        cards.contains("实有人口") && cards.contains("待处理数据异议"),
+        "{cards}"
+    );
+    browser
+        .find(Locator::Css("#enterprise-chart svg"))
+        .await
+        .unwrap();
+    let resources = browser
+        .find(Locator::Id("resource-totals"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(resources.contains("社会保险参保缴费信息"), "{resources}");
+    std::fs::write(
+        screenshots.join("monitoring.png"),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
     browser
         .goto(&format!("{}/console/account", demo.address))
         .await

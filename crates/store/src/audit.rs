@@ -549,6 +549,60 @@ macro_rules! audit_store {
                     Ok(u64::try_from(size).unwrap_or(0))
                 }
 
+                async fn daily_counts(
+                    &self,
+                    action_prefix: &str,
+                    since: DateTime<Utc>,
+                ) -> StorageResult<Vec<(chrono::NaiveDate, huimin_domain::audit::Outcome, u64)>> {
+                    // Entry times never go backwards, so the first entry at or after `since`
+                    // is found by halving the numbers (the log has no index on time), and
+                    // only the entries after it are counted.
+                    let at_or_after = |seq: i64| async move {
+                        sqlx::query_scalar::<_, i64>("SELECT at_us FROM audit_entry WHERE seq >= $1 ORDER BY seq LIMIT 1")
+                            .bind(seq)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(|e| storage_error("finding a time in the audit log", e))
+                    };
+                    let size = i64::try_from(self.audit_size().await?).unwrap_or(i64::MAX);
+                    let (mut low, mut high) = (1_i64, size + 1);
+                    while low < high {
+                        let middle = low + (high - low) / 2;
+                        match at_or_after(middle).await? {
+                            Some(at) if at >= micros(since) => high = middle,
+                            Some(_) => low = middle + 1,
+                            None => high = middle,
+                        }
+                    }
+                    let (from, until) = prefix_range(action_prefix);
+                    // Days in Asia/Shanghai: microseconds shifted by eight hours, divided by
+                    // a day (integer division on both backends).
+                    let rows = sqlx::query(
+                        "SELECT (at_us + 28800000000) / 86400000000 AS day, outcome, COUNT(*) AS entries FROM audit_entry \
+                         WHERE seq >= $1 AND action >= $2 AND action < $3 GROUP BY (at_us + 28800000000) / 86400000000, outcome",
+                    )
+                    .bind(low)
+                    .bind(from)
+                    .bind(until)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("counting audit entries per day", e))?;
+                    let mut counts = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let day: i64 = row.try_get("day").map_err(|e| storage_error("day", e))?;
+                        let outcome: String = row.try_get("outcome").map_err(|e| storage_error("outcome", e))?;
+                        let entries: i64 = row.try_get("entries").map_err(|e| storage_error("entries", e))?;
+                        let Some(day) = huimin_domain::time::shanghai_day_number(day) else { continue };
+                        counts.push((
+                            day,
+                            huimin_domain::audit::Outcome::parse(&outcome)
+                                .ok_or_else(|| crate::codec::corrupt("audit_entry.outcome", &outcome, "not an outcome"))?,
+                            u64::try_from(entries).unwrap_or(0),
+                        ));
+                    }
+                    Ok(counts)
+                }
+
                 async fn audit_entries(&self, query: &AuditQuery, page: PageRequest) -> StorageResult<Page<AuditEntry>> {
                     let mut conditions = Vec::new();
                     let mut texts: Vec<String> = Vec::new();

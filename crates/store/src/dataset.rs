@@ -897,6 +897,36 @@ macro_rules! dataset_store {
                     })
                 }
 
+                async fn record_totals(&self) -> StorageResult<Vec<(ResourceCode, u64)>> {
+                    let rows = sqlx::query(
+                        "SELECT resource_code, COUNT(*) AS records FROM dataset_record GROUP BY resource_code ORDER BY resource_code",
+                    )
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("counting records per resource", e))?;
+                    rows.iter()
+                        .map(|row| {
+                            let code: String = get(row, "resource_code")?;
+                            let records: i64 = get(row, "records")?;
+                            Ok((
+                                ResourceCode::parse(&code)
+                                    .map_err(|_| crate::codec::corrupt("dataset_record.resource_code", &code, "not a resource code"))?,
+                                u64::try_from(records).unwrap_or(0),
+                            ))
+                        })
+                        .collect()
+                }
+
+                async fn recent_batches(&self, limit: u32) -> StorageResult<Vec<BatchSummary>> {
+                    let rows = sqlx::query(sql!(
+                        "SELECT {BATCH_COLUMNS} FROM dataset_batch ORDER BY started_at_us DESC, batch_id LIMIT {limit}"
+                    ))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("listing recent batches", e))?;
+                    rows.iter().map(read_batch).collect()
+                }
+
                 async fn batch_problems(&self, batch_id: &str, page: PageRequest) -> StorageResult<Page<RowProblem>> {
                     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dataset_problem WHERE batch_id = $1")
                         .bind(batch_id)

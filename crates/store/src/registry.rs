@@ -1287,6 +1287,29 @@ macro_rules! registry_store {
                     .map_err(|e| storage_error("count persons", e))?;
                 Ok(u64::try_from(count).unwrap_or(0))
             }
+
+            async fn entity_counts(&self) -> StorageResult<Vec<(huimin_domain::registry::EntityKind, String, u64)>> {
+                let rows = sqlx::query(
+                    "SELECT kind, SUBSTR(credit_code, 3, 6) AS district, COUNT(*) AS entities FROM legal_entity \
+                     GROUP BY kind, SUBSTR(credit_code, 3, 6) ORDER BY district, kind",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage_error("counting legal entities", e))?;
+                rows.iter()
+                    .map(|row| {
+                        let kind: String = row.try_get("kind").map_err(|e| storage_error("kind", e))?;
+                        let district: String = row.try_get("district").map_err(|e| storage_error("district", e))?;
+                        let count: i64 = row.try_get("entities").map_err(|e| storage_error("entities", e))?;
+                        Ok((
+                            huimin_domain::registry::EntityKind::parse(&kind)
+                                .ok_or_else(|| crate::codec::corrupt("legal_entity.kind", &kind, "not a kind"))?,
+                            district,
+                            u64::try_from(count).unwrap_or(0),
+                        ))
+                    })
+                    .collect()
+            }
         }
     };
 }

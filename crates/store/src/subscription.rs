@@ -363,6 +363,17 @@ macro_rules! subscription_store {
                     Ok(())
                 }
 
+                async fn failed_deliveries_since(&self, since: DateTime<Utc>) -> StorageResult<u64> {
+                    let count: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM subscription_delivery WHERE delivered = 0 AND attempted_at_us >= $1",
+                    )
+                    .bind(micros(since))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("counting failed deliveries", e))?;
+                    Ok(u64::try_from(count).unwrap_or(0))
+                }
+
                 async fn deliveries(&self, subscription: u64, page: PageRequest) -> StorageResult<Page<Delivery>> {
                     let id = i64::try_from(subscription).unwrap_or(i64::MAX);
                     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM subscription_delivery WHERE subscription_id = $1")

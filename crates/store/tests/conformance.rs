@@ -61,6 +61,7 @@ on_both_backends!(
     sharing_requests_are_kept_decided_once_and_listed,
     a_disagreeing_source_opens_one_dispute_for_the_authority,
     subscribed_resources_keep_an_ordered_outbox_and_deliveries_move_cursors,
+    audit_entries_are_counted_per_shanghai_day_and_outcome,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -2739,4 +2740,52 @@ async fn subscribed_resources_keep_an_ordered_outbox_and_deliveries_move_cursors
         3,
         "no outbox once cancelled"
     );
+}
+
+// ---------------------------------------------------------------- monitoring
+
+async fn audit_entries_are_counted_per_shanghai_day_and_outcome(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use huimin_domain::audit::{AuditEvent, Outcome};
+    let event = |action: &str, outcome: Outcome| AuditEvent {
+        outcome,
+        ..AuditEvent::new("system:test", "none", action, "resource", "301001/000001")
+    };
+    let utc = |day: u32, hour: u32| Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap();
+    // 20 November 15:00 UTC is 23:00 in Shanghai; 16:00 UTC is already 21 November there.
+    for (at, action, outcome) in [
+        (utc(19, 1), "exchange.read", Outcome::Allowed),
+        (utc(20, 15), "exchange.read", Outcome::Allowed),
+        (utc(20, 15), "exchange.lookup", Outcome::Denied),
+        (utc(20, 16), "exchange.read", Outcome::Allowed),
+        (utc(20, 16), "person.read", Outcome::Allowed),
+        (utc(21, 3), "exchange.verify", Outcome::Allowed),
+        (utc(21, 3), "exchangeable.other", Outcome::Allowed),
+    ] {
+        store
+            .append_audit(&[event(action, outcome)], at)
+            .await
+            .unwrap();
+    }
+    let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let mut counts = store.daily_counts("exchange.", utc(19, 12)).await.unwrap();
+    counts.sort_by_key(|(day, outcome, _)| (*day, outcome.as_str()));
+    assert_eq!(
+        counts,
+        [
+            (day(20), Outcome::Allowed, 1),
+            (day(20), Outcome::Denied, 1),
+            (day(21), Outcome::Allowed, 2),
+        ]
+    );
+    assert!(
+        store
+            .daily_counts("exchange.", utc(22, 0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all = store.daily_counts("exchange.", utc(1, 0)).await.unwrap();
+    assert_eq!(all.iter().map(|(_, _, count)| count).sum::<u64>(), 5);
 }

@@ -1869,6 +1869,53 @@ async fn sharing_and_the_exchange_through_the_api(app: &TestApp) {
                 || entry.event.outcome != Outcome::Allowed
                 || entry.event.purpose == "household_check 2026-0042")
     );
+
+    // The monitoring dashboard counts today's calls (Shanghai day of the fixed clock).
+    let (status, dashboard) = fetch(&minzheng, address, "/api/v1/monitoring/dashboard").await;
+    assert_eq!(status, StatusCode::OK, "{dashboard}");
+    let today = dashboard["exchange_per_day"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(today["day"], "2026-11-22");
+    // Reads 3, a look-up of 2 subjects, 3 verifications answered; the 6 refusals above.
+    assert_eq!(
+        (today["allowed"].as_u64(), today["denied"].as_u64()),
+        (Some(8), Some(6)),
+        "{today}"
+    );
+    assert_eq!(dashboard["records"], 1);
+    assert_eq!(dashboard["departments"], 12);
+    let residence_total = dashboard["resource_totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["code"] == "301001/000001")
+        .unwrap()
+        .clone();
+    assert_eq!(residence_total["records"], 1);
+    assert_eq!(
+        dashboard["recent_batches"][0]["batch_id"],
+        "gongan-residence-1"
+    );
+    assert_eq!(
+        dashboard["population"].as_u64(),
+        Some(city().persons.len() as u64)
+    );
+    let (_, portrait) = fetch(&minzheng, address, "/api/v1/statistics/enterprises").await;
+    assert_eq!(
+        portrait["total"].as_u64(),
+        Some(city().entities.len() as u64)
+    );
+    assert!(
+        portrait["counts"][0]["district_name"]
+            .as_str()
+            .unwrap()
+            .ends_with('区'),
+        "{portrait}"
+    );
 }
 
 // ---------------------------------------------------------------- disputes (一数一源)

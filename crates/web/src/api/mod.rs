@@ -8,6 +8,7 @@ mod disputes;
 mod entities;
 mod exchange;
 mod houses;
+mod monitoring;
 mod persons;
 mod sharing;
 mod statistics;
@@ -20,6 +21,7 @@ pub use disputes::*;
 pub use entities::*;
 pub use exchange::*;
 pub use houses::*;
+pub use monitoring::*;
 pub use persons::*;
 pub use sharing::*;
 pub use statistics::*;
@@ -63,6 +65,8 @@ pub fn routes() -> Router<AppState> {
         .route("/areas/{code}", get(areas::get_area))
         .route("/grid-at", get(areas::grid_at))
         .route("/statistics/population", get(statistics::population))
+        .route("/statistics/enterprises", get(monitoring::enterprises))
+        .route("/monitoring/dashboard", get(monitoring::dashboard))
         .route("/audit/checkpoint", get(audit::latest_checkpoint))
         .route("/audit/keys", get(audit::audit_keys))
         .route("/audit/proof/inclusion", get(audit::inclusion_proof))

@@ -22,6 +22,7 @@ mod accounts;
 mod audit;
 mod catalogue;
 mod clients;
+mod monitoring;
 mod my_data;
 mod sign_in;
 pub(crate) mod sso;
@@ -71,6 +72,7 @@ pub(crate) fn routes() -> Router<AppState> {
             axum::routing::post(accounts::assign_role),
         )
         .route("/console/catalogue", get(catalogue::catalogue_page))
+        .route("/console/monitoring", get(monitoring::monitoring_page))
         .route(
             "/console/catalogue/{classification}/{sequence}",
             get(catalogue::resource_page),
