@@ -214,6 +214,84 @@ pub async fn load_department_datasets(
     Ok(lines)
 }
 
+/// A sharing request of the demo for the desk to decide: 民政 asks 公安 for residence
+/// addresses for household checks (conditional, so it waits for 公安's data officer).
+/// Made once; skipped, with a warning, when the deadline falls in a year the holiday
+/// calendar does not cover yet.
+pub async fn sample_sharing_request(
+    store: &dyn huimin_domain::storage::Store,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use huimin_domain::sharing::{RequestDraft, SharingRequest, on_arrival};
+    let consumer =
+        huimin_domain::catalogue::DepartmentId::parse("minzheng").map_err(anyhow::Error::msg)?;
+    let existing = store
+        .sharing_requests(
+            &huimin_domain::storage::SharingQuery {
+                consumer: Some(consumer),
+                ..Default::default()
+            },
+            huimin_domain::storage::PageRequest::new(1, 1),
+        )
+        .await?;
+    if existing.total > 0 {
+        return Ok(());
+    }
+    let code = huimin_domain::catalogue::ResourceCode::parse("301001/000001")
+        .map_err(anyhow::Error::msg)?;
+    let published = store
+        .resource(&code, None)
+        .await?
+        .context("the residence resource")?;
+    let today = huimin_domain::time::shanghai_date(now);
+    let terms = RequestDraft {
+        consumer: "minzheng".into(),
+        items: vec!["residence_address".into()],
+        purpose: "household_check".into(),
+        legal_basis: "《社会救助暂行办法》第十一条：家庭经济状况核对".into(),
+        valid_until: (today + chrono::Duration::days(365)).to_string(),
+        rate_per_minute: None,
+        retention: "核对结束后 30 日内删除".into(),
+    }
+    .validate(
+        &published.resource,
+        &huimin_domain::access::default_purpose_kinds(),
+        today,
+    )
+    .map_err(|errors| anyhow::anyhow!("the demo's sharing request: {errors:?}"))?;
+    let calendar = huimin_domain::calendar::WorkingCalendar::official()?;
+    let status = match on_arrival(
+        &published.resource,
+        today,
+        calendar,
+        huimin_domain::sharing::DEFAULT_DECISION_DAYS,
+    ) {
+        Ok(status) => status,
+        Err(error) => {
+            tracing::warn!(%error, "the demo's sharing request is not made");
+            return Ok(());
+        }
+    };
+    let request = SharingRequest {
+        id: 0,
+        terms,
+        provider: published.resource.provider.clone(),
+        resource_version: published.version,
+        requested_at: now,
+        requested_by: "minzheng.officer".into(),
+        status,
+        decided_at: None,
+        decided_by: None,
+    };
+    let event = huimin_domain::audit::Actor::system("demo-generator").event(
+        "sharing.request",
+        "sharing_request",
+        "",
+    );
+    store.create_sharing_request(&request, &event).await?;
+    Ok(())
+}
+
 /// What the demo's catalogue holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CatalogueLoad {

@@ -589,6 +589,9 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
             .context("publishing the demo catalogue")?;
+            huimin::demo::sample_sharing_request(store.as_ref(), huimin_web::Clock::now(&clock))
+                .await
+                .context("making the demo's sharing request")?;
             let grid = store
                 .areas(&[huimin_domain::area::AreaLevel::Grid])
                 .await?

@@ -1924,3 +1924,128 @@ async fn dataset_files_in_gbk_truncated_or_mismatched() {
         .collect();
     assert!(amounts.contains(&Some("4200.50".into())), "{amounts:?}");
 }
+
+/// Headless Chromium: 公安's data officer decides the demo's sharing request and answers a
+/// dispute that 人社's file raised, on the sharing desk.
+#[tokio::test]
+async fn browser_decides_a_sharing_request_and_answers_a_dispute() {
+    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
+        assert!(
+            !required,
+            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
+        );
+        eprintln!("\n!!! Browser sharing-desk test SKIPPED: needs chromium and chromedriver.\n");
+        return;
+    };
+    use fantoccini::Locator;
+    let demo = Demo::start(1_000);
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(&chromium, profile.path(), 1280, 900).await;
+    sign_in_in_browser(&browser, &demo.address, "data.officer").await;
+    // The departments' files load in the background: wait for 人社's disputes.
+    let mut found = false;
+    for _ in 0..60 {
+        browser
+            .goto(&format!("{}/console/sharing", demo.address))
+            .await
+            .unwrap();
+        if browser.find(Locator::Id("open-disputes")).await.is_ok() {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(found, "the demo's datasets raised disputes for 公安");
+    let pending = browser
+        .find(Locator::Id("pending-requests"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        pending.contains("minzheng") && pending.contains("301001/000001"),
+        "{pending}"
+    );
+    // Refusing needs a reason; granting goes through.
+    browser
+        .find(Locator::Css("#pending-requests input[value=refuse]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#pending-requests button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let problem = browser
+        .wait()
+        .for_element(Locator::Id("desk-problem"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(problem.contains("reason"), "{problem}");
+    browser
+        .find(Locator::Css("#pending-requests button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("desk-done"))
+        .await
+        .unwrap();
+    assert!(
+        browser.find(Locator::Id("pending-requests")).await.is_err(),
+        "nothing pending any more"
+    );
+    let all = browser
+        .find(Locator::Id("all-requests"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(all.contains("已授权"), "{all}");
+    // The first dispute: the authoritative value stands.
+    let disputes_before = browser
+        .find_all(Locator::Css("#open-disputes tbody tr"))
+        .await
+        .unwrap()
+        .len();
+    browser
+        .find(Locator::Css("#open-disputes button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("desk-done"))
+        .await
+        .unwrap();
+    let disputes_after = browser
+        .find_all(Locator::Css("#open-disputes tbody tr"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(disputes_after + 1, disputes_before);
+    let screenshots =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
+    std::fs::create_dir_all(&screenshots).unwrap();
+    std::fs::write(
+        screenshots.join("sharing-desk.png"),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
+}

@@ -52,7 +52,7 @@ pub struct DisputeDto {
 }
 
 impl DisputeDto {
-    fn of(dispute: &Dispute, today: chrono::NaiveDate, days: u32) -> DisputeDto {
+    pub(crate) fn of(dispute: &Dispute, today: chrono::NaiveDate, days: u32) -> DisputeDto {
         let calendar = WorkingCalendar::official().ok();
         let deadline = calendar.and_then(|calendar| dispute.deadline(calendar, days).ok());
         DisputeDto {
@@ -119,7 +119,7 @@ fn may_see(principal: &Principal, dispute: &Dispute) -> bool {
 }
 
 /// Records that the disputes were shown, each under its subject, before the answer leaves.
-async fn record_reads(
+pub(crate) async fn record_reads(
     state: &AppState,
     parts: &Parts,
     principal: &Principal,
@@ -294,6 +294,17 @@ pub async fn answer_dispute(
     Path(id): Path<u64>,
     ApiJson(input): ApiJson<DisputeAnswerDto>,
 ) -> Result<Json<DisputeDto>, ApiError> {
+    answer(&state, &parts, id, &input).await.map(Json)
+}
+
+/// Answers dispute `id` for the caller behind `parts` (the API and the console's form
+/// share it).
+pub(crate) async fn answer(
+    state: &AppState,
+    parts: &Parts,
+    id: u64,
+    input: &DisputeAnswerDto,
+) -> Result<DisputeDto, ApiError> {
     let resolution = Resolution::parse(input.resolution.trim()).ok_or_else(|| {
         ApiError::field(FieldError::not_one_of(
             "resolution",
@@ -310,8 +321,8 @@ pub async fn answer_dispute(
             "说明无效或缺失",
         ))
     })?;
-    let principal = government_caller(&state, &parts).await?;
-    let dispute = visible_dispute(&state, &principal, id).await?;
+    let principal = government_caller(state, parts).await?;
+    let dispute = visible_dispute(state, &principal, id).await?;
     let writes = principal
         .token_scopes
         .as_ref()
@@ -325,7 +336,7 @@ pub async fn answer_dispute(
         let event = AuditEvent {
             outcome: Outcome::Denied,
             ..principal
-                .actor(&parts)
+                .actor(parts)
                 .event("dispute.answer", "dispute", id.to_string())
         };
         state
@@ -352,7 +363,7 @@ pub async fn answer_dispute(
             String::new()
         },
         ..principal
-            .actor(&parts)
+            .actor(parts)
             .event("dispute.answer", "dispute", id.to_string())
     };
     if !state.disputes.answer_dispute(id, &answer, &event).await? {
@@ -364,9 +375,9 @@ pub async fn answer_dispute(
         answer: Some(answer),
         ..dispute
     };
-    Ok(Json(DisputeDto::of(
+    Ok(DisputeDto::of(
         &answered,
         state.clock.today(),
         state.config.decision_days,
-    )))
+    ))
 }

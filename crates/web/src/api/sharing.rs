@@ -565,13 +565,24 @@ pub async fn decide_request(
     Path(id): Path<u64>,
     ApiJson(input): ApiJson<DecisionInputDto>,
 ) -> Result<Json<SharingRequestDto>, ApiError> {
+    decide(&state, &parts, id, &input).await.map(Json)
+}
+
+/// Grants or refuses request `id` for the caller behind `parts` (the API and the console's
+/// form share it).
+pub(crate) async fn decide(
+    state: &AppState,
+    parts: &Parts,
+    id: u64,
+    input: &DecisionInputDto,
+) -> Result<SharingRequestDto, ApiError> {
     let decision = match input.decision.trim() {
         "grant" => Decision::Grant,
         "refuse" if input.reason.trim().is_empty() => {
             return Err(ApiError::field(FieldError::missing("reason")));
         }
         "refuse" => Decision::Refuse {
-            reason: input.reason,
+            reason: input.reason.clone(),
         },
         other => {
             return Err(ApiError::field(FieldError::not_one_of(
@@ -581,11 +592,13 @@ pub async fn decide_request(
             )));
         }
     };
-    let (principal, request) = provider_request(&state, &parts, id, "sharing.decide").await?;
+    let (principal, request) = provider_request(state, parts, id, "sharing.decide").await?;
     let to = request
         .decide(decision)
         .map_err(|error| ApiError::Conflict(error.to_string()))?;
-    move_request(&state, &parts, (principal, request), to, "sharing.decide").await
+    move_request(state, parts, (principal, request), to, "sharing.decide")
+        .await
+        .map(|Json(dto)| dto)
 }
 
 /// Withdraw a grant (the provider's data officer, or the city administrator); exchange

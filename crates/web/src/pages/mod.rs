@@ -24,6 +24,7 @@ mod catalogue;
 mod clients;
 mod monitoring;
 mod my_data;
+mod sharing;
 mod sign_in;
 pub(crate) mod sso;
 
@@ -73,6 +74,15 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/console/catalogue", get(catalogue::catalogue_page))
         .route("/console/monitoring", get(monitoring::monitoring_page))
+        .route("/console/sharing", get(sharing::sharing_page))
+        .route(
+            "/console/sharing/requests/{id}/decision",
+            axum::routing::post(sharing::decide_form),
+        )
+        .route(
+            "/console/sharing/disputes/{id}/answer",
+            axum::routing::post(sharing::answer_form),
+        )
         .route(
             "/console/catalogue/{classification}/{sequence}",
             get(catalogue::resource_page),
