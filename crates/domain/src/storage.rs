@@ -833,6 +833,14 @@ pub trait DatasetStore: Send + Sync {
     /// How many records each resource holds (resources without records left out).
     async fn record_totals(&self) -> StorageResult<Vec<(ResourceCode, u64)>>;
 
+    /// How many records of a resource hold each value of the item at `position` (empty
+    /// values left out), most common first: a portrait over a department's dataset.
+    async fn value_counts(
+        &self,
+        resource: &ResourceCode,
+        position: usize,
+    ) -> StorageResult<Vec<(String, u64)>>;
+
     /// The latest batches of every resource, newest first.
     async fn recent_batches(&self, limit: u32) -> StorageResult<Vec<crate::dataset::BatchSummary>>;
 }

@@ -1482,6 +1482,10 @@ async fn browser_signs_in_with_a_password_and_a_one_time_code() {
         .find(Locator::Css("#enterprise-chart svg"))
         .await
         .unwrap();
+    browser
+        .find(Locator::Css("#education-chart svg"))
+        .await
+        .unwrap();
     let resources = browser
         .find(Locator::Id("resource-totals"))
         .await

@@ -109,6 +109,26 @@ async fn departments_load_with_their_planted_noise(store: Arc<dyn Store>) {
         "the noise includes bad identity numbers"
     );
 
+    // The education portrait counts 教育's records by level.
+    let education = files
+        .iter()
+        .find(|file| file.resource == "301010/000001")
+        .unwrap();
+    let code = ResourceCode::parse("301010/000001").unwrap();
+    let counts = store.value_counts(&code, 1).await.unwrap();
+    assert_eq!(
+        counts.iter().map(|(_, count)| count).sum::<u64>(),
+        education.rows.len() as u64
+    );
+    for (level, count) in &counts {
+        let expected = education.rows.iter().filter(|row| &row[1] == level).count() as u64;
+        assert_eq!(*count, expected, "{level}");
+    }
+    assert!(
+        counts.windows(2).all(|pair| pair[0].1 >= pair[1].1),
+        "most common first"
+    );
+
     // A second start loads nothing twice: each file is recognised by its digest.
     let again = huimin::demo::load_department_datasets(store.as_ref(), directory.path(), &Fixed)
         .await

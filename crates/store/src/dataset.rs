@@ -917,6 +917,26 @@ macro_rules! dataset_store {
                         .collect()
                 }
 
+                async fn value_counts(&self, resource: &ResourceCode, position: usize) -> StorageResult<Vec<(String, u64)>> {
+                    use futures_util::TryStreamExt;
+                    // The values are a JSON array per record (no portable SQL reads into it),
+                    // so the records stream through once and are counted here.
+                    let mut rows = sqlx::query("SELECT record_key, record_values FROM dataset_record WHERE resource_code = $1")
+                        .bind(resource.as_str())
+                        .fetch(&self.pool);
+                    let mut counts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+                    while let Some(row) = rows.try_next().await.map_err(|e| storage_error("reading records to count", e))? {
+                        let key: String = get(&row, "record_key")?;
+                        let values: String = get(&row, "record_values")?;
+                        if let Some(Some(value)) = crate::dataset::decode_values(&key, &values)?.into_iter().nth(position) {
+                            *counts.entry(value).or_default() += 1;
+                        }
+                    }
+                    let mut counts: Vec<(String, u64)> = counts.into_iter().collect();
+                    counts.sort_by(|one, other| other.1.cmp(&one.1).then_with(|| one.0.cmp(&other.0)));
+                    Ok(counts)
+                }
+
                 async fn recent_batches(&self, limit: u32) -> StorageResult<Vec<BatchSummary>> {
                     let rows = sqlx::query(sql!(
                         "SELECT {BATCH_COLUMNS} FROM dataset_batch ORDER BY started_at_us DESC, batch_id LIMIT {limit}"

@@ -38,6 +38,13 @@
         .reduce((sum, count) => sum + count.count, 0)),
     })),
   });
-  window.addEventListener("resize", () => { exchange.resize(); enterprises.resize(); });
+  const education = JSON.parse(document.getElementById("education-data").textContent);
+  const educationChart = echarts.init(document.getElementById("education-chart"), null, { renderer: "svg" });
+  educationChart.setOption({
+    animation: false,
+    tooltip: { trigger: "item" },
+    series: [{ type: "pie", radius: ["35%", "65%"], data: education.levels.map((level) => ({ name: level.level, value: level.people })) }],
+  });
+  window.addEventListener("resize", () => { exchange.resize(); enterprises.resize(); educationChart.resize(); });
   exchangeElement.dataset.drawn = "true";
 })();

@@ -65,6 +65,7 @@ use utoipa_swagger_ui::SwaggerUi;
         api::cancel_subscription,
         api::dashboard,
         api::enterprises,
+        api::education,
     ),
     components(schemas(
         api::SharingRequestInputDto,
@@ -89,6 +90,8 @@ use utoipa_swagger_ui::SwaggerUi;
         api::BatchRowDto,
         api::EnterprisePortraitDto,
         api::EnterpriseCountDto,
+        api::EducationPortraitDto,
+        api::LevelCountDto,
         api::PersonDto,
         api::PersonSummaryDto,
         api::PersonInputDto,

@@ -66,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .route("/grid-at", get(areas::grid_at))
         .route("/statistics/population", get(statistics::population))
         .route("/statistics/enterprises", get(monitoring::enterprises))
+        .route("/statistics/education", get(monitoring::education))
         .route("/monitoring/dashboard", get(monitoring::dashboard))
         .route("/audit/checkpoint", get(audit::latest_checkpoint))
         .route("/audit/keys", get(audit::audit_keys))

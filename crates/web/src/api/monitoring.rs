@@ -200,6 +200,60 @@ pub async fn dashboard(
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LevelCountDto {
+    /// 学历, as 教育 records it (e.g. 本科).
+    pub level: String,
+    pub people: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EducationPortraitDto {
+    /// The resource the portrait is drawn from: 教育's education records.
+    pub source: String,
+    pub people: u64,
+    pub levels: Vec<LevelCountDto>,
+}
+
+/// The education resource and the item holding the level.
+const EDUCATION: (&str, &str) = ("301010/000001", "education_level");
+
+pub(crate) async fn load_education(state: &AppState) -> Result<EducationPortraitDto, ApiError> {
+    let code = huimin_domain::catalogue::ResourceCode::parse(EDUCATION.0).map_err(|message| {
+        ApiError::Unavailable(format!("the education resource's code: {message}"))
+    })?;
+    let levels = match state.catalogue.resource(&code, None).await? {
+        Some(published) => match published
+            .resource
+            .items
+            .iter()
+            .position(|item| item.name == EDUCATION.1)
+        {
+            Some(position) => state.datasets.value_counts(&code, position).await?,
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    Ok(EducationPortraitDto {
+        source: EDUCATION.0.to_owned(),
+        people: levels.iter().map(|(_, count)| count).sum(),
+        levels: levels
+            .into_iter()
+            .map(|(level, people)| LevelCountDto { level, people })
+            .collect(),
+    })
+}
+
+/// The education portrait: people by their highest education, from 教育's records (empty
+/// until 教育 has sent them).
+#[utoipa::path(get, path = "/api/v1/statistics/education",
+    responses((status = 200, body = EducationPortraitDto)))]
+pub async fn education(
+    State(state): State<AppState>,
+) -> Result<Json<EducationPortraitDto>, ApiError> {
+    Ok(Json(load_education(&state).await?))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EnterpriseCountDto {
     /// The district's code (from the registering authority in the credit code).
     pub district_code: String,

@@ -41,6 +41,7 @@ pub(crate) struct MonitoringTexts {
     pub rejected: &'static str,
     pub unlinked: &'static str,
     pub enterprises: &'static str,
+    pub education: &'static str,
     pub no_batches: &'static str,
 }
 
@@ -69,6 +70,7 @@ static ZH: MonitoringTexts = MonitoringTexts {
     rejected: "拒收",
     unlinked: "未关联",
     enterprises: "市场主体画像（按区县、类型）",
+    education: "人口画像：最高学历（教育部门数据）",
     no_batches: "还没有部门推送数据。",
 };
 
@@ -97,6 +99,7 @@ static EN: MonitoringTexts = MonitoringTexts {
     rejected: "Rejected",
     unlinked: "Unlinked",
     enterprises: "Enterprises by district and kind",
+    education: "Population by highest education (教育's records)",
     no_batches: "No department has sent data yet.",
 };
 
@@ -108,6 +111,7 @@ struct MonitoringPage {
     dashboard: DashboardDto,
     dashboard_json: String,
     enterprises_json: String,
+    education_json: String,
 }
 
 impl MonitoringPage {
@@ -150,6 +154,10 @@ pub(crate) async fn monitoring_page(
     let dashboard_json = embedded(&dashboard).map_err(|error| PageError::new(&chrome, error))?;
     let enterprises_json =
         embedded(&enterprises).map_err(|error| PageError::new(&chrome, error))?;
+    let education = crate::api::load_education(&state)
+        .await
+        .map_err(|error| PageError::new(&chrome, error))?;
+    let education_json = embedded(&education).map_err(|error| PageError::new(&chrome, error))?;
     let m = match chrome.lang {
         Lang::Zh => &ZH,
         Lang::En => &EN,
@@ -160,6 +168,7 @@ pub(crate) async fn monitoring_page(
         dashboard,
         dashboard_json,
         enterprises_json,
+        education_json,
     }
     .into_response())
 }
