@@ -7,9 +7,9 @@
 //! holding such a role does the same with a token that holds `catalogue:write`. A refused
 //! write is audited as denied.
 
-use super::{PageDto, PageParams, shanghai_rfc3339};
+use super::{PageDto, PageParams, is_city_administrator, shanghai_rfc3339};
 use crate::error::{ApiError, ApiJson};
-use crate::session::{Principal, api_principal};
+use crate::session::Principal;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -22,7 +22,7 @@ use huimin_domain::catalogue::{
     ResourceCode, ResourceDraft, ResourceFormat, ResourceQuery, ResourceSummary, SharingType,
     SubjectKind, UpdateFrequency,
 };
-use huimin_domain::identity::{AccountKind, Role};
+use huimin_domain::identity::Role;
 use huimin_domain::registry::FieldError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -240,17 +240,6 @@ pub struct PublicationDto {
     pub resource: ResourceDto,
 }
 
-/// Anyone who may read the catalogue: staff and department systems.
-async fn catalogue_reader(state: &AppState, parts: &Parts) -> Result<Principal, ApiError> {
-    let principal = api_principal(state, &parts.headers, state.clock.now()).await?;
-    match principal.account.kind {
-        AccountKind::Staff | AccountKind::Service => Ok(principal),
-        AccountKind::Resident | AccountKind::Enterprise => Err(ApiError::Forbidden(
-            "the resource catalogue is for government staff and department systems".to_owned(),
-        )),
-    }
-}
-
 /// A signed-in session may write what its roles allow; a token only when it also holds
 /// `catalogue:write`.
 fn token_allows_writing(principal: &Principal) -> bool {
@@ -258,13 +247,6 @@ fn token_allows_writing(principal: &Principal) -> bool {
         .token_scopes
         .as_ref()
         .is_none_or(|scopes| scopes.iter().any(|scope| scope == CATALOGUE_WRITE))
-}
-
-fn is_city_administrator(principal: &Principal) -> bool {
-    principal
-        .roles
-        .iter()
-        .any(|held| held.role == Role::CityAdministrator)
 }
 
 /// Whether `principal` may publish the catalogue entries of `provider`: the city
@@ -364,7 +346,7 @@ pub async fn list_departments(
     State(state): State<AppState>,
     parts: Parts,
 ) -> Result<Json<Vec<DepartmentDto>>, ApiError> {
-    catalogue_reader(&state, &parts).await?;
+    super::government_caller(&state, &parts, "the resource catalogue is").await?;
     let departments = state.catalogue.departments().await?;
     Ok(Json(departments.iter().map(DepartmentDto::from).collect()))
 }
@@ -378,7 +360,7 @@ pub async fn put_department(
     parts: Parts,
     ApiJson(input): ApiJson<DepartmentDto>,
 ) -> Result<(StatusCode, Json<DepartmentDto>), ApiError> {
-    let principal = catalogue_reader(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "the resource catalogue is").await?;
     if !(token_allows_writing(&principal) && is_city_administrator(&principal)) {
         return Err(refuse(
             &state,
@@ -422,7 +404,7 @@ pub async fn search_resources(
     Query(search): Query<ResourceSearchParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<ResourceSummaryDto>>, ApiError> {
-    catalogue_reader(&state, &parts).await?;
+    super::government_caller(&state, &parts, "the resource catalogue is").await?;
     let query = search.query()?;
     let found = state.catalogue.resources(&query, page.request()).await?;
     Ok(Json(PageDto::from_page(found, ResourceSummaryDto::from)))
@@ -439,7 +421,7 @@ pub async fn publish_resource(
     parts: Parts,
     ApiJson(input): ApiJson<ResourceInputDto>,
 ) -> Result<(StatusCode, Json<PublicationDto>), ApiError> {
-    let principal = catalogue_reader(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "the resource catalogue is").await?;
     let resource = ResourceDraft::from(input)
         .validate()
         .map_err(ApiError::Validation)?;
@@ -550,7 +532,7 @@ pub async fn get_resource(
     Path((classification, sequence)): Path<(String, String)>,
     Query(params): Query<VersionParams>,
 ) -> Result<Json<ResourceDto>, ApiError> {
-    catalogue_reader(&state, &parts).await?;
+    super::government_caller(&state, &parts, "the resource catalogue is").await?;
     let code = resource_code(&classification, &sequence)?;
     let published = state
         .catalogue
@@ -569,7 +551,7 @@ pub async fn resource_versions(
     parts: Parts,
     Path((classification, sequence)): Path<(String, String)>,
 ) -> Result<Json<Vec<ResourceDto>>, ApiError> {
-    catalogue_reader(&state, &parts).await?;
+    super::government_caller(&state, &parts, "the resource catalogue is").await?;
     let code = resource_code(&classification, &sequence)?;
     let versions = state.catalogue.resource_versions(&code).await?;
     if versions.is_empty() {
@@ -586,7 +568,7 @@ pub async fn dcat_export(
     State(state): State<AppState>,
     parts: Parts,
 ) -> Result<Response, ApiError> {
-    catalogue_reader(&state, &parts).await?;
+    super::government_caller(&state, &parts, "the resource catalogue is").await?;
     let departments = state.catalogue.departments().await?;
     let resources = state.catalogue.all_resources().await?;
     let document = dcat_catalogue(&state.config.issuer, &departments, &resources);
@@ -857,7 +839,7 @@ pub async fn resource_batches(
     Path((classification, sequence)): Path<(String, String)>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<BatchesDto>, ApiError> {
-    catalogue_reader(&state, &parts).await?;
+    super::government_caller(&state, &parts, "the resource catalogue is").await?;
     let code = resource_code(&classification, &sequence)?;
     if state.catalogue.resource(&code, None).await?.is_none() {
         return Err(ApiError::not_found("resource"));
@@ -885,7 +867,7 @@ pub async fn batch_problems(
     Path(batch_id): Path<String>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<ProblemDto>>, ApiError> {
-    let principal = catalogue_reader(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "the resource catalogue is").await?;
     let batch = state.datasets.batch(&batch_id).await?;
     let allowed = batch
         .as_ref()

@@ -4,9 +4,9 @@
 //! so every dispute shown is an audit entry under its subject; to anyone else a dispute
 //! does not exist (404).
 
-use super::{PageDto, PageParams};
+use super::{PageDto, PageParams, is_city_administrator};
 use crate::error::{ApiError, ApiJson};
-use crate::session::{Principal, api_principal};
+use crate::session::Principal;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -15,7 +15,7 @@ use huimin_domain::audit::{AuditEvent, Outcome};
 use huimin_domain::calendar::WorkingCalendar;
 use huimin_domain::catalogue::{DepartmentId, RegistryField};
 use huimin_domain::dispute::{Answer, Dispute, Resolution, check_note};
-use huimin_domain::identity::{AccountKind, Role};
+use huimin_domain::identity::Role;
 use huimin_domain::registry::FieldError;
 use huimin_domain::storage::DisputeQuery;
 use serde::{Deserialize, Serialize};
@@ -94,23 +94,6 @@ impl DisputeDto {
     }
 }
 
-async fn government_caller(state: &AppState, parts: &Parts) -> Result<Principal, ApiError> {
-    let principal = api_principal(state, &parts.headers, state.clock.now()).await?;
-    match principal.account.kind {
-        AccountKind::Staff | AccountKind::Service => Ok(principal),
-        AccountKind::Resident | AccountKind::Enterprise => Err(ApiError::Forbidden(
-            "disputes are for government departments".to_owned(),
-        )),
-    }
-}
-
-fn is_city_administrator(principal: &Principal) -> bool {
-    principal
-        .roles
-        .iter()
-        .any(|held| held.role == Role::CityAdministrator)
-}
-
 fn may_see(principal: &Principal, dispute: &Dispute) -> bool {
     let held = super::sharing::departments_of(principal);
     is_city_administrator(principal)
@@ -168,7 +151,7 @@ pub async fn list_disputes(
     Query(params): Query<DisputeListParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<DisputeDto>>, ApiError> {
-    let principal = government_caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "disputes are").await?;
     let open = match params
         .status
         .as_deref()
@@ -263,7 +246,7 @@ pub async fn get_dispute(
     parts: Parts,
     Path(id): Path<u64>,
 ) -> Result<Json<DisputeDto>, ApiError> {
-    let principal = government_caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "disputes are").await?;
     let dispute = visible_dispute(&state, &principal, id).await?;
     record_reads(&state, &parts, &principal, std::slice::from_ref(&dispute)).await?;
     Ok(Json(DisputeDto::of(
@@ -321,7 +304,7 @@ pub(crate) async fn answer(
             "说明无效或缺失",
         ))
     })?;
-    let principal = government_caller(state, parts).await?;
+    let principal = super::government_caller(state, parts, "disputes are").await?;
     let dispute = visible_dispute(state, &principal, id).await?;
     let writes = principal
         .token_scopes

@@ -10,7 +10,7 @@
 //! a refusal is recorded as denied.
 
 use crate::error::{ApiError, ApiJson};
-use crate::session::{Principal, api_principal};
+use crate::session::Principal;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -20,7 +20,6 @@ use huimin_domain::audit::{Actor, AuditEvent, Outcome};
 use huimin_domain::catalogue::{DepartmentId, IdentifierType, Resource, ResourceCode, SubjectKind};
 use huimin_domain::dataset::StoredRecord;
 use huimin_domain::identifiers::{CitizenId, CreditCode};
-use huimin_domain::identity::AccountKind;
 use huimin_domain::registry::FieldError;
 use huimin_domain::sharing::{
     ExchangeRead, GrantRefusal, Question, SharingRequest, TokenBucket, choose_grant,
@@ -41,15 +40,8 @@ struct Consumer {
 
 impl Consumer {
     async fn of(state: &AppState, parts: &Parts) -> Result<Consumer, ApiError> {
-        let principal: Principal = api_principal(state, &parts.headers, state.clock.now()).await?;
-        if !matches!(
-            principal.account.kind,
-            AccountKind::Staff | AccountKind::Service
-        ) {
-            return Err(ApiError::Forbidden(
-                "the exchange serves government departments".to_owned(),
-            ));
-        }
+        let principal: Principal =
+            super::government_caller(state, parts, "the exchange is").await?;
         if principal
             .token_scopes
             .as_ref()

@@ -147,6 +147,31 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// The caller behind an API request if it is government staff or a department system;
+/// residents and enterprises are refused, `what` saying what is not for them.
+pub(crate) async fn government_caller(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    what: &str,
+) -> Result<crate::session::Principal, ApiError> {
+    use huimin_domain::identity::AccountKind;
+    let principal = crate::session::api_principal(state, &parts.headers, state.clock.now()).await?;
+    match principal.account.kind {
+        AccountKind::Staff | AccountKind::Service => Ok(principal),
+        AccountKind::Resident | AccountKind::Enterprise => Err(ApiError::Forbidden(format!(
+            "{what} for government staff and department systems"
+        ))),
+    }
+}
+
+/// Whether the caller holds the city administrator's role.
+pub(crate) fn is_city_administrator(principal: &crate::session::Principal) -> bool {
+    principal
+        .roles
+        .iter()
+        .any(|held| held.role == huimin_domain::identity::Role::CityAdministrator)
+}
+
 /// An instant as RFC 3339 in Asia/Shanghai (+08:00).
 pub(crate) fn shanghai_rfc3339(instant: chrono::DateTime<chrono::Utc>) -> String {
     instant

@@ -4,14 +4,12 @@
 //! district) beside the population statistics. Aggregates only: no person is named.
 
 use crate::error::ApiError;
-use crate::session::api_principal;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::request::Parts;
 use chrono::Duration;
 use huimin_domain::audit::Outcome;
-use huimin_domain::identity::AccountKind;
 use huimin_domain::storage::{DisputeQuery, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -177,16 +175,6 @@ pub(crate) async fn load_dashboard(state: &AppState) -> Result<DashboardDto, Api
     })
 }
 
-pub(crate) async fn staff_only(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
-    let principal = api_principal(state, &parts.headers, state.clock.now()).await?;
-    match principal.account.kind {
-        AccountKind::Staff | AccountKind::Service => Ok(()),
-        AccountKind::Resident | AccountKind::Enterprise => Err(ApiError::Forbidden(
-            "the exchange's monitoring is for government staff".to_owned(),
-        )),
-    }
-}
-
 /// The exchange's dashboard: sources, batches, volumes per day, failures, quality,
 /// record totals, the live population.
 #[utoipa::path(get, path = "/api/v1/monitoring/dashboard",
@@ -195,7 +183,7 @@ pub async fn dashboard(
     State(state): State<AppState>,
     parts: Parts,
 ) -> Result<Json<DashboardDto>, ApiError> {
-    staff_only(&state, &parts).await?;
+    super::government_caller(&state, &parts, "the exchange's monitoring is").await?;
     Ok(Json(load_dashboard(&state).await?))
 }
 

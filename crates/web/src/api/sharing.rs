@@ -7,9 +7,9 @@
 //! the city administrator may do both for any department. A department sees the requests
 //! it made or received; anyone else gets 404, as for a request that does not exist.
 
-use super::{PageDto, PageParams};
+use super::{PageDto, PageParams, is_city_administrator};
 use crate::error::{ApiError, ApiJson};
-use crate::session::{Principal, api_principal};
+use crate::session::Principal;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use huimin_domain::audit::{AuditEvent, Outcome};
 use huimin_domain::calendar::WorkingCalendar;
 use huimin_domain::catalogue::{DepartmentId, ResourceCode};
-use huimin_domain::identity::{AccountKind, Role};
+use huimin_domain::identity::Role;
 use huimin_domain::registry::FieldError;
 use huimin_domain::sharing::{Decision, RequestDraft, SharingRequest, Status, on_arrival};
 use huimin_domain::storage::SharingQuery;
@@ -123,13 +123,6 @@ pub(crate) fn departments_of(principal: &Principal) -> BTreeSet<String> {
         .collect()
 }
 
-fn is_city_administrator(principal: &Principal) -> bool {
-    principal
-        .roles
-        .iter()
-        .any(|held| held.role == Role::CityAdministrator)
-}
-
 fn is_data_officer_of(principal: &Principal, department: &DepartmentId) -> bool {
     principal.roles.iter().any(|held| {
         held.role == Role::DepartmentDataOfficer
@@ -142,17 +135,6 @@ fn token_allows_writing(principal: &Principal) -> bool {
         .token_scopes
         .as_ref()
         .is_none_or(|scopes| scopes.iter().any(|scope| scope == SHARING_WRITE))
-}
-
-/// Staff and department systems; residents and enterprises are refused.
-async fn government_caller(state: &AppState, parts: &Parts) -> Result<Principal, ApiError> {
-    let principal = api_principal(state, &parts.headers, state.clock.now()).await?;
-    match principal.account.kind {
-        AccountKind::Staff | AccountKind::Service => Ok(principal),
-        AccountKind::Resident | AccountKind::Enterprise => Err(ApiError::Forbidden(
-            "sharing requests are for government staff and department systems".to_owned(),
-        )),
-    }
 }
 
 /// Whether the caller may see the request: the city administrator, or a department that
@@ -201,7 +183,7 @@ pub async fn create_request(
     parts: Parts,
     ApiJson(input): ApiJson<SharingRequestInputDto>,
 ) -> Result<(StatusCode, Json<SharingRequestDto>), ApiError> {
-    let principal = government_caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "sharing requests are").await?;
     let consumer = match input
         .consumer
         .as_deref()
@@ -371,7 +353,7 @@ pub async fn list_requests(
     Query(params): Query<SharingListParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<SharingRequestDto>>, ApiError> {
-    let principal = government_caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "sharing requests are").await?;
     let status = params
         .status
         .as_deref()
@@ -462,7 +444,7 @@ pub async fn get_request(
     parts: Parts,
     Path(id): Path<u64>,
 ) -> Result<Json<SharingRequestDto>, ApiError> {
-    let principal = government_caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "sharing requests are").await?;
     let request = visible_request(&state, &principal, id).await?;
     Ok(Json(SharingRequestDto::of(&request, state.clock.today())))
 }
@@ -491,7 +473,7 @@ async fn provider_request(
     id: u64,
     action: &str,
 ) -> Result<(Principal, SharingRequest), ApiError> {
-    let principal = government_caller(state, parts).await?;
+    let principal = super::government_caller(state, parts, "sharing requests are").await?;
     let request = visible_request(state, &principal, id).await?;
     let allowed = token_allows_writing(&principal)
         && (is_city_administrator(&principal) || is_data_officer_of(&principal, &request.provider));

@@ -3,16 +3,15 @@
 //! secret that signs deliveries is shown once. It reads its delivery log, replays from a
 //! cursor and cancels. Other departments do not see its subscriptions (404).
 
-use super::{PageDto, PageParams};
+use super::{PageDto, PageParams, is_city_administrator};
 use crate::error::{ApiError, ApiJson};
-use crate::session::{Principal, api_principal};
+use crate::session::Principal;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use huimin_domain::audit::AuditEvent;
-use huimin_domain::identity::{AccountKind, Role};
 use huimin_domain::registry::FieldError;
 use huimin_domain::subscription::{
     Delivery, LifeEvent, Subscription, SubscriptionStatus, check_callback,
@@ -106,28 +105,11 @@ impl From<Delivery> for DeliveryDto {
     }
 }
 
-async fn caller(state: &AppState, parts: &Parts) -> Result<Principal, ApiError> {
-    let principal = api_principal(state, &parts.headers, state.clock.now()).await?;
-    match principal.account.kind {
-        AccountKind::Staff | AccountKind::Service => Ok(principal),
-        AccountKind::Resident | AccountKind::Enterprise => Err(ApiError::Forbidden(
-            "subscriptions are for government departments".to_owned(),
-        )),
-    }
-}
-
 fn writes(principal: &Principal) -> bool {
     principal
         .token_scopes
         .as_ref()
         .is_none_or(|scopes| scopes.iter().any(|scope| scope == super::SHARING_WRITE))
-}
-
-fn is_city_administrator(principal: &Principal) -> bool {
-    principal
-        .roles
-        .iter()
-        .any(|held| held.role == Role::CityAdministrator)
 }
 
 async fn visible(
@@ -156,7 +138,7 @@ pub async fn create_subscription(
     parts: Parts,
     ApiJson(input): ApiJson<SubscriptionInputDto>,
 ) -> Result<(StatusCode, Json<SubscriptionDto>), ApiError> {
-    let principal = caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "subscriptions are").await?;
     let mut errors = Vec::new();
     let callback = check_callback(&input.callback_url)
         .map_err(|message| {
@@ -248,7 +230,7 @@ pub async fn list_subscriptions(
     parts: Parts,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<SubscriptionDto>>, ApiError> {
-    let principal = caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "subscriptions are").await?;
     let consumer = if is_city_administrator(&principal) {
         None
     } else {
@@ -281,7 +263,7 @@ pub async fn get_subscription(
     parts: Parts,
     Path(id): Path<u64>,
 ) -> Result<Json<SubscriptionDto>, ApiError> {
-    let principal = caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "subscriptions are").await?;
     Ok(Json(SubscriptionDto::from(
         &visible(&state, &principal, id).await?,
     )))
@@ -296,7 +278,7 @@ pub async fn subscription_deliveries(
     Path(id): Path<u64>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<DeliveryDto>>, ApiError> {
-    let principal = caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "subscriptions are").await?;
     let subscription = visible(&state, &principal, id).await?;
     let found = state
         .subscriptions
@@ -322,7 +304,7 @@ pub async fn replay_subscription(
     Path(id): Path<u64>,
     ApiJson(input): ApiJson<ReplayInputDto>,
 ) -> Result<Json<SubscriptionDto>, ApiError> {
-    let principal = caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "subscriptions are").await?;
     let subscription = visible(&state, &principal, id).await?;
     if !writes(&principal) {
         return Err(ApiError::Forbidden(format!(
@@ -365,7 +347,7 @@ pub async fn cancel_subscription(
     parts: Parts,
     Path(id): Path<u64>,
 ) -> Result<Json<SubscriptionDto>, ApiError> {
-    let principal = caller(&state, &parts).await?;
+    let principal = super::government_caller(&state, &parts, "subscriptions are").await?;
     let subscription = visible(&state, &principal, id).await?;
     if !writes(&principal) {
         return Err(ApiError::Forbidden(format!(
