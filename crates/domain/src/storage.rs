@@ -674,6 +674,11 @@ pub trait SubscriptionStore: Send + Sync {
         audit: &AuditEvent,
     ) -> StorageResult<()>;
 
+    /// Deletes outbox entries written before `before` that every subscription which is
+    /// not cancelled has passed (all of a resource's, once none is left); returns how
+    /// many. A replay cannot reach back past what was deleted.
+    async fn prune_outbox(&self, before: DateTime<Utc>) -> StorageResult<u64>;
+
     /// Delivery attempts that failed since `since`.
     async fn failed_deliveries_since(&self, since: DateTime<Utc>) -> StorageResult<u64>;
 

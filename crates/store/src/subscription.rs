@@ -363,6 +363,23 @@ macro_rules! subscription_store {
                     Ok(())
                 }
 
+                async fn prune_outbox(&self, before: DateTime<Utc>) -> StorageResult<u64> {
+                    let mut transaction = self.begin_write().await?;
+                    let deleted = sqlx::query(
+                        "DELETE FROM exchange_outbox WHERE at_us < $1 AND seq <= COALESCE(\
+                         (SELECT MIN(s.cursor_seq) FROM subscription s \
+                          WHERE s.resource_code = exchange_outbox.resource_code AND s.status <> 'cancelled'), \
+                         exchange_outbox.seq)",
+                    )
+                    .bind(micros(before))
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("pruning the outbox", e))?
+                    .rows_affected();
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(deleted)
+                }
+
                 async fn failed_deliveries_since(&self, since: DateTime<Utc>) -> StorageResult<u64> {
                     let count: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM subscription_delivery WHERE delivered = 0 AND attempted_at_us >= $1",

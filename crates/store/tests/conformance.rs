@@ -2724,6 +2724,25 @@ async fn subscribed_resources_keep_an_ordered_outbox_and_deliveries_move_cursors
             .total,
         0
     );
+    // Pruning keeps what a live (even suspended) subscription has not passed, and what
+    // is newer than the bound.
+    let seqs = |entries: Vec<huimin_domain::subscription::OutboxEntry>| -> Vec<u64> {
+        entries.iter().map(|entry| entry.seq).collect()
+    };
+    assert_eq!(
+        store.prune_outbox(at(4)).await.unwrap(),
+        0,
+        "nothing older than 04:00"
+    );
+    assert_eq!(
+        store.prune_outbox(at(23)).await.unwrap(),
+        1,
+        "the cursor is at 1"
+    );
+    assert_eq!(
+        seqs(store.outbox_after(&code, 0, 10).await.unwrap()),
+        [2, 3]
+    );
     store
         .set_subscription_status(
             subscription.id,
@@ -2736,10 +2755,13 @@ async fn subscribed_resources_keep_an_ordered_outbox_and_deliveries_move_cursors
         .unwrap();
     load("b3", 11, rows("4600", true)).await;
     assert_eq!(
-        store.outbox_after(&code, 0, 10).await.unwrap().len(),
-        3,
+        seqs(store.outbox_after(&code, 0, 10).await.unwrap()),
+        [2, 3],
         "no outbox once cancelled"
     );
+    // With no live subscription left, everything older than the bound goes.
+    assert_eq!(store.prune_outbox(at(23)).await.unwrap(), 2);
+    assert!(store.outbox_after(&code, 0, 10).await.unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------- monitoring

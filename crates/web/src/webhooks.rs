@@ -17,6 +17,10 @@ use std::time::Duration;
 
 /// Events one delivery carries at most.
 pub const BATCH_EVENTS: u32 = 200;
+/// How long outbox entries every subscription has passed are kept (for replays).
+pub const OUTBOX_RETENTION: chrono::Duration = chrono::Duration::days(7);
+/// How often the webhook task prunes the outbox.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// How long a receiver may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -214,10 +218,21 @@ async fn deliver(
 
 /// Runs delivery passes until the task is aborted: straight on while a pass delivered
 /// something (a backlog drains at the receivers' pace), else after `interval`. A failed
-/// pass is logged and the next one tries again.
+/// pass is logged and the next one tries again. Every ten minutes it prunes the outbox of
+/// entries older than [`OUTBOX_RETENTION`] that every live subscription has passed.
 pub async fn run(state: AppState, interval: Duration) {
     let client = client();
+    let mut pruned = std::time::Instant::now();
     loop {
+        if pruned.elapsed() >= PRUNE_EVERY {
+            pruned = std::time::Instant::now();
+            let before = state.clock.now() - OUTBOX_RETENTION;
+            match state.subscriptions.prune_outbox(before).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "pruned the exchange outbox"),
+                Err(error) => tracing::warn!(%error, "pruning the exchange outbox failed"),
+            }
+        }
         let busy = match deliver_due(&state, &client).await {
             Ok(busy) => busy,
             Err(error) => {
