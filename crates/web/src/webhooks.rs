@@ -1,7 +1,7 @@
 //! Delivering subscriptions: the webhook sender. Each pass takes the subscriptions that
 //! are due, reads each one's resource outbox after its cursor, keeps what its grant still
 //! allows (only granted items leave; a revoked or expired grant suspends the
-//! subscription), and POSTs the events in order, signed, to the callback. A 2xx answer
+//! subscription at its next delivery), and POSTs the events in order, signed, to the callback. A 2xx answer
 //! moves the cursor past them; anything else is logged and retried after an exponential
 //! backoff. Delivery is at least once: a receiver that answered but whose answer was lost
 //! gets the same events (same `seq`) again, and should ignore numbers it has seen.
@@ -85,6 +85,16 @@ async fn deliver(
 ) -> StorageResult<bool> {
     let now = state.clock.now();
     let today = state.clock.today();
+    // The outbox first: an idle subscription costs this one read a pass, and its grant is
+    // checked when there is something to deliver under it.
+    let entries = state
+        .subscriptions
+        .outbox_after(&subscription.resource, subscription.cursor, BATCH_EVENTS)
+        .await?;
+    let Some(last) = entries.last().map(|entry| entry.seq) else {
+        // Nothing new: look again at the next pass.
+        return Ok(false);
+    };
     let grant = state.sharing.sharing_request(subscription.grant_id).await?;
     let resource = state
         .catalogue
@@ -125,14 +135,6 @@ async fn deliver(
             .await?;
         return Ok(false);
     }
-    let entries = state
-        .subscriptions
-        .outbox_after(&subscription.resource, subscription.cursor, BATCH_EVENTS)
-        .await?;
-    let Some(last) = entries.last().map(|entry| entry.seq) else {
-        // Nothing new: look again at the next pass.
-        return Ok(false);
-    };
     let items: Vec<(usize, String)> = resource
         .resource
         .items
