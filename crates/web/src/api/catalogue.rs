@@ -750,6 +750,18 @@ pub struct QualityDto {
     pub score: f64,
 }
 
+/// A resource's rolling quality score (`dataset::rolling_score`) over its latest batches.
+pub(crate) async fn rolling_score(
+    state: &AppState,
+    code: &ResourceCode,
+) -> Result<Option<f64>, ApiError> {
+    let latest = state
+        .datasets
+        .batches(code, huimin_domain::storage::PageRequest::new(1, 50))
+        .await?;
+    Ok(huimin_domain::dataset::rolling_score(&latest.items))
+}
+
 /// One batch of a department dataset.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchDto {
@@ -844,13 +856,9 @@ pub async fn resource_batches(
     if state.catalogue.resource(&code, None).await?.is_none() {
         return Err(ApiError::not_found("resource"));
     }
-    let latest = state
-        .datasets
-        .batches(&code, huimin_domain::storage::PageRequest::new(1, 50))
-        .await?;
     let found = state.datasets.batches(&code, page.request()).await?;
     Ok(Json(BatchesDto {
-        rolling_score: huimin_domain::dataset::rolling_score(&latest.items),
+        rolling_score: rolling_score(&state, &code).await?,
         batches: PageDto::from_page(found, |batch| BatchDto::from(&batch)),
     }))
 }

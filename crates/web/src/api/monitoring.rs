@@ -78,13 +78,6 @@ pub(crate) async fn load_dashboard(state: &AppState) -> Result<DashboardDto, Api
     let mut resource_totals = Vec::with_capacity(resources.len());
     for published in &resources {
         let code = &published.resource.code;
-        let page = state.datasets.batches(code, PageRequest::new(1, 5)).await?;
-        let committed: Vec<f64> = page
-            .items
-            .iter()
-            .filter(|batch| batch.status == huimin_domain::dataset::BatchStatus::Committed)
-            .filter_map(|batch| batch.quality.map(|quality| quality.score()))
-            .collect();
         resource_totals.push(ResourceTotalDto {
             code: code.to_string(),
             name: published.resource.name.clone(),
@@ -93,8 +86,7 @@ pub(crate) async fn load_dashboard(state: &AppState) -> Result<DashboardDto, Api
                 .iter()
                 .find(|(total, _)| total == code)
                 .map_or(0, |(_, count)| *count),
-            rolling_score: (!committed.is_empty())
-                .then(|| committed.iter().sum::<f64>() / committed.len() as f64),
+            rolling_score: super::catalogue::rolling_score(state, code).await?,
         });
     }
     let since = huimin_domain::time::shanghai_midnight(today - Duration::days(DAYS - 1));
