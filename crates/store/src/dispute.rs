@@ -121,43 +121,30 @@ impl DisputeRow {
 
 /// The WHERE clause of a dispute query, with its bound values in order.
 pub(crate) fn conditions(query: &DisputeQuery) -> (String, Vec<String>) {
-    let mut clauses = Vec::new();
-    let mut values = Vec::new();
-    let mut add = |column: &str, value: Option<String>| {
-        if let Some(value) = value {
-            values.push(value);
-            clauses.push(format!("{column} = ${}", values.len()));
-        }
-    };
-    add(
-        "authority",
-        query.authority.as_ref().map(ToString::to_string),
-    );
-    add(
-        "source_department",
-        query.source_department.as_ref().map(ToString::to_string),
-    );
-    add("subject", query.subject.clone());
-    add("field", query.field.map(|field| field.code().to_owned()));
-    add(
-        "status",
-        query
-            .open
-            .map(|open| if open { "open" } else { "closed" }.to_owned()),
-    );
-    add("batch_id", query.batch_id.clone());
-    if let Some(party) = &query.party {
-        values.push(party.to_string());
-        clauses.push(format!(
-            "(authority = ${0} OR source_department = ${0})",
-            values.len()
-        ));
-    }
-    if clauses.is_empty() {
-        (String::new(), values)
-    } else {
-        (format!("WHERE {}", clauses.join(" AND ")), values)
-    }
+    crate::filter::Filter::default()
+        .equal(
+            "authority",
+            query.authority.as_ref().map(ToString::to_string),
+        )
+        .equal(
+            "source_department",
+            query.source_department.as_ref().map(ToString::to_string),
+        )
+        .equal("subject", query.subject.clone())
+        .equal("field", query.field.map(|field| field.code().to_owned()))
+        .equal(
+            "status",
+            query
+                .open
+                .map(|open| if open { "open" } else { "closed" }.to_owned()),
+        )
+        .equal("batch_id", query.batch_id.clone())
+        .either(
+            "authority",
+            "source_department",
+            query.party.as_ref().map(ToString::to_string),
+        )
+        .finish()
 }
 
 macro_rules! dispute_store {

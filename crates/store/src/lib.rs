@@ -20,6 +20,7 @@ mod catalogue;
 mod codec;
 mod dataset;
 mod dispute;
+mod filter;
 mod identity;
 mod migrate;
 mod oidc;

@@ -121,33 +121,20 @@ impl RequestRow {
 
 /// The WHERE clause of a request query, with its bound values in order.
 pub(crate) fn conditions(query: &SharingQuery) -> (String, Vec<String>) {
-    let mut clauses = Vec::new();
-    let mut values = Vec::new();
-    let mut add = |column: &str, value: Option<String>| {
-        if let Some(value) = value {
-            values.push(value);
-            clauses.push(format!("{column} = ${}", values.len()));
-        }
-    };
-    add("consumer", query.consumer.as_ref().map(ToString::to_string));
-    add("provider", query.provider.as_ref().map(ToString::to_string));
-    add(
-        "resource_code",
-        query.resource.as_ref().map(|code| code.as_str().to_owned()),
-    );
-    add("status", query.status.clone());
-    if let Some(party) = &query.party {
-        values.push(party.to_string());
-        clauses.push(format!(
-            "(consumer = ${0} OR provider = ${0})",
-            values.len()
-        ));
-    }
-    if clauses.is_empty() {
-        (String::new(), values)
-    } else {
-        (format!("WHERE {}", clauses.join(" AND ")), values)
-    }
+    crate::filter::Filter::default()
+        .equal("consumer", query.consumer.as_ref().map(ToString::to_string))
+        .equal("provider", query.provider.as_ref().map(ToString::to_string))
+        .equal(
+            "resource_code",
+            query.resource.as_ref().map(|code| code.as_str().to_owned()),
+        )
+        .equal("status", query.status.clone())
+        .either(
+            "consumer",
+            "provider",
+            query.party.as_ref().map(ToString::to_string),
+        )
+        .finish()
 }
 
 macro_rules! sharing_store {
