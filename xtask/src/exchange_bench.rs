@@ -37,7 +37,7 @@ fn write_residences(ids: &Path, path: &Path) -> anyhow::Result<u64> {
 }
 
 /// A service account of `department` (its data officer) with a token of `scopes`.
-pub(crate) fn department_token(
+fn department_token(
     binary: &Path,
     database: &str,
     login: &str,
@@ -80,6 +80,26 @@ pub(crate) fn department_token(
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// The tokens of 民政's system (the consumer: it requests and reads) and of 公安's (the
+/// provider: it grants).
+pub(crate) fn bench_departments(binary: &Path, database: &str) -> anyhow::Result<(String, String)> {
+    let consumer = department_token(
+        binary,
+        database,
+        "bench.minzheng",
+        "minzheng",
+        &["sharing:write", "exchange:read"],
+    )?;
+    let provider = department_token(
+        binary,
+        database,
+        "bench.gongan",
+        "gongan",
+        &["sharing:write"],
+    )?;
+    Ok((consumer, provider))
 }
 
 /// 民政 requests the residence address; 公安 grants it. Returns the grant's id.
@@ -169,20 +189,7 @@ pub fn run(
             stdout.contains(&format!("{records} inserted")),
             "unexpected import result: {stdout}"
         );
-        let consumer = department_token(
-            binary,
-            &database,
-            "bench.minzheng",
-            "minzheng",
-            &["sharing:write", "exchange:read"],
-        )?;
-        let provider = department_token(
-            binary,
-            &database,
-            "bench.gongan",
-            "gongan",
-            &["sharing:write"],
-        )?;
+        let (consumer, provider) = bench_departments(binary, &database)?;
         let grant_id = runtime.block_on(grant(&server.address, &consumer, &provider))?;
         let script = script(out, &ids, &consumer)?;
         let (requests, p50, p99) = wrk(&server.address, &script, seconds)?;

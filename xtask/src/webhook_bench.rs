@@ -11,7 +11,7 @@
 //! commit) to its arrival.
 
 use crate::bench::{Row, Server, remove_sqlite_files, write_all_ids};
-use crate::exchange_bench::{department_token, grant};
+use crate::exchange_bench::{bench_departments, grant};
 use anyhow::{Context, ensure};
 use huimin_domain::dataset::{BatchStart, Chunk, Layout, LoadMode};
 use huimin_domain::storage::Store;
@@ -163,20 +163,7 @@ pub fn run(
         .map(str::to_owned)
         .collect();
     ensure!(people_ids.len() >= EVENTS_PER_TICK, "too few people");
-    let consumer = department_token(
-        binary,
-        &database,
-        "bench.minzheng",
-        "minzheng",
-        &["sharing:write", "exchange:read"],
-    )?;
-    let provider = department_token(
-        binary,
-        &database,
-        "bench.gongan",
-        "gongan",
-        &["sharing:write"],
-    )?;
+    let (consumer, provider) = bench_departments(binary, &database)?;
     let received = Arc::new(Mutex::new(Received::default()));
     let (produced, elapsed) = runtime.block_on(async {
         let grant_id = grant(&server.address, &consumer, &provider).await?;
