@@ -262,30 +262,23 @@ pub(crate) struct DeskQuery {
     done: Option<String>,
 }
 
+/// The desk's page chrome, in `lang` or the visitor's language.
+fn desk_chrome(parts: &Parts, lang: Option<String>) -> Chrome {
+    Chrome::new(
+        &parts.headers,
+        &LangQuery { lang },
+        "sharing",
+        "/console/sharing",
+    )
+}
+
 pub(crate) async fn sharing_page(
     State(state): State<AppState>,
     parts: Parts,
     Query(query): Query<DeskQuery>,
 ) -> Result<Response, PageError> {
-    let chrome = Chrome::new(
-        &parts.headers,
-        &LangQuery {
-            lang: query.lang.clone(),
-        },
-        "sharing",
-        "/console/sharing",
-    );
-    let failed = |error: ApiError| {
-        PageError::new(
-            &Chrome::new(
-                &parts.headers,
-                &LangQuery { lang: None },
-                "sharing",
-                "/console/sharing",
-            ),
-            error,
-        )
-    };
+    let chrome = desk_chrome(&parts, query.lang.clone());
+    let failed = |error: ApiError| PageError::new(&desk_chrome(&parts, None), error);
     let principal = match signed_in_staff(&state, &parts).await.map_err(failed)? {
         Ok(principal) => principal,
         Err(refusal) => return Ok(refusal.respond(&chrome)),
@@ -325,23 +318,8 @@ async fn after_form(
     csrf: &str,
     act: impl std::future::Future<Output = Result<(), ApiError>>,
 ) -> Result<Response, PageError> {
-    let chrome = Chrome::new(
-        &parts.headers,
-        &LangQuery { lang: None },
-        "sharing",
-        "/console/sharing",
-    );
-    let failed = |error: ApiError| {
-        PageError::new(
-            &Chrome::new(
-                &parts.headers,
-                &LangQuery { lang: None },
-                "sharing",
-                "/console/sharing",
-            ),
-            error,
-        )
-    };
+    let chrome = desk_chrome(parts, None);
+    let failed = |error: ApiError| PageError::new(&desk_chrome(parts, None), error);
     let principal = match signed_in_staff(state, parts).await.map_err(failed)? {
         Ok(principal) => principal,
         Err(refusal) => return Ok(refusal.respond(&chrome)),
