@@ -36,6 +36,55 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
 /// Subjects are linked in look-ups of this many at a time.
 pub(crate) const LINK_LOOKUP: usize = 100;
 
+/// What the store holds of a key: its values and the batch and row that last contained it.
+pub(crate) struct Known {
+    pub(crate) values: String,
+    pub(crate) seen_batch: String,
+    pub(crate) seen_row: i64,
+}
+
+/// One change a chunk makes to its resource's records, applied in the chunk's order by
+/// the backend's `dataset_writes::apply` (a key's deletion and its insert again may follow
+/// each other in one chunk).
+pub(crate) enum RecordWrite<'a> {
+    /// A new record, from this batch.
+    Insert {
+        key: &'a str,
+        subject: Option<&'a str>,
+        linked: bool,
+        values: String,
+        row: i64,
+    },
+    /// A record this batch contains unchanged: only when it was seen, and its linking.
+    Seen {
+        key: &'a str,
+        linked: bool,
+        row: i64,
+    },
+    /// A record whose values this batch changes.
+    Update {
+        key: &'a str,
+        subject: Option<&'a str>,
+        linked: bool,
+        values: String,
+        row: i64,
+    },
+    /// A stored record this batch deletes.
+    Delete { key: &'a str },
+}
+
+impl RecordWrite<'_> {
+    /// Which kind of write: consecutive writes of one kind may go in one statement.
+    pub(crate) fn kind(&self) -> u8 {
+        match self {
+            RecordWrite::Insert { .. } => 0,
+            RecordWrite::Seen { .. } => 1,
+            RecordWrite::Update { .. } => 2,
+            RecordWrite::Delete { .. } => 3,
+        }
+    }
+}
+
 pub(crate) fn encode_values(values: &[Option<String>]) -> Result<String, StorageError> {
     serde_json::to_string(values)
         .map_err(|error| StorageError::new(format!("encoding record values: {error}")))
@@ -90,7 +139,7 @@ macro_rules! dataset_store {
         pub(crate) mod dataset_queries {
             use super::audit_queries::append_in;
             use crate::codec::{from_micros, micros};
-            use crate::dataset::{BATCH_COLUMNS, LINK_LOOKUP, encode_values, placeholders, ppm, subject_table};
+            use crate::dataset::{BATCH_COLUMNS, Known, LINK_LOOKUP, RecordWrite, encode_values, placeholders, ppm, subject_table};
             use crate::storage_error;
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
@@ -195,144 +244,12 @@ macro_rules! dataset_store {
                 outbox: bool,
             }
 
-            /// What the store holds of a key: its values and the batch and row that last
-            /// contained it.
-            struct Known {
-                values: String,
-                seen_batch: String,
-                seen_row: i64,
-            }
-
-            /// A record to insert, with its file row.
-            struct NewRecord<'a> {
-                key: &'a str,
-                subject: Option<&'a str>,
-                linked: bool,
-                values: String,
-                row: i64,
-            }
-
-            /// Records inserted by one statement (five bound values each). sqlx finds each SQLite
-            /// parameter by name among all of the statement's, so the cost per value grows
-            /// with the statement: at 200 records that search was a third of the import.
-            const INSERT_ROWS: usize = 50;
-
-            /// Keys looked up by one statement.
-            const KEY_LOOKUP: usize = 100;
-
             impl Loader {
                 fn event(&self, action: &str, detail: String) -> AuditEvent {
                     AuditEvent {
                         detail,
                         ..self.start.actor.event(action, "batch", self.start.batch_id.as_str())
                     }
-                }
-
-                /// The subjects of `subjects` that the registries hold.
-                async fn linked(&self, transaction: &mut Transaction, subjects: &[&str]) -> StorageResult<HashSet<String>> {
-                    let mut found = HashSet::new();
-                    let Some((table, column)) = subject_table(self.subject) else {
-                        return Ok(found);
-                    };
-                    for group in subjects.chunks(LINK_LOOKUP) {
-                        let mut query = sqlx::query_scalar::<_, String>(sql!(
-                            "SELECT {column} FROM {table} WHERE {column} IN ({})",
-                            placeholders(1, group.len())
-                        ))
-                        .persistent(false);
-                        for subject in group {
-                            query = query.bind(*subject);
-                        }
-                        let rows = query
-                            .fetch_all(&mut **transaction)
-                            .await
-                            .map_err(|e| storage_error("linking subjects", e))?;
-                        found.extend(rows);
-                    }
-                    Ok(found)
-                }
-
-                /// The stored records of the chunk's keys.
-                async fn known_records(
-                    &self,
-                    transaction: &mut Transaction,
-                    records: &[(u64, huimin_domain::dataset::Record)],
-                ) -> StorageResult<std::collections::HashMap<String, Known>> {
-                    let mut keys: Vec<&str> = records.iter().map(|(_, record)| record.key.as_str()).collect();
-                    keys.sort_unstable();
-                    keys.dedup();
-                    let mut known = std::collections::HashMap::with_capacity(keys.len());
-                    for group in keys.chunks(KEY_LOOKUP) {
-                        // Planned at each execution, not prepared once: PostgreSQL's cached
-                        // plan for a table that was empty when the batch began scans it
-                        // whole (over a second per look-up at 50,000 records).
-                        let mut query = sqlx::query(sql!(
-                            "SELECT record_key, record_values, seen_batch, seen_row FROM dataset_record \
-                             WHERE resource_code = $1 AND record_key IN ({})",
-                            placeholders(2, group.len())
-                        ))
-                        .persistent(false)
-                        .bind(self.start.resource.as_str());
-                        for key in group {
-                            query = query.bind(*key);
-                        }
-                        let rows = query
-                            .fetch_all(&mut **transaction)
-                            .await
-                            .map_err(|e| storage_error("looking up records", e))?;
-                        for row in &rows {
-                            known.insert(
-                                get::<String>(row, "record_key")?,
-                                Known {
-                                    values: get(row, "record_values")?,
-                                    seen_batch: get(row, "seen_batch")?,
-                                    seen_row: get(row, "seen_row")?,
-                                },
-                            );
-                        }
-                    }
-                    Ok(known)
-                }
-
-                /// Inserts the pending records in statements of many rows, and empties the list.
-                async fn insert_records(&self, transaction: &mut Transaction, pending: &mut Vec<NewRecord<'_>>) -> StorageResult<()> {
-                    let recorded_at = micros(self.start.started_at);
-                    for group in pending.chunks(INSERT_ROWS) {
-                        let tuples: Vec<String> = (0..group.len())
-                            .map(|index| {
-                                let first = index * 5 + 3;
-                                format!(
-                                    "($1, ${}, ${}, ${}, ${}, $2, {recorded_at}, $2, ${})",
-                                    first,
-                                    first + 1,
-                                    first + 2,
-                                    first + 3,
-                                    first + 4
-                                )
-                            })
-                            .collect();
-                        let mut query = sqlx::query(sql!(
-                            "INSERT INTO dataset_record (resource_code, record_key, subject, linked, record_values, batch_id, \
-                             recorded_at_us, seen_batch, seen_row) VALUES {}",
-                            tuples.join(", ")
-                        ))
-                        .bind(self.start.resource.as_str())
-                        .bind(self.start.batch_id.as_str());
-                        for record in group {
-                            query = query
-                                .bind(record.key)
-                                .bind(record.subject)
-                                .bind(i64::from(record.linked))
-                                .bind(record.values.as_str())
-                                .bind(record.row);
-                        }
-                        query
-                            .execute(&mut **transaction)
-                            .await
-                            .map_err(|e| storage_error("inserting records", e))?;
-                    }
-                    pending.clear();
-                    Ok(())
                 }
 
                 /// Compares the written records' values of each non-authoritative feed with
@@ -450,7 +367,10 @@ macro_rules! dataset_store {
                         .collect();
                     subjects.sort_unstable();
                     subjects.dedup();
-                    let linked = self.linked(transaction, &subjects).await?;
+                    let registered = match subject_table(self.subject) {
+                        Some((table, column)) => super::dataset_writes::linked(transaction, table, column, &subjects).await?,
+                        None => HashSet::new(),
+                    };
                     let mut counts = DatasetCounts::default();
                     let mut tally = chunk.tally;
                     let mut problems = chunk.problems;
@@ -458,8 +378,11 @@ macro_rules! dataset_store {
                     // What the store holds of the chunk's keys, looked up together; kept up
                     // to date as the chunk is decided, so a key repeated within the chunk
                     // is found too.
-                    let mut known = self.known_records(transaction, &chunk.records).await?;
-                    let mut pending: Vec<NewRecord<'_>> = Vec::new();
+                    let mut keys: Vec<&str> = chunk.records.iter().map(|(_, record)| record.key.as_str()).collect();
+                    keys.sort_unstable();
+                    keys.dedup();
+                    let mut known = super::dataset_writes::known(transaction, resource, &keys).await?;
+                    let mut writes: Vec<RecordWrite<'_>> = Vec::with_capacity(chunk.records.len());
                     // Linked records inserted or changed, to compare with the registry.
                     let mut written: Vec<(&str, &[Option<String>])> = Vec::new();
                     // Every change, for the outbox when the resource has subscriptions.
@@ -467,24 +390,20 @@ macro_rules! dataset_store {
                     for (row, record) in &chunk.records {
                         let row_number = i64::try_from(*row).map_err(|e| storage_error("row number", e))?;
                         if record.delete {
-                            // Inserts decided before this deletion go first: they may be its key.
-                            self.insert_records(transaction, &mut pending).await?;
-                            let deleted = sqlx::query("DELETE FROM dataset_record WHERE resource_code = $1 AND record_key = $2")
-                                .bind(resource)
-                                .bind(record.key.as_str())
-                                .execute(&mut **transaction)
-                                .await
-                                .map_err(|e| storage_error("deleting a record", e))?;
-                            counts.deleted += deleted.rows_affected();
-                            if self.outbox && deleted.rows_affected() > 0 {
-                                changes.push(crate::subscription::OutboxChange {
-                                    key: &record.key,
-                                    subject: record.subject.as_deref(),
-                                    change: huimin_domain::subscription::Change::Deleted,
-                                    values: None,
-                                });
+                            // `known` holds every key of the chunk the store has, as the
+                            // writes decided so far leave it.
+                            if known.remove(record.key.as_str()).is_some() {
+                                counts.deleted += 1;
+                                writes.push(RecordWrite::Delete { key: &record.key });
+                                if self.outbox {
+                                    changes.push(crate::subscription::OutboxChange {
+                                        key: &record.key,
+                                        subject: record.subject.as_deref(),
+                                        change: huimin_domain::subscription::Change::Deleted,
+                                        values: None,
+                                    });
+                                }
                             }
-                            known.remove(record.key.as_str());
                             continue;
                         }
                         if let Some(existing) = known.get(record.key.as_str())
@@ -508,7 +427,7 @@ macro_rules! dataset_store {
                         let is_linked = match record.subject.as_deref() {
                             Some(subject) if self.subject != SubjectKind::None => {
                                 tally.with_subject += 1;
-                                let found = linked.contains(subject);
+                                let found = registered.contains(subject);
                                 if found {
                                     tally.linked += 1;
                                 } else {
@@ -550,50 +469,23 @@ macro_rules! dataset_store {
                                 values: Some(values.clone()),
                             });
                         }
-                        match previous {
+                        let (key, subject, linked) = (record.key.as_str(), record.subject.as_deref(), is_linked);
+                        writes.push(match previous {
                             None => {
                                 counts.inserted += 1;
-                                pending.push(NewRecord { key: &record.key, subject: record.subject.as_deref(), linked: is_linked, values, row: row_number });
-                                if pending.len() >= INSERT_ROWS {
-                                    self.insert_records(transaction, &mut pending).await?;
-                                }
+                                RecordWrite::Insert { key, subject, linked, values, row: row_number }
                             }
                             Some(stored) if stored.values == values => {
                                 counts.unchanged += 1;
-                                sqlx::query(
-                                    "UPDATE dataset_record SET seen_batch = $3, seen_row = $4, linked = $5 \
-                                     WHERE resource_code = $1 AND record_key = $2",
-                                )
-                                .bind(resource)
-                                .bind(record.key.as_str())
-                                .bind(batch)
-                                .bind(row_number)
-                                .bind(i64::from(is_linked))
-                                .execute(&mut **transaction)
-                                .await
-                                .map_err(|e| storage_error("marking a record seen", e))?;
+                                RecordWrite::Seen { key, linked, row: row_number }
                             }
                             Some(_) => {
                                 counts.updated += 1;
-                                sqlx::query(
-                                    "UPDATE dataset_record SET subject = $3, linked = $4, record_values = $5, batch_id = $6, \
-                                     recorded_at_us = $7, seen_batch = $6, seen_row = $8 WHERE resource_code = $1 AND record_key = $2",
-                                )
-                                .bind(resource)
-                                .bind(record.key.as_str())
-                                .bind(record.subject.as_deref())
-                                .bind(i64::from(is_linked))
-                                .bind(values.as_str())
-                                .bind(batch)
-                                .bind(recorded_at)
-                                .bind(row_number)
-                                .execute(&mut **transaction)
-                                .await
-                                .map_err(|e| storage_error("updating a record", e))?;
+                                RecordWrite::Update { key, subject, linked, values, row: row_number }
                             }
-                        }
+                        });
                     }
-                    self.insert_records(transaction, &mut pending).await?;
+                    super::dataset_writes::apply(transaction, resource, batch, recorded_at, &writes).await?;
                     self.compare(transaction, &written).await?;
                     super::subscription_queries::append_outbox(transaction, resource, batch, self.start.started_at, &changes).await?;
                     counts.rejected = rejected_rows.len() as u64;

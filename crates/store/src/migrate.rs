@@ -93,6 +93,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_subscriptions.sql"),
         postgres: include_str!("../migrations/postgres/0013_subscriptions.sql"),
     },
+    Migration {
+        version: 14,
+        name: "dataset_record_seen",
+        sqlite: include_str!("../migrations/sqlite/0014_dataset_record_seen.sql"),
+        postgres: include_str!("../migrations/postgres/0014_dataset_record_seen.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -316,6 +316,7 @@ crate::catalogue::catalogue_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+pub(crate) mod dataset_writes;
 crate::dataset::dataset_store!(
     crate::postgres::PostgresStore,
     sqlx::Postgres,

@@ -902,6 +902,7 @@ crate::catalogue::catalogue_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+pub(crate) mod dataset_writes;
 crate::dataset::dataset_store!(
     crate::sqlite::SqliteStore,
     sqlx::Sqlite,

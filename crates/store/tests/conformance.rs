@@ -1812,7 +1812,9 @@ async fn dataset_batches_insert_update_repeat_delete_and_link(
         "an unchanged value keeps its source"
     );
 
-    // An incremental load: a deletion by key and an insert.
+    // An incremental load: a deletion by key and an insert; then, in the same chunk, the
+    // new record deleted and inserted again (the writes keep their order), and a deletion
+    // of a key the store does not hold (nothing to count).
     let header = [
         "citizen_id",
         "insurance_type",
@@ -1833,6 +1835,9 @@ async fn dataset_batches_insert_update_repeat_delete_and_link(
             &[
                 (2, vec![b.as_str(), "养老保险", "2026-01-01", "", "是"]),
                 (3, vec![b.as_str(), "医疗保险", "2026-01-01", "5000", ""]),
+                (4, vec![b.as_str(), "医疗保险", "2026-01-01", "", "是"]),
+                (5, vec![b.as_str(), "医疗保险", "2026-01-01", "6000", ""]),
+                (6, vec![b.as_str(), "失业保险", "2026-01-01", "", "是"]),
             ],
         ))
         .await
@@ -1841,19 +1846,19 @@ async fn dataset_batches_insert_update_repeat_delete_and_link(
     assert_eq!(
         summary.counts,
         DatasetCounts {
-            inserted: 1,
-            deleted: 1,
+            inserted: 2,
+            deleted: 2,
             ..DatasetCounts::default()
         }
     );
-    let kinds: Vec<String> = store
+    let kinds: Vec<(String, String)> = store
         .subject_records(&code, &b)
         .await
         .unwrap()
         .iter()
-        .map(|r| r.values[2].clone().unwrap())
+        .map(|r| (r.values[2].clone().unwrap(), r.values[4].clone().unwrap()))
         .collect();
-    assert_eq!(kinds, ["医疗保险"]);
+    assert_eq!(kinds, [("医疗保险".to_owned(), "6000.00".to_owned())]);
     let batches = store.batches(&code, PageRequest::new(1, 10)).await.unwrap();
     assert_eq!(
         batches
