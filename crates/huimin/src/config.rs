@@ -204,6 +204,10 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// A request taking longer is answered 408.
     pub request_timeout_seconds: u64,
+    /// Largest accepted dataset upload (`POST /api/v1/catalogue/resources/…/batches`).
+    pub upload_limit_bytes: usize,
+    /// How long a dataset upload, with its import, may take before it is answered 408.
+    pub upload_timeout_seconds: u64,
     /// Mark session cookies `Secure`. Browsers accept them from `http://127.0.0.1` and
     /// `localhost`; turn this off only to serve plain HTTP to another host in development.
     pub secure_cookies: bool,
@@ -268,6 +272,8 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".to_owned(),
             body_limit_bytes: web.body_limit_bytes,
             request_timeout_seconds: web.request_timeout_seconds,
+            upload_limit_bytes: web.upload_limit_bytes,
+            upload_timeout_seconds: web.upload_timeout_seconds,
             secure_cookies: web.secure_cookies,
         }
     }
@@ -337,6 +343,14 @@ impl Config {
             "server.request_timeout_seconds must be at least 1"
         );
         anyhow::ensure!(
+            config.server.upload_limit_bytes >= config.server.body_limit_bytes,
+            "server.upload_limit_bytes must be at least server.body_limit_bytes"
+        );
+        anyhow::ensure!(
+            config.server.upload_timeout_seconds >= config.server.request_timeout_seconds,
+            "server.upload_timeout_seconds must be at least server.request_timeout_seconds"
+        );
+        anyhow::ensure!(
             (1..=60).contains(&config.exchange.decision_days),
             "exchange.decision_days must be between 1 and 60 working days"
         );
@@ -363,6 +377,8 @@ impl Config {
         huimin_web::WebConfig {
             body_limit_bytes: self.server.body_limit_bytes,
             request_timeout_seconds: self.server.request_timeout_seconds,
+            upload_limit_bytes: self.server.upload_limit_bytes,
+            upload_timeout_seconds: self.server.upload_timeout_seconds,
             secure_cookies: self.server.secure_cookies,
             certificate_login: self.tls.client_ca.is_some(),
             decision_days: self.exchange.decision_days,

@@ -170,7 +170,7 @@ pub async fn load_department_datasets(
     directory: &Path,
     clock: &dyn huimin_web::Clock,
 ) -> anyhow::Result<Vec<String>> {
-    use crate::dataset_import::{DatasetImport, DatasetOutcome, import_dataset};
+    use huimin_ingest::{DatasetImport, DatasetOutcome, FileFormat, TextEncoding, import_dataset};
     let index = std::fs::read_to_string(directory.join("index.tsv"))
         .with_context(|| format!("reading {}", directory.join("index.tsv").display()))?;
     let mut lines = Vec::new();
@@ -181,18 +181,18 @@ pub async fn load_department_datasets(
         let file = directory.join(name);
         let import = DatasetImport {
             resource: resource.to_owned(),
-            format: crate::import::InputFormat::Csv,
-            encoding: crate::import::TextEncoding::Auto,
+            format: FileFormat::Csv,
+            encoding: TextEncoding::Auto,
             mode: huimin_domain::dataset::LoadMode::Full,
             atomic: false,
             batch: None,
-            report: directory.join(format!("{name}.report.jsonl")),
+            report: Some(directory.join(format!("{name}.report.jsonl"))),
             chunk_rows: 10_000,
             actor: huimin_domain::audit::Actor::system("demo-department"),
             file,
         };
         let started = Instant::now();
-        let outcome = import_dataset(store, &import, clock, &mut |_| {})
+        let outcome = import_dataset(store, store, &import, &|| clock.now(), &mut |_| {})
             .await
             .with_context(|| format!("loading {name} into {resource}"))?;
         if let DatasetOutcome::Committed { summary, again } = outcome {

@@ -29,14 +29,7 @@ pub enum InputFormat {
     Ndjson,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TextEncoding {
-    /// UTF-8 when the file is valid UTF-8, otherwise GB18030 (a superset of GBK).
-    Auto,
-    Utf8,
-    Gbk,
-    Gb18030,
-}
+pub use huimin_ingest::TextEncoding;
 
 #[derive(Debug, Clone)]
 pub struct ImportOptions {

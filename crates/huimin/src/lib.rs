@@ -6,7 +6,6 @@
 
 pub mod audit;
 pub mod config;
-pub mod dataset_import;
 pub mod demo;
 pub mod import;
 pub mod server;

@@ -183,9 +183,11 @@ struct DatasetImportArgs {
     /// The resource's code in the catalogue, e.g. 301004/000001.
     resource: String,
     file: PathBuf,
-    /// csv or ndjson (default: from the file name; .ndjson/.jsonl are NDJSON).
+    /// csv, ndjson or xlsx (default: from the file name; .ndjson/.jsonl are NDJSON, .xlsx
+    /// a workbook, anything else CSV).
     #[arg(long)]
-    format: Option<InputFormat>,
+    format: Option<huimin_ingest::FileFormat>,
+    /// The text encoding of a CSV or NDJSON file.
     #[arg(long, value_enum, default_value_t = TextEncoding::Auto)]
     encoding: TextEncoding,
     #[arg(long, value_enum, default_value_t = LoadModeArg::Incremental)]
@@ -714,14 +716,21 @@ fn input_format(file: &Path, format: Option<InputFormat>) -> InputFormat {
 }
 
 async fn run_dataset_import(config: &Config, arguments: DatasetImportArgs) -> anyhow::Result<()> {
-    use huimin::dataset_import::{DatasetImport, DatasetOutcome};
+    use huimin_ingest::{DatasetImport, DatasetOutcome, FileFormat, IngestError};
+    let report = report_path(&arguments.file, arguments.report.clone());
     let store = huimin_store::connect(config.database.url.expose())
         .await
         .context("opening the database")?;
     let import = DatasetImport {
         resource: arguments.resource,
-        format: input_format(&arguments.file, arguments.format),
-        report: report_path(&arguments.file, arguments.report),
+        format: arguments.format.unwrap_or_else(|| {
+            arguments
+                .file
+                .to_str()
+                .and_then(FileFormat::from_file_name)
+                .unwrap_or(FileFormat::Csv)
+        }),
+        report: Some(report.clone()),
         file: arguments.file,
         encoding: arguments.encoding,
         mode: match arguments.mode {
@@ -733,10 +742,11 @@ async fn run_dataset_import(config: &Config, arguments: DatasetImportArgs) -> an
         chunk_rows: arguments.chunk_rows.max(1),
         actor: huimin_domain::audit::Actor::system("import"),
     };
-    let outcome = huimin::dataset_import::import_dataset(
+    let outcome = huimin_ingest::import_dataset(
+        store.as_ref(),
         store.as_ref(),
         &import,
-        &huimin_web::SystemClock,
+        &|| huimin_web::Clock::now(&huimin_web::SystemClock),
         &mut |line| {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -744,12 +754,19 @@ async fn run_dataset_import(config: &Config, arguments: DatasetImportArgs) -> an
             let _ = out.flush();
         },
     )
-    .await?;
+    .await
+    .map_err(|error| match &error {
+        // The file's own faults, in both languages.
+        IngestError::Header { message_zh, .. } | IngestError::Unreadable { message_zh, .. } => {
+            anyhow::anyhow!("{error}\n{message_zh}")
+        }
+        _ => anyhow::Error::new(error),
+    })?;
     match outcome {
-        DatasetOutcome::Aborted { rejected } => {
+        DatasetOutcome::Aborted { rejected, .. } => {
             println!(
                 "Atomic import: {rejected} rows were rejected, so nothing was written. They are listed in {}.",
-                import.report.display()
+                report.display()
             );
             std::process::exit(1);
         }
@@ -787,7 +804,7 @@ async fn run_dataset_import(config: &Config, arguments: DatasetImportArgs) -> an
             if !again && (counts.rejected > 0 || counts.unlinked > 0) {
                 println!(
                     "Rejected rows and unlinked subjects are listed in {}.",
-                    import.report.display()
+                    report.display()
                 );
             }
             let disputes = store

@@ -43,6 +43,16 @@ pub enum ApiError {
     /// Over a grant's rate (429), with the seconds to wait (`Retry-After`).
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },
+    /// The body is larger than the route accepts (413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// An atomic batch upload had rows with problems, so nothing was written (422); the
+    /// first rows' problems go with the answer.
+    #[error("{message}")]
+    BatchRejected {
+        message: String,
+        rows: Vec<serde_json::Value>,
+    },
 }
 
 /// What `render_errors` turns into the JSON body; carried as a response extension.
@@ -52,6 +62,9 @@ pub(crate) struct ErrorBody {
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<FieldError>,
+    /// The file rows a refused batch upload had problems with.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<serde_json::Value>,
 }
 
 impl ApiError {
@@ -66,6 +79,8 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BatchRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -93,16 +108,19 @@ impl IntoResponse for ApiError {
                     many => format!("{} fields are invalid", many.len()),
                 },
                 details,
+                rows: Vec::new(),
             },
             ApiError::NotFound { what } => ErrorBody {
                 code: "not_found",
                 message: format!("{what} not found"),
                 details: Vec::new(),
+                rows: Vec::new(),
             },
             ApiError::BadRequest { code, message } => ErrorBody {
                 code,
                 message,
                 details: Vec::new(),
+                rows: Vec::new(),
             },
             ApiError::Storage(error) => {
                 tracing::error!(%error, "storage failure while serving a request");
@@ -112,26 +130,43 @@ impl IntoResponse for ApiError {
                 code: "unavailable",
                 message,
                 details: Vec::new(),
+                rows: Vec::new(),
             },
             ApiError::Unauthenticated => ErrorBody {
                 code: "unauthenticated",
                 message: ApiError::Unauthenticated.to_string(),
                 details: Vec::new(),
+                rows: Vec::new(),
             },
             ApiError::Conflict(message) => ErrorBody {
                 code: "conflict",
                 message,
                 details: Vec::new(),
+                rows: Vec::new(),
             },
             ApiError::Forbidden(message) => ErrorBody {
                 code: "forbidden",
                 message,
                 details: Vec::new(),
+                rows: Vec::new(),
             },
             ApiError::TooManyRequests { message, .. } => ErrorBody {
                 code: "rate_limited",
                 message,
                 details: Vec::new(),
+                rows: Vec::new(),
+            },
+            ApiError::PayloadTooLarge(message) => ErrorBody {
+                code: "payload_too_large",
+                message,
+                details: Vec::new(),
+                rows: Vec::new(),
+            },
+            ApiError::BatchRejected { message, rows } => ErrorBody {
+                code: "batch_rejected",
+                message,
+                details: Vec::new(),
+                rows,
             },
         };
         let mut response = status.into_response();
@@ -151,6 +186,7 @@ pub(crate) fn internal_error_body() -> ErrorBody {
         code: "internal_error",
         message: "an internal error occurred; it has been logged with this request's id".to_owned(),
         details: Vec::new(),
+        rows: Vec::new(),
     }
 }
 
@@ -203,6 +239,7 @@ where
                     code,
                     message: rejection.body_text(),
                     details: Vec::new(),
+                    rows: Vec::new(),
                 });
                 Err(response)
             }

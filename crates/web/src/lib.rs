@@ -39,6 +39,15 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState, extra: Router<AppState>) -> Router {
     let body_limit = state.config.body_limit_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_seconds);
+    // Dataset uploads carry files of gigabytes and import them before answering: they
+    // have a limit and a timeout of their own, not the API's.
+    let uploads = Router::new()
+        .nest("/api/v1", api::upload_routes())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.config.upload_timeout_seconds),
+        ))
+        .layer(RequestBodyLimitLayer::new(state.config.upload_limit_bytes));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::readiness))
@@ -49,14 +58,15 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .merge(oidc::routes())
         .merge(assets::routes())
         .merge(extra)
-        .fallback(api::not_found)
-        .with_state(state)
-        .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .merge(uploads)
+        .fallback(api::not_found)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::middleware::from_fn(middleware::render_errors))
         .layer(axum::middleware::from_fn(middleware::record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))

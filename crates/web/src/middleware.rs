@@ -49,9 +49,10 @@ pub(crate) async fn render_errors(request: Request, next: Next) -> Response {
             code: code_for_status(status),
             message: status_message(status),
             details: Vec::new(),
+            rows: Vec::new(),
         },
     };
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "error": {
             "code": body.code,
             "message": body.message,
@@ -59,6 +60,9 @@ pub(crate) async fn render_errors(request: Request, next: Next) -> Response {
             "request_id": request_id,
         }
     });
+    if !body.rows.is_empty() {
+        json["error"]["rows"] = serde_json::Value::Array(body.rows);
+    }
     let (mut parts, _) = response.into_parts();
     parts.headers.insert(
         header::CONTENT_TYPE,

@@ -45,6 +45,7 @@ use utoipa_swagger_ui::SwaggerUi;
         api::resource_versions,
         api::dcat_export,
         api::resource_batches,
+        api::upload_batch,
         api::batch_problems,
         api::create_request,
         api::list_requests,
@@ -125,6 +126,7 @@ use utoipa_swagger_ui::SwaggerUi;
         api::QualityDto,
         api::BatchesDto,
         api::ProblemDto,
+        api::UploadForm,
     ))
 )]
 pub struct ApiDoc;

@@ -53,6 +53,10 @@ pub struct WebConfig {
     pub decision_days: u32,
     /// The most subjects one batch look-up of the exchange may name.
     pub exchange_batch_limit: usize,
+    /// The largest dataset upload (`POST …/batches`) accepted, in bytes.
+    pub upload_limit_bytes: usize,
+    /// How long a dataset upload, its import included, may take.
+    pub upload_timeout_seconds: u64,
 }
 
 impl Default for WebConfig {
@@ -68,6 +72,8 @@ impl Default for WebConfig {
             certificate_login: false,
             decision_days: huimin_domain::sharing::DEFAULT_DECISION_DAYS,
             exchange_batch_limit: 100,
+            upload_limit_bytes: 2 * 1024 * 1024 * 1024,
+            upload_timeout_seconds: 3600,
         }
     }
 }

@@ -2435,3 +2435,329 @@ async fn subscriptions_deliver_signed_changes(app: &TestApp) {
     let (_, suspended) = fetch(&minzheng, address, &format!("/api/v1/subscriptions/{id}")).await;
     assert_eq!(suspended["status"], "suspended");
 }
+
+/// A `multipart/form-data` body of text fields and one file part, written by hand (as any
+/// client would send it) so a test can also cut it short.
+fn form_body(fields: &[(&str, &str)], file_name: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "huimin-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// One cell of a test workbook.
+enum Cell<'a> {
+    Text(&'a str),
+    Number(f64),
+    /// A day serial shown with the built-in date format.
+    Date(f64),
+}
+
+/// A minimal XLSX workbook of one sheet, written with the zip crate from the parts the
+/// Office Open XML format requires; strings are inline, dates use built-in format 14.
+fn xlsx(rows: &[Vec<Cell<'_>>]) -> Vec<u8> {
+    use std::io::Write;
+    let column = |index: usize| char::from(b'A' + u8::try_from(index).unwrap()).to_string();
+    let mut sheet = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+    );
+    for (r, row) in rows.iter().enumerate() {
+        sheet.push_str(&format!(r#"<row r="{}">"#, r + 1));
+        for (c, cell) in row.iter().enumerate() {
+            let at = format!("{}{}", column(c), r + 1);
+            match cell {
+                Cell::Text(text) => sheet.push_str(&format!(
+                    r#"<c r="{at}" t="inlineStr"><is><t>{text}</t></is></c>"#
+                )),
+                Cell::Number(number) => {
+                    sheet.push_str(&format!(r#"<c r="{at}"><v>{number}</v></c>"#))
+                }
+                Cell::Date(serial) => {
+                    sheet.push_str(&format!(r#"<c r="{at}" s="1"><v>{serial}</v></c>"#))
+                }
+            }
+        }
+        sheet.push_str("</row>");
+    }
+    sheet.push_str("</sheetData></worksheet>");
+    let parts = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>"#.to_owned(),
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_owned(),
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="缴费" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_owned(),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#.to_owned(),
+        ),
+        (
+            "xl/styles.xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs></styleSheet>"#.to_owned(),
+        ),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ];
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in parts {
+        writer
+            .start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(content.as_bytes()).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn dataset_uploads_through_the_api_on_sqlite() {
+    dataset_uploads_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn dataset_uploads_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    dataset_uploads_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await)
+        .await;
+}
+
+async fn dataset_uploads_through_the_api(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let store = huimin_store::connect(&app.url).await.unwrap();
+    publish_demo_catalogue(store.as_ref()).await;
+    let path = "/api/v1/catalogue/resources/301004/000001/batches";
+    let renshe = app
+        .client_as(
+            "renshe.system",
+            Role::DepartmentDataOfficer,
+            Some("renshe"),
+            &["catalogue:write"],
+        )
+        .await;
+    let upload = |client: &reqwest::Client, fields: &[(&str, &str)], name: &str, file: &[u8]| {
+        let (content_type, body) = form_body(fields, name, file);
+        client
+            .post(format!("{address}{path}"))
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+    };
+    let batches = |client: reqwest::Client| async move {
+        let (_, listed) = fetch(&client, address, path).await;
+        listed["batches"]["total"].as_u64().unwrap()
+    };
+    let person = well_connected_person().citizen_id.as_str();
+    let other = city()
+        .persons
+        .iter()
+        .find(|candidate| candidate.citizen_id.as_str() != person)
+        .unwrap()
+        .citizen_id
+        .as_str();
+
+    // A CSV of two good rows and one with a wrong check character: the good rows are
+    // kept, the bad one reported.
+    let csv = format!(
+        "公民身份号码,险种,缴费月份,缴费基数（元）\n{person},养老保险,2026-10-01,4500\n\
+         {other},养老保险,2026-10-01,5200\n11010519491231002,养老保险,2026-10-01,3000\n"
+    );
+    let response = upload(
+        &renshe,
+        &[("mode", "incremental")],
+        "社保缴费.csv",
+        csv.as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let batch: Value = response.json().await.unwrap();
+    assert_eq!(
+        (
+            batch["counts"]["inserted"].as_u64(),
+            batch["counts"]["rejected"].as_u64()
+        ),
+        (Some(2), Some(1)),
+        "{batch}"
+    );
+    assert_eq!(batch["status"], "committed");
+    assert_eq!(batch["started_by"], "renshe.system");
+    let first_id = batch["batch_id"].as_str().unwrap().to_owned();
+    assert!(first_id.starts_with("sha256:"), "{first_id}");
+    let (status, problems) = fetch(
+        &renshe,
+        address,
+        &format!("/api/v1/datasets/batches/{first_id}/problems"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(problems["items"][0]["row"], 4, "{problems}");
+
+    // The same file again is recognised: 200 with the batch as it was.
+    let again = upload(&renshe, &[], "社保缴费.csv", csv.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["batch_id"].as_str(), Some(first_id.as_str()));
+    assert_eq!(batches(renshe.clone()).await, 1);
+
+    // An XLSX workbook: item titles for the header, a date cell, numbers as numbers.
+    let workbook = xlsx(&[
+        vec![
+            Cell::Text("公民身份号码"),
+            Cell::Text("险种"),
+            Cell::Text("缴费月份"),
+            Cell::Text("缴费基数（元）"),
+        ],
+        vec![
+            Cell::Text(person),
+            Cell::Text("医疗保险"),
+            // 2026-11-01 in Excel's 1900 date system.
+            Cell::Date(46327.0),
+            Cell::Number(4500.0),
+        ],
+    ]);
+    let response = upload(
+        &renshe,
+        &[("batch", "renshe-xlsx-1")],
+        "缴费.xlsx",
+        &workbook,
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let batch: Value = response.json().await.unwrap();
+    assert_eq!(batch["counts"]["inserted"], 1, "{batch}");
+    assert_eq!(batch["counts"]["rejected"], 0, "{batch}");
+    let records = store
+        .subject_records(
+            &huimin_domain::catalogue::ResourceCode::parse("301004/000001").unwrap(),
+            person,
+        )
+        .await
+        .unwrap();
+    let medical = records
+        .iter()
+        .find(|record| record.values[2].as_deref() == Some("医疗保险"))
+        .expect("the workbook's record");
+    assert_eq!(
+        (medical.values[3].as_deref(), medical.values[4].as_deref()),
+        (Some("2026-11-01"), Some("4500.00"))
+    );
+    assert_eq!(medical.batch_id, "renshe-xlsx-1");
+
+    // An atomic batch with a bad row writes nothing and says which rows failed.
+    let bad = format!(
+        "citizen_id,insurance_type,month,salary_base\n{other},失业保险,2026-10-01,5200\n{other},失业保险,2026-13-01,5200\n"
+    );
+    let response = upload(&renshe, &[("atomic", "true")], "bad.csv", bad.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let rejected: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&rejected), "batch_rejected");
+    assert!(
+        rejected["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 rows were rejected"),
+        "{rejected}"
+    );
+    assert_eq!(rejected["error"]["rows"][0]["row"], 3, "{rejected}");
+    assert_eq!(
+        rejected["error"]["rows"][0]["column"], "month",
+        "{rejected}"
+    );
+    assert_eq!(
+        batches(renshe.clone()).await,
+        2,
+        "an aborted atomic batch leaves none"
+    );
+
+    // A body cut short writes nothing.
+    let (content_type, body) = form_body(&[], "cut.csv", csv.replace("4500", "4600").as_bytes());
+    let cut = renshe
+        .post(format!("{address}{path}"))
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body[..body.len() - 30].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cut.status(), StatusCode::BAD_REQUEST);
+    let cut: Value = cut.json().await.unwrap();
+    assert_eq!(error_code(&cut), "unreadable_upload", "{cut}");
+    assert_eq!(batches(renshe.clone()).await, 2);
+
+    // A header that is not the resource's, a form field that does not exist, no file.
+    let response = upload(&renshe, &[], "x.csv", b"name,amount\nx,1\n")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let mismatch: Value = response.json().await.unwrap();
+    assert_eq!(
+        mismatch["error"]["details"][0]["code"], "header_mismatch",
+        "{mismatch}"
+    );
+    let response = upload(&renshe, &[("colour", "blue")], "x.csv", csv.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown: Value = response.json().await.unwrap();
+    assert_eq!(
+        unknown["error"]["details"][0]["code"], "unknown_field",
+        "{unknown}"
+    );
+    let response = upload(&renshe, &[("mode", "sometimes")], "x.csv", csv.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Another department may not upload 人社's batches; a resource that does not exist is 404.
+    let minzheng = app
+        .client_as(
+            "minzheng.system",
+            Role::DepartmentDataOfficer,
+            Some("minzheng"),
+            &["catalogue:write"],
+        )
+        .await;
+    let response = upload(&minzheng, &[], "x.csv", csv.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (content_type, body) = form_body(&[], "x.csv", csv.as_bytes());
+    let missing = renshe
+        .post(format!(
+            "{address}/api/v1/catalogue/resources/301004/999999/batches"
+        ))
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(batches(renshe).await, 2);
+}

@@ -251,7 +251,7 @@ fn token_allows_writing(principal: &Principal) -> bool {
 
 /// Whether `principal` may publish the catalogue entries of `provider`: the city
 /// administrator, or a data officer of that department (a person or its system).
-fn may_publish(principal: &Principal, provider: &DepartmentId) -> bool {
+pub(super) fn may_publish(principal: &Principal, provider: &DepartmentId) -> bool {
     token_allows_writing(principal)
         && (is_city_administrator(principal)
             || principal.roles.iter().any(|held| {
@@ -260,7 +260,7 @@ fn may_publish(principal: &Principal, provider: &DepartmentId) -> bool {
             }))
 }
 
-async fn refuse(
+pub(super) async fn refuse(
     state: &AppState,
     parts: &Parts,
     principal: &Principal,
@@ -901,12 +901,18 @@ pub async fn batch_problems(
         .datasets
         .batch_problems(&batch.batch_id, page.request())
         .await?;
-    Ok(Json(PageDto::from_page(found, |problem| ProblemDto {
-        row: problem.row,
-        column: problem.problem.column,
-        value: problem.problem.value,
-        code: problem.problem.code,
-        message: problem.problem.message,
-        message_zh: problem.problem.message_zh,
-    })))
+    Ok(Json(PageDto::from_page(found, ProblemDto::from)))
+}
+
+impl From<huimin_domain::dataset::RowProblem> for ProblemDto {
+    fn from(problem: huimin_domain::dataset::RowProblem) -> Self {
+        ProblemDto {
+            row: problem.row,
+            column: problem.problem.column,
+            value: problem.problem.value,
+            code: problem.problem.code,
+            message: problem.problem.message,
+            message_zh: problem.problem.message_zh,
+        }
+    }
 }

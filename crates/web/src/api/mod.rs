@@ -13,6 +13,7 @@ mod persons;
 mod sharing;
 mod statistics;
 mod subscriptions;
+mod uploads;
 
 pub use areas::*;
 pub use audit::*;
@@ -26,6 +27,7 @@ pub use persons::*;
 pub use sharing::*;
 pub use statistics::*;
 pub use subscriptions::*;
+pub use uploads::*;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -36,6 +38,14 @@ use huimin_domain::provenance::Provenance;
 use huimin_domain::storage::{Page, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+/// The dataset upload, which the router gives a body limit and timeout of its own.
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route(
+        "/catalogue/resources/{classification}/{sequence}/batches",
+        axum::routing::post(uploads::upload_batch),
+    )
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -1,41 +1,44 @@
-//! `huimin import dataset RESOURCE FILE`: a department's file of a catalogued resource,
-//! streamed into the store as one batch.
+//! A department's file of a catalogued resource, streamed into the store as one batch.
 //!
 //! The file is read twice, never held whole: once for its SHA-256 (the batch's content
 //! digest, and its default id), once to check and write its rows in chunks. CSV is
 //! decoded on the fly from UTF-8, GBK or GB18030 (detected from the first 64 KiB, or
-//! declared); NDJSON is one JSON object per line. Rows are checked by the domain
+//! declared); NDJSON is one JSON object per line; XLSX is its first worksheet (`xlsx`). Rows are checked by the domain
 //! (`dataset::Layout`); rejected rows are written to the report as they are found, and the
 //! store adds repeated keys and unlinked subjects. A non-atomic batch commits each chunk
 //! and says so on standard output (`committed through row N`), so a killed import keeps
 //! exactly those rows and the same command resumes after them; an atomic batch says
 //! `checked through row N` and keeps nothing until it finishes.
 
-use anyhow::Context;
+use crate::IngestError;
 use huimin_domain::audit::Actor;
 use huimin_domain::catalogue::{PublishedResource, ResourceCode};
 use huimin_domain::dataset::{
     BatchOpening, BatchStart, BatchSummary, CellProblem, Chunk, DELETE_COLUMN, Layout, LoadMode,
     RowProblem,
 };
-use huimin_domain::storage::{DatasetLoad, PageRequest, Store};
+use huimin_domain::storage::{CatalogueStore, DatasetLoad, DatasetStore, PageRequest};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::import::{InputFormat, TextEncoding};
+use crate::xlsx::SheetRow;
+use crate::{FileFormat, TextEncoding};
+use chrono::{DateTime, Utc};
 
 /// What to import, and how.
 #[derive(Debug, Clone)]
 pub struct DatasetImport {
     pub resource: String,
     pub file: PathBuf,
-    pub format: InputFormat,
+    pub format: FileFormat,
     pub encoding: TextEncoding,
     pub mode: LoadMode,
     pub atomic: bool,
     /// The batch id; by default `sha256:` and the first 16 hex digits of the file's digest.
     pub batch: Option<String>,
-    pub report: PathBuf,
+    /// Where rejected rows and the store's findings go as JSON lines; none for an upload,
+    /// whose problems are read from the store.
+    pub report: Option<PathBuf>,
     pub chunk_rows: usize,
     pub actor: Actor,
 }
@@ -48,19 +51,26 @@ pub enum DatasetOutcome {
         summary: Box<BatchSummary>,
         again: bool,
     },
-    /// An atomic batch had rejected rows: nothing was written.
-    Aborted { rejected: u64 },
+    /// An atomic batch had rejected rows: nothing was written. `problems` are the file's
+    /// first problems (at most [`ABORTED_PROBLEMS`]), for a caller without the report.
+    Aborted {
+        rejected: u64,
+        problems: Vec<RowProblem>,
+    },
 }
 
+/// The most problems an aborted batch's outcome carries.
+pub const ABORTED_PROBLEMS: usize = 100;
+
 /// The file's SHA-256, hex, read in blocks.
-fn file_digest(path: &Path) -> anyhow::Result<String> {
+fn file_digest(path: &Path) -> Result<String, IngestError> {
     use sha2::Digest;
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let failed = |error| IngestError::io(format!("reading {}", path.display()), error);
+    let mut file = std::fs::File::open(path).map_err(failed)?;
     let mut hasher = sha2::Sha256::new();
     let mut block = vec![0_u8; 1 << 16];
     loop {
-        let read = file.read(&mut block)?;
+        let read = file.read(&mut block).map_err(failed)?;
         if read == 0 {
             break;
         }
@@ -151,6 +161,8 @@ enum Rows {
         Vec<String>,
         u64,
     ),
+    /// The first worksheet's rows, from its reader thread, and its header.
+    Sheet(std::sync::mpsc::Receiver<SheetRow>, Vec<String>),
 }
 
 /// One row of a file: its cells, or why it could not be read at all.
@@ -159,31 +171,40 @@ type RowCells = Result<Vec<String>, Box<RowProblem>>;
 impl Rows {
     fn open(
         path: &Path,
-        format: InputFormat,
+        format: FileFormat,
         encoding: TextEncoding,
         published: &PublishedResource,
         mode: LoadMode,
-    ) -> anyhow::Result<(Rows, &'static str)> {
-        let mut head = vec![0_u8; 1 << 16];
-        let mut file = std::fs::File::open(path)?;
-        let read = read_up_to(&mut file, &mut head)?;
-        let encoding = sniff(&head[..read], encoding);
-        let file = std::fs::File::open(path)?;
-        let decoded = DecodingReader::new(file, encoding);
+    ) -> Result<(Rows, &'static str), IngestError> {
+        let failed = |error| IngestError::io(format!("reading {}", path.display()), error);
+        // A text file, decoded as declared or as its first 64 KiB suggest.
+        let decoded = || -> Result<(DecodingReader<std::fs::File>, &'static str), IngestError> {
+            let mut head = vec![0_u8; 1 << 16];
+            let mut file = std::fs::File::open(path).map_err(failed)?;
+            let read = read_up_to(&mut file, &mut head).map_err(failed)?;
+            let encoding = sniff(&head[..read], encoding);
+            let file = std::fs::File::open(path).map_err(failed)?;
+            Ok((DecodingReader::new(file, encoding), encoding.name()))
+        };
         Ok(match format {
-            InputFormat::Csv => {
+            FileFormat::Csv => {
+                let (decoded, encoding) = decoded()?;
                 let mut reader = csv::ReaderBuilder::new()
                     .flexible(true)
                     .from_reader(decoded);
                 let header: Vec<String> = reader
                     .headers()
-                    .context("reading the header")?
+                    .map_err(|error| IngestError::Unreadable {
+                        message: format!("the CSV header cannot be read: {error}"),
+                        message_zh: "无法读取 CSV 表头".to_owned(),
+                    })?
                     .iter()
                     .map(str::to_owned)
                     .collect();
-                (Rows::Csv(reader.into_records(), header), encoding.name())
+                (Rows::Csv(reader.into_records(), header), encoding)
             }
-            InputFormat::Ndjson => {
+            FileFormat::Ndjson => {
+                let (decoded, encoding) = decoded()?;
                 let items = &published.resource.items;
                 let mut header: Vec<String> = items.iter().map(|item| item.name.clone()).collect();
                 let mut titles: Vec<String> = items.iter().map(|item| item.title.clone()).collect();
@@ -193,15 +214,19 @@ impl Rows {
                 }
                 (
                     Rows::Ndjson(BufReader::new(decoded).lines(), header, titles, 0),
-                    encoding.name(),
+                    encoding,
                 )
+            }
+            FileFormat::Xlsx => {
+                let (header, rows) = crate::xlsx::open(path)?;
+                (Rows::Sheet(rows, header), "XLSX")
             }
         })
     }
 
     fn header(&self) -> &[String] {
         match self {
-            Rows::Csv(_, header) | Rows::Ndjson(_, header, _, _) => header,
+            Rows::Csv(_, header) | Rows::Ndjson(_, header, _, _) | Rows::Sheet(_, header) => header,
         }
     }
 
@@ -246,6 +271,7 @@ impl Rows {
                     Ok(line) => (row, ndjson_cells(row, &line, header, titles)),
                 })
             }
+            Rows::Sheet(rows, _) => rows.recv().ok(),
         }
     }
 }
@@ -310,31 +336,48 @@ fn ndjson_cells(row: u64, line: &str, header: &[String], titles: &[String]) -> R
     Ok(cells)
 }
 
-fn report_line(report: &mut impl Write, problem: &RowProblem) -> std::io::Result<()> {
-    let line = serde_json::json!({
-        "row": problem.row,
-        "column": problem.problem.column,
-        "value": problem.problem.value,
-        "code": problem.problem.code,
-        "message": problem.problem.message,
-        "message_zh": problem.problem.message_zh,
-    });
-    writeln!(report, "{line}")
+/// Where a batch's problems go: the report, one JSON object per line, and the first few
+/// kept for the outcome.
+struct Problems {
+    report: std::io::BufWriter<Box<dyn Write + Send>>,
+    first: Vec<RowProblem>,
+}
+
+impl Problems {
+    fn add(&mut self, problem: &RowProblem) -> Result<(), IngestError> {
+        let line = serde_json::json!({
+            "row": problem.row,
+            "column": problem.problem.column,
+            "value": problem.problem.value,
+            "code": problem.problem.code,
+            "message": problem.problem.message,
+            "message_zh": problem.problem.message_zh,
+        });
+        writeln!(self.report, "{line}").map_err(IngestError::report)?;
+        if self.first.len() < ABORTED_PROBLEMS {
+            self.first.push(problem.clone());
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), IngestError> {
+        self.report.flush().map_err(IngestError::report)
+    }
 }
 
 /// Imports the file as one batch; `progress` hears of each committed chunk.
 pub async fn import_dataset(
-    store: &dyn Store,
+    catalogue: &dyn CatalogueStore,
+    store: &dyn DatasetStore,
     import: &DatasetImport,
-    clock: &dyn huimin_web::Clock,
+    clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
     progress: &mut (dyn FnMut(&str) + Send),
-) -> anyhow::Result<DatasetOutcome> {
-    let now = clock.now();
-    let code = ResourceCode::parse(&import.resource).map_err(|message| anyhow::anyhow!(message))?;
-    let published = store
-        .resource(&code, None)
-        .await?
-        .with_context(|| format!("resource {code} is not in the catalogue"))?;
+) -> Result<DatasetOutcome, IngestError> {
+    let now = clock();
+    let code = ResourceCode::parse(&import.resource).map_err(IngestError::UnknownResource)?;
+    let published = catalogue.resource(&code, None).await?.ok_or_else(|| {
+        IngestError::UnknownResource(format!("resource {code} is not in the catalogue"))
+    })?;
     let digest = file_digest(&import.file)?;
     let batch_id = import
         .batch
@@ -348,8 +391,13 @@ pub async fn import_dataset(
         import.mode,
     )?;
     let header: Vec<&str> = rows.header().iter().map(String::as_str).collect();
-    let layout = Layout::from_header(&published.resource, &header, import.mode)
-        .map_err(|error| anyhow::anyhow!("{error}\n{}", error.message_zh()))?;
+    let layout =
+        Layout::from_header(&published.resource, &header, import.mode).map_err(|error| {
+            IngestError::Header {
+                message: error.to_string(),
+                message_zh: error.message_zh(),
+            }
+        })?;
     let start = BatchStart {
         batch_id: batch_id.clone(),
         resource: code.clone(),
@@ -369,7 +417,7 @@ pub async fn import_dataset(
                 again: true,
             });
         }
-        (BatchOpening::Conflict(reason), _) => anyhow::bail!("{reason}"),
+        (BatchOpening::Conflict(reason), _) => return Err(IngestError::Conflict(reason)),
         (BatchOpening::New, Some(loader)) => (loader, 0),
         (BatchOpening::Resume { committed_rows }, Some(loader)) => {
             progress(&format!(
@@ -378,17 +426,27 @@ pub async fn import_dataset(
             (loader, committed_rows)
         }
         (opening, None) => {
-            anyhow::bail!("the store opened batch {batch_id} ({opening:?}) without a loader")
+            return Err(IngestError::Storage(
+                huimin_domain::storage::StorageError::new(format!(
+                    "the store opened batch {batch_id} ({opening:?}) without a loader"
+                )),
+            ));
         }
     };
     progress(&format!(
         "batch {batch_id}: {} load of {code} ({encoding})",
         import.mode.code()
     ));
-    let mut report = std::io::BufWriter::new(
-        std::fs::File::create(&import.report)
-            .with_context(|| format!("creating {}", import.report.display()))?,
-    );
+    let mut report =
+        Problems {
+            report: std::io::BufWriter::new(match &import.report {
+                Some(path) => Box::new(std::fs::File::create(path).map_err(|error| {
+                    IngestError::io(format!("creating {}", path.display()), error)
+                })?),
+                None => Box::new(std::io::sink()),
+            }),
+            first: Vec::new(),
+        };
     // Rows are read and checked on a thread of their own while the store writes the
     // chunk before: the two halves of the work overlap (two chunks in flight at most).
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Chunk>(1);
@@ -430,23 +488,27 @@ pub async fn import_dataset(
         ));
     }
     drop(receiver);
-    let checked = checking.await.context("the row checker stopped")?;
+    let checked = checking.await.map_err(|error| {
+        IngestError::io("checking rows", std::io::Error::other(error.to_string()))
+    })?;
     written?;
     let (valid_rows, mut report) = checked?;
     report.flush()?;
     if import.mode == LoadMode::Full && valid_rows == 0 {
-        anyhow::bail!(
-            "the file has no valid row: as a full load it would delete every record of {code}, so the batch was not finished \
-             and nothing was deleted (its problems are in {})",
-            import.report.display()
-        );
+        return Err(IngestError::NoValidRow {
+            resource: code.to_string(),
+            batch: batch_id,
+        });
     }
     if import.atomic && rejected > 0 {
         // All of the batch or none of it: dropping the loader rolls its transaction back.
         drop(loader);
-        return Ok(DatasetOutcome::Aborted { rejected });
+        return Ok(DatasetOutcome::Aborted {
+            rejected,
+            problems: report.first,
+        });
     }
-    let summary = loader.finish(clock.now().max(now)).await?;
+    let summary = loader.finish(clock().max(now)).await?;
     append_store_problems(store, &batch_id, &mut report).await?;
     report.flush()?;
     Ok(DatasetOutcome::Committed {
@@ -464,9 +526,9 @@ fn check_rows(
     resource: &huimin_domain::catalogue::Resource,
     skip_through: u64,
     chunk_rows: usize,
-    report: &mut impl Write,
+    report: &mut Problems,
     mut send: impl FnMut(Chunk) -> bool,
-) -> anyhow::Result<u64> {
+) -> Result<u64, IngestError> {
     let mut chunk = Chunk::default();
     let mut valid_rows = 0_u64;
     while let Some((row, cells)) = rows.next_row() {
@@ -487,7 +549,7 @@ fn check_rows(
                         chunk.tally.count_rejected();
                         for problem in problems {
                             let problem = RowProblem { row, problem };
-                            report_line(report, &problem)?;
+                            report.add(&problem)?;
                             chunk.problems.push(problem);
                         }
                     }
@@ -495,7 +557,7 @@ fn check_rows(
             }
             Err(problem) => {
                 chunk.tally.count_rejected();
-                report_line(report, &problem)?;
+                report.add(&problem)?;
                 chunk.problems.push(*problem);
             }
         }
@@ -514,10 +576,10 @@ fn check_rows(
 
 /// The problems the store found (repeated keys, unlinked subjects), after the file's own.
 async fn append_store_problems(
-    store: &dyn Store,
+    store: &dyn DatasetStore,
     batch_id: &str,
-    report: &mut impl Write,
-) -> anyhow::Result<()> {
+    report: &mut Problems,
+) -> Result<(), IngestError> {
     let mut page = 1;
     loop {
         let problems = store
@@ -528,7 +590,7 @@ async fn append_store_problems(
                 problem.problem.code.as_str(),
                 "duplicate_key" | "subject_unlinked"
             ) {
-                report_line(report, problem)?;
+                report.add(problem)?;
             }
         }
         if u64::from(page) * 200 >= problems.total {
