@@ -162,6 +162,21 @@ impl GridIndex {
         self.grids.len()
     }
 
+    /// The bounding box of every grid: the city's extent (`None` without grids).
+    pub fn bounds(&self) -> Option<crate::case::intake::Bounds> {
+        if self.grids.is_empty() {
+            return None;
+        }
+        let envelope = self.tree.root().envelope();
+        let (lower, upper) = (envelope.lower(), envelope.upper());
+        Some(crate::case::intake::Bounds {
+            min_longitude: lower[0],
+            min_latitude: lower[1],
+            max_longitude: upper[0],
+            max_latitude: upper[1],
+        })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.grids.is_empty()
     }

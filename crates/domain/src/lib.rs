@@ -11,6 +11,7 @@ pub mod access;
 pub mod area;
 pub mod audit;
 pub mod calendar;
+pub mod case;
 pub mod catalogue;
 pub mod dataset;
 pub mod dispute;
