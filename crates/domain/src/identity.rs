@@ -450,12 +450,13 @@ impl ApiToken {
 }
 
 /// The scopes an API token may hold.
-pub const TOKEN_SCOPES: [&str; 5] = [
+pub const TOKEN_SCOPES: [&str; 6] = [
     "persons:read",
     "registry:write",
     "catalogue:write",
     "sharing:write",
     "exchange:read",
+    "cases:write",
 ];
 
 /// The sign-in rules, with the values the issue sets.

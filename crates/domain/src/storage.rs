@@ -586,7 +586,41 @@ pub trait Store:
     + SharingStore
     + DisputeStore
     + SubscriptionStore
+    + CaseStore
 {
+}
+
+/// Cases and their timelines (issue 5). Every change is a conditional update on the
+/// case's version with its event and its audit entry in one transaction.
+#[async_trait]
+pub trait CaseStore: Send + Sync {
+    /// Keeps a new case (its `id` is ignored) with its first event, the report; returns
+    /// the id it was given. The audit event's `object_id` is set to that id.
+    async fn create_case(&self, case: &crate::case::Case, audit: &AuditEvent)
+    -> StorageResult<u64>;
+
+    async fn case(&self, id: u64) -> StorageResult<Option<crate::case::Case>>;
+
+    /// The case's timeline, oldest first.
+    async fn case_events(&self, id: u64) -> StorageResult<Vec<crate::case::CaseEvent>>;
+
+    /// Replaces the case with `case` (whose version is one more than `expected_version`)
+    /// and appends `event`; `false`, with nothing written, when the stored case is no
+    /// longer at `expected_version` (someone changed it meanwhile).
+    async fn update_case(
+        &self,
+        case: &crate::case::Case,
+        expected_version: u64,
+        event: &crate::case::CaseEvent,
+        audit: &AuditEvent,
+    ) -> StorageResult<bool>;
+
+    /// Cases, newest first.
+    async fn cases(
+        &self,
+        query: &crate::case::CaseQuery,
+        page: PageRequest,
+    ) -> StorageResult<Page<crate::case::Case>>;
 }
 
 impl<
@@ -599,6 +633,7 @@ impl<
         + SharingStore
         + DisputeStore
         + SubscriptionStore
+        + CaseStore
         + ?Sized,
 > Store for T
 {

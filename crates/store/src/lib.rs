@@ -16,6 +16,7 @@ macro_rules! sql {
 }
 
 mod audit;
+mod case;
 mod catalogue;
 mod codec;
 mod dataset;

@@ -99,6 +99,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_dataset_record_seen.sql"),
         postgres: include_str!("../migrations/postgres/0014_dataset_record_seen.sql"),
     },
+    Migration {
+        version: 15,
+        name: "cases",
+        sqlite: include_str!("../migrations/sqlite/0015_cases.sql"),
+        postgres: include_str!("../migrations/postgres/0015_cases.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -337,3 +337,8 @@ crate::subscription::subscription_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+crate::case::case_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

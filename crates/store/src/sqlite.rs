@@ -923,3 +923,8 @@ crate::subscription::subscription_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+crate::case::case_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

@@ -62,6 +62,7 @@ on_both_backends!(
     a_disagreeing_source_opens_one_dispute_for_the_authority,
     subscribed_resources_keep_an_ordered_outbox_and_deliveries_move_cursors,
     audit_entries_are_counted_per_shanghai_day_and_outcome,
+    cases_keep_their_timeline_and_refuse_a_stale_change,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -2815,4 +2816,225 @@ async fn audit_entries_are_counted_per_shanghai_day_and_outcome(
     );
     let all = store.daily_counts("exchange.", utc(1, 0)).await.unwrap();
     assert_eq!(all.iter().map(|(_, _, count)| count).sum::<u64>(), 5);
+}
+
+async fn cases_keep_their_timeline_and_refuse_a_stale_change(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use huimin_domain::audit::AuditEvent;
+    use huimin_domain::case::flow::{Action, Level, Status};
+    use huimin_domain::case::intake::{Bounds, CaseDraft};
+    use huimin_domain::case::{Case, CaseQuery, category::Categories};
+    let categories = Categories::shipped().unwrap();
+    let bounds = Bounds {
+        min_longitude: 119.0,
+        min_latitude: 32.0,
+        max_longitude: 120.0,
+        max_latitude: 33.0,
+    };
+    let audit =
+        |action: &str| AuditEvent::new("staff:dispatcher", "dispatcher", action, "case", "");
+    let report = |category: &str, grid: &str, hour: u32| {
+        let draft = CaseDraft {
+            channel: "grid_patrol".into(),
+            category: category.into(),
+            longitude: Some(119.43),
+            latitude: Some(32.39),
+            description: "文昌中路井盖破损，夜间有行人绊倒风险".into(),
+            reporter_phone: Some("13805251234".into()),
+            ..CaseDraft::default()
+        };
+        Case::open(
+            draft.validate(categories, bounds).unwrap(),
+            Some(grid.to_owned()),
+            "grid.worker",
+            at(hour),
+        )
+    };
+    let before = store.audit_size().await.unwrap();
+    let id = store
+        .create_case(
+            &report("P0101", "321002001001003", 8),
+            &audit("case.report"),
+        )
+        .await
+        .unwrap();
+    let other = store
+        .create_case(
+            &report("E0101", "321003001001001", 9),
+            &audit("case.report"),
+        )
+        .await
+        .unwrap();
+    assert_ne!(id, other);
+    assert_eq!(store.audit_size().await.unwrap(), before + 2);
+    let stored = store.case(id).await.unwrap().unwrap();
+    assert_eq!((stored.id, stored.version), (id, 1));
+    assert_eq!(stored.district.as_deref(), Some("321002"));
+    assert_eq!(
+        stored.reporter.phone.as_ref().map(|phone| phone.as_str()),
+        Some("13805251234")
+    );
+    assert!(store.case(999_999).await.unwrap().is_none());
+
+    // Two dispatchers act on version 1: the first wins, the second is refused whole.
+    let (registered, event) = stored
+        .advance(&Action::Register, "dispatcher.a", at(10))
+        .unwrap();
+    assert!(
+        store
+            .update_case(&registered, 1, &event, &audit("case.register"))
+            .await
+            .unwrap()
+    );
+    let (voided, event) = stored
+        .advance(
+            &Action::Void {
+                reason: "重复".into(),
+            },
+            "dispatcher.b",
+            at(10),
+        )
+        .unwrap();
+    assert!(
+        !store
+            .update_case(&voided, 1, &event, &audit("case.void"))
+            .await
+            .unwrap()
+    );
+    let now = store.case(id).await.unwrap().unwrap();
+    assert_eq!((now.flow.status, now.version), (Status::Registered, 2));
+    let dispatch = Action::Dispatch {
+        lead: "chengguan".into(),
+        assisting: vec!["zhujian".into()],
+        level: Level::District,
+        reason: None,
+    };
+    let (dispatched, event) = now.advance(&dispatch, "dispatcher.a", at(11)).unwrap();
+    assert!(
+        store
+            .update_case(&dispatched, 2, &event, &audit("case.dispatch"))
+            .await
+            .unwrap()
+    );
+    let events = store.case_events(id).await.unwrap();
+    let steps: Vec<(u64, Option<&str>, Status)> = events
+        .iter()
+        .map(|event| (event.seq, event.action.as_ref().map(Action::code), event.to))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (1, None, Status::Reported),
+            (2, Some("register"), Status::Registered),
+            (3, Some("dispatch"), Status::Dispatched),
+        ]
+    );
+    assert_eq!(events[2].action.as_ref(), Some(&dispatch));
+    assert_eq!(events[2].actor, "dispatcher.a");
+    assert_eq!(
+        store.audit_size().await.unwrap(),
+        before + 4,
+        "the refused change left no entry"
+    );
+
+    // Lists: by area prefix, status, lead, category, open only; newest first.
+    let page = PageRequest::new(1, 10);
+    let list = |query: CaseQuery| {
+        let store = store.clone();
+        async move {
+            store
+                .cases(&query, page)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|case| case.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(CaseQuery::default()).await, [other, id]);
+    assert_eq!(
+        list(CaseQuery {
+            area: Some("321002".into()),
+            ..CaseQuery::default()
+        })
+        .await,
+        [id]
+    );
+    assert_eq!(
+        list(CaseQuery {
+            area: Some("321002001001003".into()),
+            ..CaseQuery::default()
+        })
+        .await,
+        [id]
+    );
+    assert!(
+        list(CaseQuery {
+            area: Some("321004".into()),
+            ..CaseQuery::default()
+        })
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        list(CaseQuery {
+            status: Some(Status::Reported),
+            ..CaseQuery::default()
+        })
+        .await,
+        [other]
+    );
+    assert_eq!(
+        list(CaseQuery {
+            lead: Some("chengguan".into()),
+            ..CaseQuery::default()
+        })
+        .await,
+        [id]
+    );
+    assert_eq!(
+        list(CaseQuery {
+            category: Some("E0101".into()),
+            ..CaseQuery::default()
+        })
+        .await,
+        [other]
+    );
+    let (voided, event) = store
+        .case(other)
+        .await
+        .unwrap()
+        .unwrap()
+        .advance(
+            &Action::Void {
+                reason: "非城市管理问题".into(),
+            },
+            "dispatcher.a",
+            at(12),
+        )
+        .unwrap();
+    assert!(
+        store
+            .update_case(&voided, 1, &event, &audit("case.void"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        list(CaseQuery {
+            open_only: true,
+            ..CaseQuery::default()
+        })
+        .await,
+        [id]
+    );
+    assert_eq!(
+        store
+            .cases(&CaseQuery::default(), page)
+            .await
+            .unwrap()
+            .total,
+        2
+    );
 }

@@ -53,6 +53,13 @@ pub enum ApiError {
         message: String,
         rows: Vec<serde_json::Value>,
     },
+    /// A change made against an older version of the object (409); the answer carries
+    /// the object as it now is.
+    #[error("{message}")]
+    Stale {
+        message: String,
+        current: serde_json::Value,
+    },
 }
 
 /// What `render_errors` turns into the JSON body; carried as a response extension.
@@ -62,9 +69,10 @@ pub(crate) struct ErrorBody {
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<FieldError>,
-    /// The file rows a refused batch upload had problems with.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rows: Vec<serde_json::Value>,
+    /// A member the error adds beside `details`: a refused batch's `rows`, a stale
+    /// change's `current` state.
+    #[serde(skip)]
+    pub extra: Option<(&'static str, serde_json::Value)>,
 }
 
 impl ApiError {
@@ -81,6 +89,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BatchRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Stale { .. } => StatusCode::CONFLICT,
         }
     }
 
@@ -108,19 +117,19 @@ impl IntoResponse for ApiError {
                     many => format!("{} fields are invalid", many.len()),
                 },
                 details,
-                rows: Vec::new(),
+                extra: None,
             },
             ApiError::NotFound { what } => ErrorBody {
                 code: "not_found",
                 message: format!("{what} not found"),
                 details: Vec::new(),
-                rows: Vec::new(),
+                extra: None,
             },
             ApiError::BadRequest { code, message } => ErrorBody {
                 code,
                 message,
                 details: Vec::new(),
-                rows: Vec::new(),
+                extra: None,
             },
             ApiError::Storage(error) => {
                 tracing::error!(%error, "storage failure while serving a request");
@@ -130,43 +139,49 @@ impl IntoResponse for ApiError {
                 code: "unavailable",
                 message,
                 details: Vec::new(),
-                rows: Vec::new(),
+                extra: None,
             },
             ApiError::Unauthenticated => ErrorBody {
                 code: "unauthenticated",
                 message: ApiError::Unauthenticated.to_string(),
                 details: Vec::new(),
-                rows: Vec::new(),
+                extra: None,
             },
             ApiError::Conflict(message) => ErrorBody {
                 code: "conflict",
                 message,
                 details: Vec::new(),
-                rows: Vec::new(),
+                extra: None,
             },
             ApiError::Forbidden(message) => ErrorBody {
                 code: "forbidden",
                 message,
                 details: Vec::new(),
-                rows: Vec::new(),
+                extra: None,
             },
             ApiError::TooManyRequests { message, .. } => ErrorBody {
                 code: "rate_limited",
                 message,
                 details: Vec::new(),
-                rows: Vec::new(),
+                extra: None,
             },
             ApiError::PayloadTooLarge(message) => ErrorBody {
                 code: "payload_too_large",
                 message,
                 details: Vec::new(),
-                rows: Vec::new(),
+                extra: None,
             },
             ApiError::BatchRejected { message, rows } => ErrorBody {
                 code: "batch_rejected",
                 message,
                 details: Vec::new(),
-                rows,
+                extra: Some(("rows", serde_json::Value::Array(rows))),
+            },
+            ApiError::Stale { message, current } => ErrorBody {
+                code: "stale_version",
+                message,
+                details: Vec::new(),
+                extra: Some(("current", current)),
             },
         };
         let mut response = status.into_response();
@@ -186,7 +201,7 @@ pub(crate) fn internal_error_body() -> ErrorBody {
         code: "internal_error",
         message: "an internal error occurred; it has been logged with this request's id".to_owned(),
         details: Vec::new(),
-        rows: Vec::new(),
+        extra: None,
     }
 }
 
@@ -239,7 +254,7 @@ where
                     code,
                     message: rejection.body_text(),
                     details: Vec::new(),
-                    rows: Vec::new(),
+                    extra: None,
                 });
                 Err(response)
             }

@@ -49,7 +49,7 @@ pub(crate) async fn render_errors(request: Request, next: Next) -> Response {
             code: code_for_status(status),
             message: status_message(status),
             details: Vec::new(),
-            rows: Vec::new(),
+            extra: None,
         },
     };
     let mut json = serde_json::json!({
@@ -60,8 +60,8 @@ pub(crate) async fn render_errors(request: Request, next: Next) -> Response {
             "request_id": request_id,
         }
     });
-    if !body.rows.is_empty() {
-        json["error"]["rows"] = serde_json::Value::Array(body.rows);
+    if let Some((name, value)) = body.extra {
+        json["error"][name] = value;
     }
     let (mut parts, _) = response.into_parts();
     parts.headers.insert(

@@ -46,6 +46,10 @@ use utoipa_swagger_ui::SwaggerUi;
         api::dcat_export,
         api::resource_batches,
         api::upload_batch,
+        api::create_case,
+        api::list_cases,
+        api::get_case,
+        api::act_on_case,
         api::batch_problems,
         api::create_request,
         api::list_requests,
@@ -127,6 +131,11 @@ use utoipa_swagger_ui::SwaggerUi;
         api::BatchesDto,
         api::ProblemDto,
         api::UploadForm,
+        api::CaseDto,
+        api::CaseEventDto,
+        api::ClockDto,
+        api::CaseDraftBody,
+        api::ActionBody,
     ))
 )]
 pub struct ApiDoc;

@@ -103,6 +103,8 @@ pub struct AppState {
     pub subscriptions: Arc<dyn huimin_domain::storage::SubscriptionStore>,
     /// The same database's sharing requests and grants.
     pub sharing: Arc<dyn huimin_domain::storage::SharingStore>,
+    /// The same database's cases and their timelines.
+    pub cases: Arc<dyn huimin_domain::storage::CaseStore>,
     /// Each grant's rate limit, kept in this process (one server per city; behind several,
     /// each enforces the rate on its own).
     pub rate_limits:
@@ -165,6 +167,7 @@ impl AppState {
             catalogue: store.clone(),
             datasets: store.clone(),
             sharing: store.clone(),
+            cases: store.clone(),
             disputes: store.clone(),
             subscriptions: store.clone(),
             rate_limits: Arc::default(),

@@ -161,6 +161,19 @@ impl TestApp {
         department: Option<&str>,
         scopes: &[&str],
     ) -> reqwest::Client {
+        self.client_in(login, role, "321000", department, scopes)
+            .await
+    }
+
+    /// A department system's client with one role over `jurisdiction`.
+    async fn client_in(
+        &self,
+        login: &str,
+        role: huimin_domain::identity::Role,
+        jurisdiction: &str,
+        department: Option<&str>,
+        scopes: &[&str],
+    ) -> reqwest::Client {
         let store = huimin_store::connect(&self.url).await.unwrap();
         let actor = huimin_domain::audit::Actor::system("test");
         let now = FixedClock.now();
@@ -169,7 +182,7 @@ impl TestApp {
             login,
             login,
             role,
-            "321000",
+            jurisdiction,
             department,
             &actor,
             now,
@@ -2760,4 +2773,285 @@ async fn dataset_uploads_through_the_api(app: &TestApp) {
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(batches(renshe).await, 2);
+}
+
+#[tokio::test]
+async fn cases_through_the_api_on_sqlite() {
+    cases_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn cases_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    cases_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await).await;
+}
+
+async fn cases_through_the_api(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let houses = &city().houses;
+    let here = &houses[0];
+    let there = houses
+        .iter()
+        .find(|house| house.grid != here.grid)
+        .expect("houses in two grids");
+    let point = here.address.point.unwrap();
+    let write = &["cases:write"];
+    let worker = app
+        .client_in(
+            "grid.worker",
+            Role::GridWorker,
+            here.grid.as_str(),
+            None,
+            write,
+        )
+        .await;
+    let other_worker = app
+        .client_in(
+            "other.worker",
+            Role::GridWorker,
+            there.grid.as_str(),
+            None,
+            write,
+        )
+        .await;
+    let dispatcher = app
+        .client_in("dispatcher", Role::Dispatcher, "321000", None, write)
+        .await;
+    let chengguan = app
+        .client_in(
+            "cg.officer",
+            Role::DepartmentOfficer,
+            "321000",
+            Some("chengguan"),
+            write,
+        )
+        .await;
+    let reader_only = app
+        .client_in(
+            "dispatch.board",
+            Role::Dispatcher,
+            "321000",
+            None,
+            &["persons:read"],
+        )
+        .await;
+    let post = |client: &reqwest::Client, path: &str, body: Value| {
+        client.post(format!("{address}{path}")).json(&body).send()
+    };
+    let report = json!({
+        "channel": "grid_patrol",
+        "category": "P0101",
+        "longitude": point.longitude,
+        "latitude": point.latitude,
+        "description": "井盖破损下沉，夜间有行人绊倒风险",
+        "reporter_phone": "13805251234",
+    });
+
+    // Bad input names its field; a report outside the worker's grid is refused.
+    let mut outside = report.clone();
+    outside["longitude"] = json!(121.47);
+    outside["latitude"] = json!(31.23);
+    let response = post(&worker, "/api/v1/cases", outside).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"]["details"][0]["code"], "outside_city",
+        "{body}"
+    );
+    assert!(
+        body["error"]["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longitude")
+    );
+    let mut unknown = report.clone();
+    unknown["category"] = json!("Z9999");
+    let response = post(&worker, "/api/v1/cases", unknown).await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"]["details"][0]["code"], "unknown_category",
+        "{body}"
+    );
+    let response = post(&other_worker, "/api/v1/cases", report.clone())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = post(&reader_only, "/api/v1/cases", report.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "a token without cases:write"
+    );
+
+    // The report is placed in its grid, on the grid path, with its stage clock.
+    let response = post(&worker, "/api/v1/cases", report.clone())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let case: Value = response.json().await.unwrap();
+    let id = case["id"].as_u64().unwrap();
+    assert_eq!(case["grid"].as_str(), Some(here.grid.as_str()), "{case}");
+    assert_eq!(case["district"].as_str(), Some(&here.grid.as_str()[..6]));
+    assert_eq!(
+        (case["status"].as_str(), case["path"].as_str()),
+        (Some("reported"), Some("grid"))
+    );
+    assert_eq!(case["category_name"], "公用设施 / 井盖");
+    assert_eq!(case["clock"]["stage"], "register");
+    assert_eq!(case["clock"]["limit"], "30m");
+    assert_eq!(case["timeline"][0]["action"], "report");
+    assert_eq!(
+        case["reporter_phone"], "138****1234",
+        "a grid worker reads it masked"
+    );
+
+    // Outside the other worker's view it does not exist.
+    let (status, mut hidden) = fetch(&other_worker, address, &format!("/api/v1/cases/{id}")).await;
+    let (_, mut missing) = fetch(&other_worker, address, "/api/v1/cases/999999").await;
+    hidden["error"]["request_id"].take();
+    missing["error"]["request_id"].take();
+    assert_eq!((status, hidden), (StatusCode::NOT_FOUND, missing));
+    let (status, full) = fetch(&dispatcher, address, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(full["reporter_phone"], "13805251234");
+
+    // The dispatcher registers it; a second action on the old version is refused with
+    // the case as it now is.
+    let act = |client: &reqwest::Client, version: u64, action: Value| {
+        let mut body = action;
+        body["version"] = json!(version);
+        post(client, &format!("/api/v1/cases/{id}/actions"), body)
+    };
+    let response = act(&worker, 1, json!({"action": "register"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "grid workers do not register"
+    );
+    let response = act(&dispatcher, 1, json!({"action": "register"}))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let registered: Value = response.json().await.unwrap();
+    assert_eq!(
+        (
+            registered["status"].as_str(),
+            registered["version"].as_u64()
+        ),
+        (Some("registered"), Some(2))
+    );
+    let dispatch = json!({"action": "dispatch", "lead": "chengguan", "level": "district"});
+    let response = act(&dispatcher, 1, dispatch.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let stale: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&stale), "stale_version");
+    assert_eq!(stale["error"]["current"]["version"], 2, "{stale}");
+    assert_eq!(stale["error"]["current"]["status"], "registered");
+    let response = act(&dispatcher, 2, dispatch).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // An illegal step is refused with the loop's reason.
+    let response = act(
+        &worker,
+        3,
+        json!({"action": "verify", "passed": true, "note": ""}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused: Value = response.json().await.unwrap();
+    assert_eq!(refused["error"]["details"][0]["code"], "transition_refused");
+    assert_eq!(
+        refused["error"]["details"][0]["message_zh"],
+        "处于“派遣”状态的案件不能核查通过"
+    );
+    let response = act(&worker, 3, json!({"action": "fly"})).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The department signs for it and reports it done; only someone else verifies.
+    let response = act(&chengguan, 3, json!({"action": "accept"}))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = act(
+        &chengguan,
+        4,
+        json!({"action": "feedback", "note": "已更换井盖"}),
+    )
+    .await
+    .unwrap();
+    let fed_back: Value = response.json().await.unwrap();
+    assert_eq!(fed_back["status"], "fed_back", "{fed_back}");
+    assert_eq!(fed_back["reporter_phone"], "138****1234");
+    let response = act(
+        &chengguan,
+        5,
+        json!({"action": "verify", "passed": true, "note": ""}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = act(
+        &worker,
+        5,
+        json!({"action": "verify", "passed": true, "note": "已复核"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let closed: Value = response.json().await.unwrap();
+    assert_eq!(closed["status"], "closed");
+    let steps: Vec<&str> = closed["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "report", "register", "dispatch", "accept", "feedback", "verify"
+        ]
+    );
+    assert_eq!(closed["timeline"][2]["detail"]["lead"], "chengguan");
+
+    // Lists hold what each caller sees.
+    let ids = |client: reqwest::Client, path: &'static str| async move {
+        let (status, page) = fetch(&client, address, path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|case| case["id"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(worker.clone(), "/api/v1/cases").await, [id]);
+    assert_eq!(ids(chengguan.clone(), "/api/v1/cases").await, [id]);
+    assert!(ids(other_worker.clone(), "/api/v1/cases").await.is_empty());
+    assert!(
+        ids(dispatcher.clone(), "/api/v1/cases?open=true")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        ids(dispatcher.clone(), "/api/v1/cases?status=closed").await,
+        [id]
+    );
+    let (status, _) = fetch(&dispatcher, address, "/api/v1/cases?status=lost").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = fetch(
+        &other_worker,
+        address,
+        &format!("/api/v1/cases?area={}", here.grid),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

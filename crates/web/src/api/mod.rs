@@ -3,6 +3,7 @@
 
 mod areas;
 mod audit;
+mod cases;
 mod catalogue;
 mod disputes;
 mod entities;
@@ -17,6 +18,7 @@ mod uploads;
 
 pub use areas::*;
 pub use audit::*;
+pub use cases::*;
 pub use catalogue::*;
 pub use disputes::*;
 pub use entities::*;
@@ -49,6 +51,12 @@ pub fn upload_routes() -> Router<AppState> {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/cases", get(cases::list_cases).post(cases::create_case))
+        .route("/cases/{id}", get(cases::get_case))
+        .route(
+            "/cases/{id}/actions",
+            axum::routing::post(cases::act_on_case),
+        )
         .route(
             "/persons",
             get(persons::search_persons).post(persons::put_person),

@@ -1,0 +1,294 @@
+//! Cases and their timelines, written once for both backends (`case_store!`). A case row
+//! holds the columns its lists filter on and the whole case as JSON, decoded and checked
+//! again when read; each change is a conditional update on the case's version, with its
+//! event and its audit entry in the same transaction, so two dispatchers acting at once
+//! cannot both win.
+
+use huimin_domain::case::{Case, CaseEvent, CaseQuery};
+use huimin_domain::storage::StorageError;
+
+/// The case columns a read selects.
+pub(crate) const CASE_COLUMNS: &str = "id, version, body";
+
+/// The case as its row's JSON body.
+pub(crate) fn encode_case(case: &Case) -> Result<String, StorageError> {
+    serde_json::to_string(case)
+        .map_err(|error| StorageError::new(format!("encoding a case: {error}")))
+}
+
+/// A case from its row: the body, with the id and version the row holds.
+pub(crate) fn decode_case(id: i64, version: i64, body: &str) -> Result<Case, StorageError> {
+    let mut case: Case = serde_json::from_str(body)
+        .map_err(|error| crate::codec::corrupt("case_record.body", &id.to_string(), error))?;
+    case.id = u64::try_from(id)
+        .map_err(|error| crate::codec::corrupt("case_record.id", &id.to_string(), error))?;
+    case.version = u64::try_from(version)
+        .map_err(|error| crate::codec::corrupt("case_record.version", &id.to_string(), error))?;
+    Ok(case)
+}
+
+/// An event's action as its row's `action` and `detail` columns.
+pub(crate) fn encode_event(event: &CaseEvent) -> Result<(String, String), StorageError> {
+    Ok(match &event.action {
+        None => ("report".to_owned(), String::new()),
+        Some(action) => (
+            action.code().to_owned(),
+            serde_json::to_string(action)
+                .map_err(|error| StorageError::new(format!("encoding a case event: {error}")))?,
+        ),
+    })
+}
+
+/// An event from its row.
+pub(crate) fn decode_event(
+    case_id: i64,
+    seq: i64,
+    actor: String,
+    at_us: i64,
+    from: Option<String>,
+    to: &str,
+    detail: &str,
+) -> Result<CaseEvent, StorageError> {
+    let object = format!("{case_id}/{seq}");
+    let status = |column: &str, text: &str| {
+        huimin_domain::case::flow::Status::parse(text)
+            .ok_or_else(|| crate::codec::corrupt(column, &object, "not a case status"))
+    };
+    Ok(CaseEvent {
+        seq: u64::try_from(seq)
+            .map_err(|error| crate::codec::corrupt("case_event.seq", &object, error))?,
+        action: if detail.is_empty() {
+            None
+        } else {
+            Some(
+                serde_json::from_str(detail)
+                    .map_err(|error| crate::codec::corrupt("case_event.detail", &object, error))?,
+            )
+        },
+        actor,
+        at: crate::codec::from_micros(at_us)?,
+        from: from
+            .as_deref()
+            .map(|text| status("case_event.from_status", text))
+            .transpose()?,
+        to: status("case_event.to_status", to)?,
+    })
+}
+
+/// The WHERE clause of a case query, with its bound values in order.
+pub(crate) fn conditions(query: &CaseQuery) -> (String, Vec<String>) {
+    let closed: Vec<String> = huimin_domain::case::flow::Status::ALL
+        .into_iter()
+        .filter(|status| !status.is_open())
+        .map(|status| format!("'{}'", status.code()))
+        .collect();
+    let open_only = format!("status NOT IN ({})", closed.join(", "));
+    crate::filter::Filter::default()
+        .equal(
+            "status",
+            query.status.map(|status| status.code().to_owned()),
+        )
+        .clause(query.open_only.then_some(open_only.as_str()))
+        .prefix("grid", query.area.clone())
+        .equal("lead_department", query.lead.clone())
+        .equal("category", query.category.clone())
+        .finish()
+}
+
+macro_rules! case_store {
+    ($store:ty, $database:ty, $row:ty) => {
+        pub(crate) mod case_queries {
+            use super::audit_queries::append_in;
+            use crate::case::{CASE_COLUMNS, conditions, decode_case, decode_event, encode_case, encode_event};
+            use crate::codec::micros;
+            use crate::storage_error;
+            use async_trait::async_trait;
+            use huimin_domain::audit::AuditEvent;
+            use huimin_domain::case::{Case, CaseEvent, CaseQuery};
+            use huimin_domain::storage::{CaseStore, Page, PageRequest, StorageResult};
+            use sqlx::Row;
+
+            type DatabaseRow = $row;
+
+            fn get<'r, T>(row: &'r DatabaseRow, column: &str) -> StorageResult<T>
+            where
+                T: sqlx::Decode<'r, $database> + sqlx::Type<$database>,
+            {
+                row.try_get(column).map_err(|e| storage_error(column, e))
+            }
+
+            fn read_case(row: &DatabaseRow) -> StorageResult<Case> {
+                decode_case(get(row, "id")?, get(row, "version")?, &get::<String>(row, "body")?)
+            }
+
+            async fn insert_event(
+                transaction: &mut sqlx::Transaction<'static, $database>,
+                case_id: i64,
+                event: &CaseEvent,
+            ) -> StorageResult<()> {
+                let (action, detail) = encode_event(event)?;
+                sqlx::query(
+                    "INSERT INTO case_event (case_id, seq, action, actor, at_us, from_status, to_status, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(case_id)
+                .bind(i64::try_from(event.seq).map_err(|e| storage_error("event number", e))?)
+                .bind(action)
+                .bind(event.actor.as_str())
+                .bind(micros(event.at))
+                .bind(event.from.map(|status| status.code()))
+                .bind(event.to.code())
+                .bind(detail)
+                .execute(&mut **transaction)
+                .await
+                .map_err(|e| storage_error("appending a case event", e))?;
+                Ok(())
+            }
+
+            #[async_trait]
+            impl CaseStore for $store {
+                async fn create_case(&self, case: &Case, audit: &AuditEvent) -> StorageResult<u64> {
+                    let mut transaction = self.begin_write().await?;
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO case_record (channel, category, status, grid, lead_department, priority, version, \
+                         reported_at_us, updated_at_us, body) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9) RETURNING id",
+                    )
+                    .bind(case.channel.code())
+                    .bind(case.category.as_str())
+                    .bind(case.flow.status.code())
+                    .bind(case.grid.as_deref())
+                    .bind(case.flow.lead.as_deref())
+                    .bind(case.priority.code())
+                    .bind(micros(case.reported_at))
+                    .bind(micros(case.updated_at))
+                    .bind(encode_case(&Case { version: 1, ..case.clone() })?)
+                    .fetch_one(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("writing a case", e))?;
+                    let report = CaseEvent {
+                        seq: 1,
+                        action: None,
+                        actor: case.reported_by.clone(),
+                        at: case.reported_at,
+                        from: None,
+                        to: case.flow.status,
+                    };
+                    insert_event(&mut transaction, id, &report).await?;
+                    let event = AuditEvent { object_id: id.to_string(), ..audit.clone() };
+                    append_in(&mut transaction, std::slice::from_ref(&event), case.reported_at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(u64::try_from(id).unwrap_or(0))
+                }
+
+                async fn case(&self, id: u64) -> StorageResult<Option<Case>> {
+                    let Ok(id) = i64::try_from(id) else { return Ok(None) };
+                    let row = sqlx::query(sql!("SELECT {CASE_COLUMNS} FROM case_record WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("reading a case", e))?;
+                    row.as_ref().map(read_case).transpose()
+                }
+
+                async fn case_events(&self, id: u64) -> StorageResult<Vec<CaseEvent>> {
+                    let Ok(id) = i64::try_from(id) else { return Ok(Vec::new()) };
+                    let rows = sqlx::query(
+                        "SELECT seq, actor, at_us, from_status, to_status, detail FROM case_event \
+                         WHERE case_id = $1 ORDER BY seq",
+                    )
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading a case's events", e))?;
+                    rows.iter()
+                        .map(|row| {
+                            decode_event(
+                                id,
+                                get(row, "seq")?,
+                                get(row, "actor")?,
+                                get(row, "at_us")?,
+                                get(row, "from_status")?,
+                                &get::<String>(row, "to_status")?,
+                                &get::<String>(row, "detail")?,
+                            )
+                        })
+                        .collect()
+                }
+
+                async fn update_case(
+                    &self,
+                    case: &Case,
+                    expected_version: u64,
+                    event: &CaseEvent,
+                    audit: &AuditEvent,
+                ) -> StorageResult<bool> {
+                    let (Ok(id), Ok(expected), Ok(version)) = (
+                        i64::try_from(case.id),
+                        i64::try_from(expected_version),
+                        i64::try_from(case.version),
+                    ) else {
+                        return Ok(false);
+                    };
+                    let mut transaction = self.begin_write().await?;
+                    let changed = sqlx::query(
+                        "UPDATE case_record SET category = $1, status = $2, grid = $3, lead_department = $4, priority = $5, \
+                         version = $6, updated_at_us = $7, body = $8 WHERE id = $9 AND version = $10",
+                    )
+                    .bind(case.category.as_str())
+                    .bind(case.flow.status.code())
+                    .bind(case.grid.as_deref())
+                    .bind(case.flow.lead.as_deref())
+                    .bind(case.priority.code())
+                    .bind(version)
+                    .bind(micros(case.updated_at))
+                    .bind(encode_case(case)?)
+                    .bind(id)
+                    .bind(expected)
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("changing a case", e))?
+                    .rows_affected();
+                    if changed == 0 {
+                        return Ok(false);
+                    }
+                    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_event WHERE case_id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("numbering a case event", e))?;
+                    let numbered = CaseEvent { seq: u64::try_from(next).unwrap_or(0), ..event.clone() };
+                    insert_event(&mut transaction, id, &numbered).await?;
+                    append_in(&mut transaction, std::slice::from_ref(audit), event.at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(true)
+                }
+
+                async fn cases(&self, query: &CaseQuery, page: PageRequest) -> StorageResult<Page<Case>> {
+                    let (filter, values) = conditions(query);
+                    let mut count = sqlx::query_scalar::<_, i64>(sql!("SELECT COUNT(*) FROM case_record {filter}"));
+                    for value in &values {
+                        count = count.bind(value.as_str());
+                    }
+                    let total = count.fetch_one(&self.pool).await.map_err(|e| storage_error("counting cases", e))?;
+                    let mut select = sqlx::query(sql!(
+                        "SELECT {CASE_COLUMNS} FROM case_record {filter} ORDER BY id DESC LIMIT {} OFFSET {}",
+                        page.per_page,
+                        page.offset()
+                    ));
+                    for value in &values {
+                        select = select.bind(value.as_str());
+                    }
+                    let rows = select.fetch_all(&self.pool).await.map_err(|e| storage_error("listing cases", e))?;
+                    Ok(Page {
+                        items: rows.iter().map(read_case).collect::<StorageResult<Vec<_>>>()?,
+                        total: u64::try_from(total).unwrap_or(0),
+                        page: page.page,
+                        per_page: page.per_page,
+                    })
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use case_store;

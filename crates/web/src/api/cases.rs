@@ -1,0 +1,574 @@
+//! The case engine's API (issue 5): intake from any channel, a case with its timeline and
+//! its stage clock, lists in the caller's view, and actions on the closed loop.
+//!
+//! Every action names the version it was made against; a case changed meanwhile answers
+//! 409 with the case as it now is (optimistic concurrency), never a lost update. A case
+//! outside the caller's view answers exactly like one that does not exist. Reads are
+//! audited (a case carries its reporter's phone); every write is audited with its event.
+
+use super::{PageDto, PageParams, shanghai_rfc3339};
+use crate::error::{ApiError, ApiJson};
+use crate::session::Principal;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use huimin_domain::audit::{AuditEvent, Outcome};
+use huimin_domain::case::access::CaseAccess;
+use huimin_domain::case::category::Categories;
+use huimin_domain::case::flow::{Action, Status};
+use huimin_domain::case::intake::CaseDraft;
+use huimin_domain::case::limits::{OfficeHours, Warning, WorkingTime};
+use huimin_domain::case::{Case, CaseEvent, CaseQuery};
+use huimin_domain::identity::Role;
+use huimin_domain::registry::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// The token scope of department systems that write cases (referrals, their answers).
+pub const CASES_WRITE: &str = "cases:write";
+
+/// The share of a stage's limit from which it is flagged yellow.
+const YELLOW_SHARE: f64 = 0.8;
+
+/// The running stage's clock.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClockDto {
+    /// register, dispatch, handle or verify.
+    pub stage: String,
+    /// The category's limit, e.g. `4h`, and in Chinese.
+    pub limit: String,
+    pub limit_zh: String,
+    pub allowed_minutes: i64,
+    pub used_minutes: i64,
+    /// When the limit runs out (RFC 3339, Asia/Shanghai); null while paused.
+    pub due_at: Option<String>,
+    pub paused: bool,
+    /// green, yellow (预警) or red (超时).
+    pub warning: String,
+}
+
+/// One step of the timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseEventDto {
+    pub seq: u64,
+    /// `report` for the first, then the action's code.
+    pub action: String,
+    pub action_zh: String,
+    /// The action's fields (a dispatch's departments, a note, a reason).
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    pub actor: String,
+    pub at: String,
+    pub from: Option<String>,
+    pub to: String,
+}
+
+/// A case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseDto {
+    pub id: u64,
+    /// Send it back with every action.
+    pub version: u64,
+    pub channel: String,
+    /// grid or hotline.
+    pub path: String,
+    pub category: String,
+    /// e.g. `公用设施 / 井盖`.
+    pub category_name: String,
+    pub status: String,
+    pub status_zh: String,
+    pub longitude: f64,
+    pub latitude: f64,
+    pub grid: Option<String>,
+    pub community: Option<String>,
+    pub street: Option<String>,
+    pub district: Option<String>,
+    pub description: String,
+    pub priority: String,
+    pub reporter_name: Option<String>,
+    /// Masked (`138****5678`) except for dispatchers and hotline agents.
+    pub reporter_phone: Option<String>,
+    pub callback: String,
+    pub lead: Option<String>,
+    pub assisting: Vec<String>,
+    pub level: Option<String>,
+    /// 挂账's reason while parked.
+    pub parked: Option<String>,
+    /// An extension waiting for its decision, e.g. `2d`.
+    pub pending_extension: Option<String>,
+    pub reworks: u32,
+    pub supervisions: u32,
+    pub satisfaction: Option<u8>,
+    pub merged_into: Option<u64>,
+    pub reported_by: String,
+    pub reported_at: String,
+    pub updated_at: String,
+    pub clock: Option<ClockDto>,
+    /// In a case's own answer; empty in lists.
+    pub timeline: Vec<CaseEventDto>,
+}
+
+fn categories() -> Result<&'static Categories, ApiError> {
+    Categories::shipped().map_err(ApiError::Unavailable)
+}
+
+fn working_time() -> Result<WorkingTime<'static>, ApiError> {
+    Ok(WorkingTime {
+        calendar: huimin_domain::calendar::WorkingCalendar::official()
+            .map_err(|error| ApiError::Unavailable(error.to_string()))?,
+        hours: OfficeHours::default(),
+    })
+}
+
+/// Whether the caller reads reporters' phone numbers in full.
+fn sees_phones(principal: &Principal) -> bool {
+    principal
+        .roles
+        .iter()
+        .any(|held| matches!(held.role, Role::Dispatcher | Role::HotlineAgent))
+}
+
+fn case_dto(
+    case: &Case,
+    events: &[CaseEvent],
+    full_phone: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CaseDto, ApiError> {
+    let categories = categories()?;
+    let time = working_time()?;
+    let clock = match case.clock(categories, &time) {
+        Some(clock) => {
+            // A reading past the calendar's confirmed years is left out, not guessed.
+            clock
+                .reading(&time, now, YELLOW_SHARE)
+                .ok()
+                .map(|reading| ClockDto {
+                    stage: case
+                        .flow
+                        .status
+                        .stage()
+                        .map_or("", |stage| stage.code())
+                        .to_owned(),
+                    limit: clock.limit.code(),
+                    limit_zh: clock.limit.label_zh(),
+                    allowed_minutes: reading.allowed_minutes,
+                    used_minutes: reading.used_minutes,
+                    due_at: reading.due_at.map(shanghai_rfc3339),
+                    paused: reading.paused,
+                    warning: match reading.warning {
+                        Warning::Green => "green",
+                        Warning::Yellow => "yellow",
+                        Warning::Red => "red",
+                    }
+                    .to_owned(),
+                })
+        }
+        None => None,
+    };
+    let flow = &case.flow;
+    Ok(CaseDto {
+        id: case.id,
+        version: case.version,
+        channel: case.channel.code().to_owned(),
+        path: match flow.path {
+            huimin_domain::case::flow::Path::Grid => "grid",
+            huimin_domain::case::flow::Path::Hotline => "hotline",
+        }
+        .to_owned(),
+        category: case.category.clone(),
+        category_name: categories.path_name(&case.category).unwrap_or_default(),
+        status: flow.status.code().to_owned(),
+        status_zh: flow.status.name_zh().to_owned(),
+        longitude: case.location.longitude,
+        latitude: case.location.latitude,
+        grid: case.grid.clone(),
+        community: case.community.clone(),
+        street: case.street.clone(),
+        district: case.district.clone(),
+        description: case.description.clone(),
+        priority: case.priority.code().to_owned(),
+        reporter_name: case.reporter.name.clone(),
+        reporter_phone: case.reporter.phone.as_ref().map(|phone| {
+            if full_phone {
+                phone.as_str().to_owned()
+            } else {
+                huimin_domain::access::mask_phone(phone.as_str())
+            }
+        }),
+        callback: case.reporter.callback.code().to_owned(),
+        lead: flow.lead.clone(),
+        assisting: flow.assisting.clone(),
+        level: flow.level.map(|level| level.code().to_owned()),
+        parked: flow.parked.clone(),
+        pending_extension: flow
+            .pending_extension
+            .as_ref()
+            .map(|(limit, _)| limit.code()),
+        reworks: flow.reworks,
+        supervisions: flow.supervisions,
+        satisfaction: flow.satisfaction,
+        merged_into: flow.merged_into,
+        reported_by: case.reported_by.clone(),
+        reported_at: shanghai_rfc3339(case.reported_at),
+        updated_at: shanghai_rfc3339(case.updated_at),
+        clock,
+        timeline: events
+            .iter()
+            .map(|event| CaseEventDto {
+                seq: event.seq,
+                action: event
+                    .action
+                    .as_ref()
+                    .map_or("report", Action::code)
+                    .to_owned(),
+                action_zh: event
+                    .action
+                    .as_ref()
+                    .map_or("上报", Action::name_zh)
+                    .to_owned(),
+                detail: event
+                    .action
+                    .as_ref()
+                    .and_then(|action| serde_json::to_value(action).ok())
+                    .unwrap_or(serde_json::Value::Null),
+                actor: event.actor.clone(),
+                at: shanghai_rfc3339(event.at),
+                from: event.from.map(|status| status.code().to_owned()),
+                to: event.to.code().to_owned(),
+            })
+            .collect(),
+    })
+}
+
+/// The caller, if it works with cases; a token needs `cases:write` to change them.
+async fn case_worker(
+    state: &AppState,
+    parts: &Parts,
+    writing: bool,
+) -> Result<(Principal, CaseAccess), ApiError> {
+    let principal = super::government_caller(state, parts, "cases are").await?;
+    if writing
+        && principal
+            .token_scopes
+            .as_ref()
+            .is_some_and(|scopes| !scopes.iter().any(|scope| scope == CASES_WRITE))
+    {
+        return Err(ApiError::Forbidden(format!(
+            "changing cases needs a token with {CASES_WRITE}"
+        )));
+    }
+    let access = CaseAccess::of(&principal.roles, state.clock.now());
+    if !access.works_with_cases() {
+        return Err(ApiError::Forbidden(
+            "cases are for grid, hotline, dispatch, department and leadership roles".to_owned(),
+        ));
+    }
+    Ok((principal, access))
+}
+
+async fn audit(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
+    state
+        .audit
+        .append_audit(&[event], state.clock.now())
+        .await?;
+    Ok(())
+}
+
+/// Opens a case from any channel: the location places it in its grid (and so its
+/// community, street and district); grid patrol reports follow the grid path, the rest
+/// the hotline's.
+#[utoipa::path(post, path = "/api/v1/cases", request_body = CaseDraftBody,
+    responses((status = 201, body = CaseDto), (status = 403), (status = 422)))]
+pub async fn create_case(
+    State(state): State<AppState>,
+    parts: Parts,
+    ApiJson(draft): ApiJson<CaseDraft>,
+) -> Result<(StatusCode, Json<CaseDto>), ApiError> {
+    let (principal, access) = case_worker(&state, &parts, true).await?;
+    let index = state.grid_index();
+    let bounds = index.bounds().ok_or_else(|| {
+        ApiError::Unavailable("the city has no grids yet, so no case can be placed".to_owned())
+    })?;
+    let new = draft
+        .validate(categories()?, bounds)
+        .map_err(ApiError::Validation)?;
+    let grid = index.grid_at(new.location).map(str::to_owned);
+    if !access.may_report(new.channel, grid.as_deref()) {
+        let event = AuditEvent {
+            outcome: Outcome::Denied,
+            ..principal.actor(&parts).event("case.report", "case", "")
+        };
+        audit(&state, event).await?;
+        return Err(ApiError::Forbidden(format!(
+            "your roles do not open {} cases here",
+            new.channel.code()
+        )));
+    }
+    let now = state.clock.now();
+    let actor = principal.account.login.clone();
+    let mut case = Case::open(new, grid, &actor, now);
+    let event = AuditEvent {
+        jurisdiction: case.grid.clone().unwrap_or_default(),
+        detail: format!("{} {}", case.channel.code(), case.category),
+        ..principal.actor(&parts).event("case.report", "case", "")
+    };
+    case.id = state.cases.create_case(&case, &event).await?;
+    let events = state.cases.case_events(case.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(case_dto(&case, &events, sees_phones(&principal), now)?),
+    ))
+}
+
+/// The body of a new case (documentation of `CaseDraft`).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct CaseDraftBody {
+    /// grid_patrol, hotline, sms, portal, open311 or referral.
+    pub channel: String,
+    /// A subcategory's code, e.g. `P0101` (公用设施 / 井盖).
+    pub category: String,
+    pub longitude: f64,
+    pub latitude: f64,
+    /// 5 to 2,000 characters.
+    pub description: String,
+    /// normal (default), urgent or emergency.
+    pub priority: Option<String>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    /// none, phone or sms; phone by default when a phone is given.
+    pub callback: Option<String>,
+    /// The identity number, house id or credit code the case is about.
+    pub person: Option<String>,
+    pub house: Option<String>,
+    pub entity: Option<String>,
+}
+
+/// The case, if it exists and the caller sees it; the same 404 otherwise.
+async fn visible_case(state: &AppState, access: &CaseAccess, id: u64) -> Result<Case, ApiError> {
+    match state.cases.case(id).await? {
+        Some(case) if access.sees(&case) => Ok(case),
+        _ => Err(ApiError::not_found("case")),
+    }
+}
+
+/// A case with its timeline and its stage clock.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", params(("id" = u64, Path)),
+    responses((status = 200, body = CaseDto), (status = 404)))]
+pub async fn get_case(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(id): Path<u64>,
+) -> Result<Json<CaseDto>, ApiError> {
+    let (principal, access) = case_worker(&state, &parts, false).await?;
+    let found = visible_case(&state, &access, id).await;
+    let event = AuditEvent {
+        outcome: if found.is_ok() {
+            Outcome::Allowed
+        } else {
+            Outcome::Denied
+        },
+        jurisdiction: found
+            .as_ref()
+            .ok()
+            .and_then(|case| case.grid.clone())
+            .unwrap_or_default(),
+        ..principal
+            .actor(&parts)
+            .event("case.read", "case", id.to_string())
+    };
+    audit(&state, event).await?;
+    let case = found?;
+    let events = state.cases.case_events(id).await?;
+    Ok(Json(case_dto(
+        &case,
+        &events,
+        sees_phones(&principal),
+        state.clock.now(),
+    )?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseListParams {
+    /// A status code, e.g. `dispatched`.
+    pub status: Option<String>,
+    /// `true`: only cases still waiting for work.
+    pub open: Option<bool>,
+    /// An area code (district, street, community or grid) the case lies in.
+    pub area: Option<String>,
+    /// The lead department.
+    pub lead: Option<String>,
+    pub category: Option<String>,
+}
+
+/// Cases in the caller's view, newest first.
+#[utoipa::path(get, path = "/api/v1/cases", params(CaseListParams, PageParams),
+    responses((status = 200, body = PageDto<CaseDto>), (status = 422)))]
+pub async fn list_cases(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(params): Query<CaseListParams>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<PageDto<CaseDto>>, ApiError> {
+    let (principal, access) = case_worker(&state, &parts, false).await?;
+    let status = match params
+        .status
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+    {
+        None => None,
+        Some(text) => Some(Status::parse(text).ok_or_else(|| {
+            let codes: Vec<&str> = Status::ALL.iter().map(|status| status.code()).collect();
+            ApiError::field(FieldError::not_one_of("status", text, &codes))
+        })?),
+    };
+    let mut query = CaseQuery {
+        status,
+        open_only: params.open.unwrap_or(false),
+        area: params.area.clone().filter(|area| !area.trim().is_empty()),
+        lead: params.lead.clone().filter(|lead| !lead.trim().is_empty()),
+        category: params
+            .category
+            .clone()
+            .filter(|category| !category.trim().is_empty()),
+    };
+    // Lists hold only what the caller sees: one area of theirs, or their department's
+    // cases. A caller with several areas asks for one of them.
+    let prefixes = access.scope.prefixes();
+    let city_wide = prefixes.iter().any(|prefix| prefix.len() <= 4);
+    if !city_wide {
+        match (&query.area, prefixes, access.departments.as_slice()) {
+            (Some(area), _, _)
+                if prefixes
+                    .iter()
+                    .any(|prefix| area.starts_with(prefix.as_str())) => {}
+            (None, [only], _) => query.area = Some(only.clone()),
+            (None, [], [department, ..]) if query.lead.is_none() => {
+                query.lead = Some(department.clone())
+            }
+            (None, [], departments)
+                if query
+                    .lead
+                    .as_ref()
+                    .is_some_and(|lead| departments.contains(lead)) => {}
+            _ => {
+                return Err(ApiError::Forbidden(
+                    "name an area inside your jurisdiction (area=…), or list your department's cases".to_owned(),
+                ));
+            }
+        }
+    }
+    let found = state.cases.cases(&query, page.request()).await?;
+    let event = AuditEvent {
+        jurisdiction: query.area.clone().unwrap_or_default(),
+        detail: format!("{} cases", found.items.len()),
+        ..principal.actor(&parts).event("case.list", "case", "")
+    };
+    audit(&state, event).await?;
+    let now = state.clock.now();
+    let full = sees_phones(&principal);
+    let mut items = Vec::with_capacity(found.items.len());
+    for case in &found.items {
+        items.push(case_dto(case, &[], full, now)?);
+    }
+    Ok(Json(PageDto {
+        items,
+        total: found.total,
+        page: found.page,
+        per_page: found.per_page,
+    }))
+}
+
+/// An action on a case, with the version it was made against.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ActionBody {
+    pub version: u64,
+    /// The action and its fields, e.g. `{"action": "dispatch", "lead": "chengguan",
+    /// "level": "district"}` or `{"action": "verify", "passed": true, "note": "…"}`.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub action: Action,
+}
+
+/// Takes an action on a case: 200 with the case after it; 409 with the case as it now is
+/// when it changed since `version`; 422 when the loop does not allow the action now, with
+/// the reason; 403 when the caller's roles do not take it.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", params(("id" = u64, Path)),
+    request_body = ActionBody,
+    responses((status = 200, body = CaseDto), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn act_on_case(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<ActionBody>,
+) -> Result<Json<CaseDto>, ApiError> {
+    let (principal, access) = case_worker(&state, &parts, true).await?;
+    let case = visible_case(&state, &access, id).await?;
+    let now = state.clock.now();
+    let full = sees_phones(&principal);
+    let stale = |current: &Case| -> Result<ApiError, ApiError> {
+        Ok(ApiError::Stale {
+            message: format!(
+                "case {id} changed since version {}: it is at version {} ({}), so nothing was done",
+                body.version,
+                current.version,
+                current.flow.status.name_zh()
+            ),
+            current: serde_json::to_value(case_dto(current, &[], full, now)?).unwrap_or_default(),
+        })
+    };
+    if case.version != body.version {
+        return Err(stale(&case)?);
+    }
+    let action_code = format!("case.{}", body.action.code());
+    if !access.may(&body.action, &case) {
+        let event = AuditEvent {
+            outcome: Outcome::Denied,
+            jurisdiction: case.grid.clone().unwrap_or_default(),
+            ..principal
+                .actor(&parts)
+                .event(&action_code, "case", id.to_string())
+        };
+        audit(&state, event).await?;
+        return Err(ApiError::Forbidden(format!(
+            "your roles do not take '{}' ({}) on this case",
+            body.action.code(),
+            body.action.name_zh()
+        )));
+    }
+    let actor = principal.account.login.clone();
+    let (next, event) = case.advance(&body.action, &actor, now).map_err(|error| {
+        ApiError::field(FieldError::new(
+            "action",
+            body.action.code(),
+            "transition_refused",
+            error.message,
+            error.message_zh,
+        ))
+    })?;
+    let audit_event = AuditEvent {
+        jurisdiction: case.grid.clone().unwrap_or_default(),
+        detail: format!("{} → {}", case.flow.status.code(), next.flow.status.code()),
+        ..principal
+            .actor(&parts)
+            .event(&action_code, "case", id.to_string())
+    };
+    if !state
+        .cases
+        .update_case(&next, body.version, &event, &audit_event)
+        .await?
+    {
+        let current = state
+            .cases
+            .case(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("case"))?;
+        return Err(stale(&current)?);
+    }
+    let events = state.cases.case_events(id).await?;
+    Ok(Json(case_dto(&next, &events, full, now)?))
+}
