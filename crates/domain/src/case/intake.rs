@@ -288,16 +288,12 @@ impl CaseDraft {
                 .filter(|text| !text.is_empty())
                 .map(str::to_owned)
         };
-        let phone = match given(&self.reporter_phone) {
-            None => None,
-            Some(text) => match Phone::parse(&text) {
-                Ok(phone) => Some(phone),
-                Err(error) => {
-                    errors.push(FieldError::identifier("reporter_phone", &text, &error));
-                    None
-                }
-            },
-        };
+        let phone = identifier(
+            &mut errors,
+            "reporter_phone",
+            given(&self.reporter_phone),
+            Phone::parse,
+        );
         let callback = match given(&self.callback) {
             None if phone.is_some() => Some(Callback::Phone),
             None => Some(Callback::None),
@@ -325,26 +321,13 @@ impl CaseDraft {
                 parsed
             }
         };
-        let person = match given(&self.person) {
-            None => None,
-            Some(text) => match CitizenId::parse(&text) {
-                Ok(id) => Some(id),
-                Err(error) => {
-                    errors.push(FieldError::identifier("person", &text, &error));
-                    None
-                }
-            },
-        };
-        let entity = match given(&self.entity) {
-            None => None,
-            Some(text) => match CreditCode::parse(&text) {
-                Ok(code) => Some(code),
-                Err(error) => {
-                    errors.push(FieldError::identifier("entity", &text, &error));
-                    None
-                }
-            },
-        };
+        let person = identifier(&mut errors, "person", given(&self.person), CitizenId::parse);
+        let entity = identifier(
+            &mut errors,
+            "entity",
+            given(&self.entity),
+            CreditCode::parse,
+        );
         let reporter_name = given(&self.reporter_name);
         if reporter_name
             .as_ref()
@@ -382,6 +365,19 @@ impl CaseDraft {
             _ => Err(errors),
         }
     }
+}
+
+/// An optional identifier parsed, or its error added to `errors`.
+fn identifier<T>(
+    errors: &mut Vec<FieldError>,
+    field: &'static str,
+    text: Option<String>,
+    parse: impl Fn(&str) -> Result<T, crate::identifiers::IdentifierError>,
+) -> Option<T> {
+    let text = text?;
+    parse(&text)
+        .map_err(|error| errors.push(FieldError::identifier(field, &text, &error)))
+        .ok()
 }
 
 /// The community, street and district of a grid, from its code's prefixes.
