@@ -621,6 +621,17 @@ pub trait CaseStore: Send + Sync {
         query: &crate::case::CaseQuery,
         page: PageRequest,
     ) -> StorageResult<Page<crate::case::Case>>;
+
+    /// The dispatch rules in force, in the order they were given.
+    async fn dispatch_rules(&self) -> StorageResult<Vec<crate::case::dispatch::DispatchRule>>;
+
+    /// Replaces every dispatch rule with `rules`, with the audit event, in one transaction.
+    async fn replace_dispatch_rules(
+        &self,
+        rules: &[crate::case::dispatch::DispatchRule],
+        audit: &AuditEvent,
+        at: DateTime<Utc>,
+    ) -> StorageResult<()>;
 }
 
 impl<

@@ -263,6 +263,60 @@ macro_rules! case_store {
                     Ok(true)
                 }
 
+                async fn dispatch_rules(&self) -> StorageResult<Vec<huimin_domain::case::dispatch::DispatchRule>> {
+                    let rows = sqlx::query(
+                        "SELECT category, area, lead_department, assisting, level FROM dispatch_rule ORDER BY position",
+                    )
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading dispatch rules", e))?;
+                    rows.iter()
+                        .map(|row| {
+                            let level: String = get(row, "level")?;
+                            let assisting: String = get(row, "assisting")?;
+                            Ok(huimin_domain::case::dispatch::DispatchRule {
+                                category: get(row, "category")?,
+                                area: get(row, "area")?,
+                                lead: get(row, "lead_department")?,
+                                assisting: assisting.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect(),
+                                level: huimin_domain::case::flow::Level::parse(&level)
+                                    .ok_or_else(|| crate::codec::corrupt("dispatch_rule.level", &level, "not a level"))?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn replace_dispatch_rules(
+                    &self,
+                    rules: &[huimin_domain::case::dispatch::DispatchRule],
+                    audit: &AuditEvent,
+                    at: chrono::DateTime<chrono::Utc>,
+                ) -> StorageResult<()> {
+                    let mut transaction = self.begin_write().await?;
+                    sqlx::query("DELETE FROM dispatch_rule")
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("replacing dispatch rules", e))?;
+                    for (position, rule) in rules.iter().enumerate() {
+                        sqlx::query(
+                            "INSERT INTO dispatch_rule (position, category, area, lead_department, assisting, level) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(i64::try_from(position).map_err(|e| storage_error("rule position", e))?)
+                        .bind(rule.category.as_str())
+                        .bind(rule.area.as_str())
+                        .bind(rule.lead.as_str())
+                        .bind(rule.assisting.join(","))
+                        .bind(rule.level.code())
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("writing a dispatch rule", e))?;
+                    }
+                    append_in(&mut transaction, std::slice::from_ref(audit), at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(())
+                }
+
                 async fn cases(&self, query: &CaseQuery, page: PageRequest) -> StorageResult<Page<Case>> {
                     let (filter, values) = conditions(query);
                     let mut count = sqlx::query_scalar::<_, i64>(sql!("SELECT COUNT(*) FROM case_record {filter}"));

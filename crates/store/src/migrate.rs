@@ -105,6 +105,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_cases.sql"),
         postgres: include_str!("../migrations/postgres/0015_cases.sql"),
     },
+    Migration {
+        version: 16,
+        name: "dispatch_rules",
+        sqlite: include_str!("../migrations/sqlite/0016_dispatch_rules.sql"),
+        postgres: include_str!("../migrations/postgres/0016_dispatch_rules.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -3037,4 +3037,36 @@ async fn cases_keep_their_timeline_and_refuse_a_stale_change(
             .total,
         2
     );
+
+    // Dispatch rules are kept in their order and replaced whole.
+    use huimin_domain::case::dispatch::DispatchRule;
+    assert!(store.dispatch_rules().await.unwrap().is_empty());
+    let rules = vec![
+        DispatchRule {
+            category: "P01".into(),
+            area: String::new(),
+            lead: "chengguan".into(),
+            assisting: vec!["zhujian".into(), "gongan".into()],
+            level: Level::District,
+        },
+        DispatchRule {
+            category: "E0101".into(),
+            area: "321002".into(),
+            lead: "huanwei".into(),
+            assisting: Vec::new(),
+            level: Level::Street,
+        },
+    ];
+    let before = store.audit_size().await.unwrap();
+    store
+        .replace_dispatch_rules(&rules, &audit("case.dispatch_rules"), at(13))
+        .await
+        .unwrap();
+    assert_eq!(store.dispatch_rules().await.unwrap(), rules);
+    store
+        .replace_dispatch_rules(&rules[1..], &audit("case.dispatch_rules"), at(14))
+        .await
+        .unwrap();
+    assert_eq!(store.dispatch_rules().await.unwrap(), rules[1..]);
+    assert_eq!(store.audit_size().await.unwrap(), before + 2);
 }

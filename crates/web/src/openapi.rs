@@ -50,6 +50,8 @@ use utoipa_swagger_ui::SwaggerUi;
         api::list_cases,
         api::get_case,
         api::act_on_case,
+        api::dispatch_rules,
+        api::replace_dispatch_rules,
         api::batch_problems,
         api::create_request,
         api::list_requests,
@@ -136,6 +138,7 @@ use utoipa_swagger_ui::SwaggerUi;
         api::ClockDto,
         api::CaseDraftBody,
         api::ActionBody,
+        api::DispatchRulesBody,
     ))
 )]
 pub struct ApiDoc;

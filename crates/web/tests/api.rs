@@ -3054,4 +3054,101 @@ async fn cases_through_the_api(app: &TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Dispatch rules: the city administrator sets them; a registered grid case and a new
+    // hotline ticket go where they say.
+    let admin = app
+        .client_in("city.admin", Role::CityAdministrator, "321000", None, write)
+        .await;
+    let rules_path = "/api/v1/cases/dispatch-rules";
+    let put = |client: &reqwest::Client, body: Value| {
+        client
+            .put(format!("{address}{rules_path}"))
+            .json(&body)
+            .send()
+    };
+    let rules = json!({"rules": [
+        {"category": "P01", "lead": "chengguan", "assisting": ["zhujian"], "level": "district"},
+        {"category": "H0101", "area": "", "lead": "gongshui", "level": "street"},
+    ]});
+    let response = put(&dispatcher, rules.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = put(
+        &admin,
+        json!({"rules": [{"category": "P01", "lead": "chengguan", "level": "district"},
+                         {"category": "X99", "area": "32", "lead": "城管", "level": "city"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let wrong: Value = response.json().await.unwrap();
+    let messages: Vec<&str> = wrong["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|detail| detail["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 3, "{wrong}");
+    assert!(
+        messages
+            .iter()
+            .all(|message| message.starts_with("rule 2: ")),
+        "{messages:?}"
+    );
+    let (_, none) = fetch(&dispatcher, address, rules_path).await;
+    assert_eq!(none["rules"], json!([]), "a refused set changes nothing");
+    let response = put(&admin, rules).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, kept) = fetch(&dispatcher, address, rules_path).await;
+    assert_eq!(kept["rules"][0]["lead"], "chengguan");
+
+    let response = post(&worker, "/api/v1/cases", report.clone())
+        .await
+        .unwrap();
+    let second: Value = response.json().await.unwrap();
+    assert_eq!(second["status"], "reported", "a grid report waits for 立案");
+    let second_id = second["id"].as_u64().unwrap();
+    let response = post(
+        &dispatcher,
+        &format!("/api/v1/cases/{second_id}/actions"),
+        json!({"version": 1, "action": "register"}),
+    )
+    .await
+    .unwrap();
+    let routed: Value = response.json().await.unwrap();
+    assert_eq!(
+        (
+            routed["status"].as_str(),
+            routed["lead"].as_str(),
+            routed["version"].as_u64()
+        ),
+        (Some("dispatched"), Some("chengguan"), Some(3)),
+        "{routed}"
+    );
+    assert_eq!(routed["timeline"][2]["actor"], "system:dispatch-rules");
+    assert_eq!(routed["assisting"], json!(["zhujian"]));
+
+    let agent = app
+        .client_in("agent", Role::HotlineAgent, "321000", None, write)
+        .await;
+    let mut call = report.clone();
+    call["channel"] = json!("hotline");
+    call["category"] = json!("H0101");
+    call["description"] = json!("小区停水两天，无人告知何时恢复");
+    let response = post(&agent, "/api/v1/cases", call).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let ticket: Value = response.json().await.unwrap();
+    assert_eq!(
+        (
+            ticket["path"].as_str(),
+            ticket["status"].as_str(),
+            ticket["lead"].as_str()
+        ),
+        (Some("hotline"), Some("assigned"), Some("gongshui")),
+        "{ticket}"
+    );
+    assert_eq!(
+        ticket["reporter_phone"], "13805251234",
+        "agents read the caller's number"
+    );
 }

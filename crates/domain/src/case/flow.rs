@@ -941,19 +941,19 @@ mod tests {
         let replied = run(
             Path::Hotline,
             &[
-                (&dispatch("shuiwu"), "agent"),
-                (&Action::Accept, "sw.officer"),
+                (&dispatch("gongshui"), "agent"),
+                (&Action::Accept, "gs.officer"),
                 (
                     &Action::Feedback {
                         note: "已抢修".into(),
                     },
-                    "sw.officer",
+                    "gs.officer",
                 ),
             ],
         )
         .unwrap();
         assert_eq!(replied.status, Status::Replied);
-        assert!(replied.apply(&Action::Conclude, "sw.officer").is_err());
+        assert!(replied.apply(&Action::Conclude, "gs.officer").is_err());
         let concluded = replied.apply(&Action::Conclude, "agent").unwrap();
         assert!(
             concluded
@@ -999,7 +999,7 @@ mod tests {
             (Status::InProgress, 1, None)
         );
         // 退单 goes back to 受理.
-        let back = run(Path::Hotline, &[(&dispatch("shuiwu"), "agent")])
+        let back = run(Path::Hotline, &[(&dispatch("gongshui"), "agent")])
             .unwrap()
             .apply(
                 &Action::Return {

@@ -5,6 +5,7 @@
 //!   action;
 //! - [`category`]: the two-level category tree, shipped as data, with each subcategory's
 //!   stage limits;
+//! - [`dispatch`]: the rules that choose a case's lead department and level;
 //! - [`limits`]: working time (office hours on the State Council's calendar), limits,
 //!   pauses, extensions and the yellow and red warnings;
 //! - [`flow`]: the closed loop as a state machine, grid and hotline paths, with who may
@@ -13,6 +14,7 @@
 
 pub mod access;
 pub mod category;
+pub mod dispatch;
 pub mod flow;
 pub mod intake;
 pub mod limits;

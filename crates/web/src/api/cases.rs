@@ -17,6 +17,7 @@ use axum::http::request::Parts;
 use huimin_domain::audit::{AuditEvent, Outcome};
 use huimin_domain::case::access::CaseAccess;
 use huimin_domain::case::category::Categories;
+use huimin_domain::case::dispatch::{DispatchRule, DispatchRules};
 use huimin_domain::case::flow::{Action, Status};
 use huimin_domain::case::intake::CaseDraft;
 use huimin_domain::case::limits::{OfficeHours, Warning, WorkingTime};
@@ -315,6 +316,8 @@ pub async fn create_case(
         ..principal.actor(&parts).event("case.report", "case", "")
     };
     case.id = state.cases.create_case(&case, &event).await?;
+    // A hotline ticket is dispatched at once when a rule covers it.
+    let case = dispatch_by_rules(&state, case).await?;
     let events = state.cases.case_events(case.id).await?;
     Ok((
         StatusCode::CREATED,
@@ -569,6 +572,140 @@ pub async fn act_on_case(
             .ok_or_else(|| ApiError::not_found("case"))?;
         return Err(stale(&current)?);
     }
+    // A registered grid case goes where the rules send it; a dispatcher may send it
+    // elsewhere afterwards, with a reason (改派).
+    let next = if matches!(body.action, Action::Register) {
+        dispatch_by_rules(&state, next).await?
+    } else {
+        next
+    };
     let events = state.cases.case_events(id).await?;
     Ok(Json(case_dto(&next, &events, full, now)?))
+}
+
+/// The account the dispatch rules act as.
+const RULES_ACTOR: &str = "system:dispatch-rules";
+
+/// `case` dispatched by the rules, when one covers it and the loop allows a dispatch
+/// now; otherwise (or when someone acted on it meanwhile) the case as it was.
+async fn dispatch_by_rules(state: &AppState, case: Case) -> Result<Case, ApiError> {
+    let rules = DispatchRules::new(state.cases.dispatch_rules().await?);
+    let Some(rule) = rules.choose(categories()?, &case.category, case.grid.as_deref()) else {
+        return Ok(case);
+    };
+    let action = Action::Dispatch {
+        lead: rule.lead.clone(),
+        assisting: rule.assisting.clone(),
+        level: rule.level,
+        reason: None,
+    };
+    let now = state.clock.now();
+    let Ok((next, event)) = case.advance(&action, RULES_ACTOR, now) else {
+        return Ok(case);
+    };
+    let audit = AuditEvent {
+        jurisdiction: case.grid.clone().unwrap_or_default(),
+        detail: format!("by rule {} {} → {}", rule.category, rule.area, rule.lead),
+        ..huimin_domain::audit::Actor::system("dispatch-rules").event(
+            "case.dispatch",
+            "case",
+            case.id.to_string(),
+        )
+    };
+    if state
+        .cases
+        .update_case(&next, case.version, &event, &audit)
+        .await?
+    {
+        Ok(next)
+    } else {
+        Ok(case)
+    }
+}
+
+/// The dispatch rules: a case's lead department and level by its category (a
+/// subcategory, or a class for all its subcategories) and area (a code prefix; empty for
+/// the whole city). The most specific rule wins.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DispatchRulesBody {
+    /// Each `{"category", "area", "lead", "assisting", "level"}`.
+    #[schema(value_type = Vec<Object>)]
+    pub rules: Vec<DispatchRule>,
+}
+
+/// The dispatch rules in force.
+#[utoipa::path(get, path = "/api/v1/cases/dispatch-rules",
+    responses((status = 200, body = DispatchRulesBody)))]
+pub async fn dispatch_rules(
+    State(state): State<AppState>,
+    parts: Parts,
+) -> Result<Json<DispatchRulesBody>, ApiError> {
+    case_worker(&state, &parts, false).await?;
+    Ok(Json(DispatchRulesBody {
+        rules: state.cases.dispatch_rules().await?,
+    }))
+}
+
+/// Replaces the dispatch rules (the city administrator). Every wrong field of every rule
+/// is named (422), and nothing is changed then.
+#[utoipa::path(put, path = "/api/v1/cases/dispatch-rules", request_body = DispatchRulesBody,
+    responses((status = 200, body = DispatchRulesBody), (status = 403), (status = 422)))]
+pub async fn replace_dispatch_rules(
+    State(state): State<AppState>,
+    parts: Parts,
+    ApiJson(body): ApiJson<DispatchRulesBody>,
+) -> Result<Json<DispatchRulesBody>, ApiError> {
+    let (principal, _) = case_worker(&state, &parts, true).await?;
+    if !super::is_city_administrator(&principal) {
+        let event = AuditEvent {
+            outcome: Outcome::Denied,
+            ..principal
+                .actor(&parts)
+                .event("case.dispatch_rules", "dispatch_rules", "")
+        };
+        audit(&state, event).await?;
+        return Err(ApiError::Forbidden(
+            "the city administrator edits the dispatch rules".to_owned(),
+        ));
+    }
+    let categories = categories()?;
+    let mut errors = Vec::new();
+    for (index, rule) in body.rules.iter().enumerate() {
+        for error in rule.validate(categories) {
+            errors.push(FieldError {
+                message: format!("rule {}: {}", index + 1, error.message),
+                message_zh: format!("第 {} 条规则：{}", index + 1, error.message_zh),
+                ..error
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let rules: Vec<DispatchRule> = body
+        .rules
+        .into_iter()
+        .map(|rule| DispatchRule {
+            category: rule.category.trim().to_owned(),
+            area: rule.area.trim().to_owned(),
+            lead: rule.lead.trim().to_owned(),
+            assisting: rule
+                .assisting
+                .iter()
+                .map(|id| id.trim().to_owned())
+                .collect(),
+            level: rule.level,
+        })
+        .collect();
+    let event = AuditEvent {
+        detail: format!("{} rules", rules.len()),
+        ..principal
+            .actor(&parts)
+            .event("case.dispatch_rules", "dispatch_rules", "")
+    };
+    state
+        .cases
+        .replace_dispatch_rules(&rules, &event, state.clock.now())
+        .await?;
+    Ok(Json(DispatchRulesBody { rules }))
 }

@@ -52,6 +52,10 @@ pub fn upload_routes() -> Router<AppState> {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/cases", get(cases::list_cases).post(cases::create_case))
+        .route(
+            "/cases/dispatch-rules",
+            get(cases::dispatch_rules).put(cases::replace_dispatch_rules),
+        )
         .route("/cases/{id}", get(cases::get_case))
         .route(
             "/cases/{id}/actions",
