@@ -51,6 +51,7 @@ const SECTIONS: &[&str] = &[
     "dataset",
     "exchange",
     "webhooks",
+    "cases",
 ];
 
 impl Settings {
@@ -159,6 +160,21 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
             None
         };
         rows.extend(crate::exchange_bench::run(
+            &runtime,
+            &binary,
+            &settings.out,
+            settings.people.min(200_000),
+            settings.http_seconds,
+            postgres,
+        )?);
+    }
+    if settings.runs("cases") {
+        let postgres = if settings.postgres {
+            runtime.block_on(huimin_store::testing::fresh_postgres_database())
+        } else {
+            None
+        };
+        rows.extend(crate::case_bench::run(
             &runtime,
             &binary,
             &settings.out,
@@ -376,8 +392,8 @@ pub(crate) fn write_ids(database: &str, path: &Path) -> anyhow::Result<()> {
     write_query(database, query, path)
 }
 
-/// Writes the rows of a one-column query, one per line.
-fn write_query(database: &str, query: &str, path: &Path) -> anyhow::Result<()> {
+/// Writes the rows of a query, one per line (columns separated by `|`).
+pub(crate) fn write_query(database: &str, query: &str, path: &Path) -> anyhow::Result<()> {
     let output = match database.strip_prefix("sqlite:") {
         Some(file) => Command::new("sqlite3").arg(file).arg(query).output()?,
         None => Command::new("psql")

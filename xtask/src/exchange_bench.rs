@@ -44,6 +44,26 @@ fn department_token(
     department: &str,
     scopes: &[&str],
 ) -> anyhow::Result<String> {
+    service_token(
+        binary,
+        database,
+        login,
+        "department_data_officer",
+        Some(department),
+        scopes,
+    )
+}
+
+/// A city-wide service account with `role` (of `department`, if any) and a token of
+/// `scopes`, made with the binary's own commands.
+pub(crate) fn service_token(
+    binary: &Path,
+    database: &str,
+    login: &str,
+    role: &str,
+    department: Option<&str>,
+    scopes: &[&str],
+) -> anyhow::Result<String> {
     let run = |arguments: &[&str]| -> anyhow::Result<std::process::Output> {
         Ok(Command::new(binary)
             .args(arguments)
@@ -51,19 +71,21 @@ fn department_token(
             .env("HUIMIN__LOG__FILTER", "warn")
             .output()?)
     };
-    let added = run(&[
+    let mut account = vec![
         "account",
         "add-service",
         login,
         "--name",
         login,
         "--role",
-        "department_data_officer",
+        role,
         "--jurisdiction",
         "321000",
-        "--department",
-        department,
-    ])?;
+    ];
+    if let Some(department) = department {
+        account.extend(["--department", department]);
+    }
+    let added = run(&account)?;
     ensure!(
         added.status.success(),
         "account add-service {login}: {}",

@@ -5,6 +5,7 @@
 
 mod audit_bench;
 mod bench;
+mod case_bench;
 mod dataset_bench;
 mod exchange_bench;
 mod read_audit_bench;
