@@ -40,7 +40,7 @@ struct Settings {
 }
 
 /// The benchmarks `--only` can name.
-const SECTIONS: &[&str] = &[
+pub(crate) const SECTIONS: &[&str] = &[
     "grid",
     "import",
     "demo",

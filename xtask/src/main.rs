@@ -33,7 +33,9 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => bench::run(&arguments[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask tidy | cargo xtask bench [--people N] [--skip-postgres] [--only grid,import,demo,http]"
+                "usage: cargo xtask tidy | cargo xtask bench [--people N] [--skip-postgres] [--only {}] \
+                 [--http-seconds N] [--audit-entries N] [--dataset-rows N] [--out DIR]",
+                bench::SECTIONS.join(",")
             );
             std::process::exit(2);
         }
