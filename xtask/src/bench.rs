@@ -58,6 +58,15 @@ impl Settings {
     fn runs(&self, section: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|name| name == section)
     }
+
+    /// A fresh PostgreSQL database for one benchmark, unless `--skip-postgres`.
+    fn fresh_postgres(&self, runtime: &tokio::runtime::Runtime) -> Option<String> {
+        if self.postgres {
+            runtime.block_on(huimin_store::testing::fresh_postgres_database())
+        } else {
+            None
+        }
+    }
 }
 
 fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
@@ -140,11 +149,7 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
         rows.push(crate::sign_in_bench::run(&runtime, &binary, &settings.out)?);
     }
     if settings.runs("dataset") {
-        let postgres = if settings.postgres {
-            runtime.block_on(huimin_store::testing::fresh_postgres_database())
-        } else {
-            None
-        };
+        let postgres = settings.fresh_postgres(&runtime);
         rows.extend(crate::dataset_bench::run(
             &binary,
             &settings.out,
@@ -154,11 +159,7 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
         )?);
     }
     if settings.runs("exchange") {
-        let postgres = if settings.postgres {
-            runtime.block_on(huimin_store::testing::fresh_postgres_database())
-        } else {
-            None
-        };
+        let postgres = settings.fresh_postgres(&runtime);
         rows.extend(crate::exchange_bench::run(
             &runtime,
             &binary,
@@ -169,11 +170,7 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
         )?);
     }
     if settings.runs("cases") {
-        let postgres = if settings.postgres {
-            runtime.block_on(huimin_store::testing::fresh_postgres_database())
-        } else {
-            None
-        };
+        let postgres = settings.fresh_postgres(&runtime);
         rows.extend(crate::case_bench::run(
             &runtime,
             &binary,
@@ -468,6 +465,22 @@ fn tempfile_path(name: &str) -> PathBuf {
 }
 
 /// Removes a SQLite database file and its WAL and shared-memory files, where present.
+/// The databases a benchmark runs on, by backend name: a SQLite file `file` in `out`
+/// (its files from an earlier run removed), then PostgreSQL when there is one.
+pub(crate) fn backends(
+    out: &Path,
+    file: &str,
+    postgres: Option<String>,
+) -> Vec<(&'static str, String)> {
+    let sqlite = out.join(file);
+    remove_sqlite_files(&sqlite);
+    let mut backends = vec![("sqlite", format!("sqlite:{}", sqlite.display()))];
+    if let Some(url) = postgres {
+        backends.push(("postgres", url));
+    }
+    backends
+}
+
 pub(crate) fn remove_sqlite_files(database: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));

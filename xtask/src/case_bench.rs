@@ -7,7 +7,7 @@
 //! with its first event and audit entry, then dispatches it by the rule: a second versioned
 //! write with its event and audit entry — what a real ticket pays.
 
-use crate::bench::{Row, Server, remove_sqlite_files, write_query, wrk};
+use crate::bench::{Row, Server, write_query, wrk};
 use crate::exchange_bench::service_token;
 use anyhow::ensure;
 use std::path::{Path, PathBuf};
@@ -42,17 +42,7 @@ pub fn run(
 ) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
     let points = out.join("case-points.txt");
-    let mut backends = vec![(
-        "sqlite",
-        format!("sqlite:{}", out.join("cases.db").display()),
-    )];
-    if let Some(url) = postgres {
-        backends.push(("postgres", url));
-    }
-    for (backend, database) in backends {
-        if let Some(file) = database.strip_prefix("sqlite:") {
-            remove_sqlite_files(Path::new(file));
-        }
+    for (backend, database) in crate::bench::backends(out, "cases.db", postgres) {
         println!("case intake, {backend}: serving a city of {people} people …");
         let server = Server::start(binary, &database, people, false)?;
         write_query(

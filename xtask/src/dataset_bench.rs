@@ -92,17 +92,7 @@ pub fn run(
     let ids = out.join("dataset-ids.txt");
     let csv = out.join("contributions.csv");
     let small_csv = out.join("contributions-fifth.csv");
-    let mut backends = vec![(
-        "sqlite",
-        format!("sqlite:{}", out.join("dataset.db").display()),
-    )];
-    if let Some(url) = postgres {
-        backends.push(("postgres", url));
-    }
-    for (backend, database) in backends {
-        if let Some(file) = database.strip_prefix("sqlite:") {
-            remove_sqlite_files(Path::new(file));
-        }
+    for (backend, database) in crate::bench::backends(out, "dataset.db", postgres) {
         println!("dataset ingest, {backend}: loading a city of {people} people …");
         prepare(binary, &database, people, &ids)?;
         if !csv.exists() {

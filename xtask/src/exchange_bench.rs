@@ -8,7 +8,7 @@
 //! every request passes the token, the grant (items, purpose, expiry, rate) and an audit
 //! append — what a real consumer's request pays.
 
-use crate::bench::{Row, Server, remove_sqlite_files, timed, write_all_ids, wrk};
+use crate::bench::{Row, Server, timed, write_all_ids, wrk};
 use anyhow::{Context, ensure};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -184,17 +184,7 @@ pub fn run(
     let mut rows = Vec::new();
     let ids = out.join("exchange-ids.txt");
     let csv = out.join("residences.csv");
-    let mut backends = vec![(
-        "sqlite",
-        format!("sqlite:{}", out.join("exchange.db").display()),
-    )];
-    if let Some(url) = postgres {
-        backends.push(("postgres", url));
-    }
-    for (backend, database) in backends {
-        if let Some(file) = database.strip_prefix("sqlite:") {
-            remove_sqlite_files(Path::new(file));
-        }
+    for (backend, database) in crate::bench::backends(out, "exchange.db", postgres) {
         println!("exchange look-ups, {backend}: serving a city of {people} people …");
         let server = Server::start(binary, &database, people, false)?;
         write_all_ids(&database, &ids)?;
