@@ -622,6 +622,32 @@ pub trait CaseStore: Send + Sync {
         page: PageRequest,
     ) -> StorageResult<Page<crate::case::Case>>;
 
+    /// Open cases of `category` reported since `since` inside the box (min longitude, min
+    /// latitude, max longitude, max latitude): the candidates of a duplicate search. At
+    /// most `limit`, the newest.
+    async fn open_cases_near(
+        &self,
+        category: &str,
+        area: (f64, f64, f64, f64),
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> StorageResult<Vec<crate::case::Case>>;
+
+    /// The indicator tallies of the cases the query counts, one per unit (a grid code
+    /// cut to the unit's digits, a department, a reporter), in the unit's order.
+    async fn case_tallies(
+        &self,
+        query: &crate::case::indicators::IndicatorQuery,
+    ) -> StorageResult<Vec<(String, crate::case::indicators::Tally)>>;
+
+    /// Keeps cases with their whole timelines at once, each under the id it carries
+    /// (which no kept case may have): the synthetic city's year of cases. Nothing is
+    /// audited; the generator is not a person.
+    async fn load_cases(
+        &self,
+        cases: &[(crate::case::Case, Vec<crate::case::CaseEvent>)],
+    ) -> StorageResult<()>;
+
     /// The dispatch rules in force, in the order they were given.
     async fn dispatch_rules(&self) -> StorageResult<Vec<crate::case::dispatch::DispatchRule>>;
 

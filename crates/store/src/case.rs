@@ -4,8 +4,15 @@
 //! event and its audit entry in the same transaction, so two dispatchers acting at once
 //! cannot both win.
 
+use huimin_domain::case::indicators::{IndicatorQuery, Tally, Unit};
 use huimin_domain::case::{Case, CaseEvent, CaseQuery};
 use huimin_domain::storage::StorageError;
+
+/// The columns of a case row, as written (the id aside).
+pub(crate) const CASE_ROW: &str = "channel, category, status, grid, lead_department, priority, version, \
+    reported_at_us, updated_at_us, body, reported_by, longitude, latitude, \
+    voided, registered, dispatched, handled, handled_on_time, closed, closed_on_time, reworked, \
+    callback_due, called_back, rated, satisfied";
 
 /// The case columns a read selects.
 pub(crate) const CASE_COLUMNS: &str = "id, version, body";
@@ -75,14 +82,19 @@ pub(crate) fn decode_event(
     })
 }
 
-/// The WHERE clause of a case query, with its bound values in order.
-pub(crate) fn conditions(query: &CaseQuery) -> (String, Vec<String>) {
+/// The condition that a case still waits for work.
+pub(crate) fn open_condition() -> String {
     let closed: Vec<String> = huimin_domain::case::flow::Status::ALL
         .into_iter()
         .filter(|status| !status.is_open())
         .map(|status| format!("'{}'", status.code()))
         .collect();
-    let open_only = format!("status NOT IN ({})", closed.join(", "));
+    format!("status NOT IN ({})", closed.join(", "))
+}
+
+/// The WHERE clause of a case query, with its bound values in order.
+pub(crate) fn conditions(query: &CaseQuery) -> (String, Vec<String>) {
+    let open_only = open_condition();
     crate::filter::Filter::default()
         .equal(
             "status",
@@ -95,11 +107,68 @@ pub(crate) fn conditions(query: &CaseQuery) -> (String, Vec<String>) {
         .finish()
 }
 
+/// The facts of a case as its row's fact columns, in `Tally::FACTS` order.
+pub(crate) fn fact_values(case: &Case) -> [i16; 12] {
+    let facts = huimin_domain::case::indicators::CaseFacts::of(case);
+    [
+        facts.voided,
+        facts.registered,
+        facts.dispatched,
+        facts.handled,
+        facts.handled_on_time,
+        facts.closed,
+        facts.closed_on_time,
+        facts.reworked,
+        facts.callback_due,
+        facts.called_back,
+        facts.rated,
+        facts.satisfied,
+    ]
+    .map(i16::from)
+}
+
+/// The SQL of an indicator query: the unit's expression, the conditions (binding the
+/// period's bounds as $1 and $2, then the area's range and the department), and the sums.
+pub(crate) fn tally_sql(query: &IndicatorQuery) -> (String, Vec<String>) {
+    let unit = match query.by.area_digits() {
+        Some(digits) => format!("substr(grid, 1, {digits})"),
+        None if query.by == Unit::Department => "COALESCE(lead_department, '')".to_owned(),
+        None => "reported_by".to_owned(),
+    };
+    let mut conditions = vec!["reported_at_us >= $1".to_owned(), "reported_at_us < $2".to_owned()];
+    let mut values = Vec::new();
+    if let Some(area) = &query.area {
+        values.push(area.clone());
+        values.push(format!("{area}\u{10FFFF}"));
+        conditions.push("grid >= $3 AND grid < $4".to_owned());
+    }
+    if query.by.area_digits().is_some() {
+        conditions.push("grid IS NOT NULL".to_owned());
+    }
+    if let Some(department) = &query.department {
+        values.push(department.clone());
+        conditions.push(format!("lead_department = ${}", values.len() + 2));
+    }
+    let sums: Vec<String> = Tally::FACTS
+        .iter()
+        .map(|fact| format!("SUM({fact}) AS {fact}"))
+        .collect();
+    (
+        format!(
+            "SELECT {unit} AS unit, COUNT(*) AS reports, {} FROM case_record WHERE {} GROUP BY {unit} ORDER BY {unit}",
+            sums.join(", "),
+            conditions.join(" AND ")
+        ),
+        values,
+    )
+}
+
 macro_rules! case_store {
-    ($store:ty, $database:ty, $row:ty) => {
+    ($store:ty, $database:ty, $row:ty, $explicit_id:literal, $after_load:literal) => {
         pub(crate) mod case_queries {
             use super::audit_queries::append_in;
-            use crate::case::{CASE_COLUMNS, conditions, decode_case, decode_event, encode_case, encode_event};
+            use crate::case::{CASE_ROW, CASE_COLUMNS, conditions, decode_case, decode_event, encode_case, encode_event, fact_values, tally_sql};
+            use huimin_domain::case::indicators::{IndicatorQuery, Tally};
             use crate::codec::micros;
             use crate::storage_error;
             use async_trait::async_trait;
@@ -149,19 +218,28 @@ macro_rules! case_store {
             impl CaseStore for $store {
                 async fn create_case(&self, case: &Case, audit: &AuditEvent) -> StorageResult<u64> {
                     let mut transaction = self.begin_write().await?;
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO case_record (channel, category, status, grid, lead_department, priority, version, \
-                         reported_at_us, updated_at_us, body) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9) RETURNING id",
-                    )
+                    let facts = fact_values(case);
+                    let mut insert = sqlx::query_scalar(sql!(
+                        "INSERT INTO case_record ({CASE_ROW}) VALUES ({}) RETURNING id",
+                        (1..=25).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+                    ))
                     .bind(case.channel.code())
                     .bind(case.category.as_str())
                     .bind(case.flow.status.code())
                     .bind(case.grid.as_deref())
                     .bind(case.flow.lead.as_deref())
                     .bind(case.priority.code())
+                    .bind(1_i64)
                     .bind(micros(case.reported_at))
                     .bind(micros(case.updated_at))
                     .bind(encode_case(&Case { version: 1, ..case.clone() })?)
+                    .bind(case.reported_by.as_str())
+                    .bind(case.location.longitude)
+                    .bind(case.location.latitude);
+                    for fact in facts {
+                        insert = insert.bind(fact);
+                    }
+                    let id: i64 = insert
                     .fetch_one(&mut *transaction)
                     .await
                     .map_err(|e| storage_error("writing a case", e))?;
@@ -230,10 +308,16 @@ macro_rules! case_store {
                         return Ok(false);
                     };
                     let mut transaction = self.begin_write().await?;
-                    let changed = sqlx::query(
+                    let facts: Vec<String> = Tally::FACTS
+                        .iter()
+                        .enumerate()
+                        .map(|(index, fact)| format!("{fact} = ${}", index + 11))
+                        .collect();
+                    let mut update = sqlx::query(sql!(
                         "UPDATE case_record SET category = $1, status = $2, grid = $3, lead_department = $4, priority = $5, \
-                         version = $6, updated_at_us = $7, body = $8 WHERE id = $9 AND version = $10",
-                    )
+                         version = $6, updated_at_us = $7, body = $8, {} WHERE id = $9 AND version = $10",
+                        facts.join(", ")
+                    ))
                     .bind(case.category.as_str())
                     .bind(case.flow.status.code())
                     .bind(case.grid.as_deref())
@@ -243,7 +327,11 @@ macro_rules! case_store {
                     .bind(micros(case.updated_at))
                     .bind(encode_case(case)?)
                     .bind(id)
-                    .bind(expected)
+                    .bind(expected);
+                    for fact in fact_values(case) {
+                        update = update.bind(fact);
+                    }
+                    let changed = update
                     .execute(&mut *transaction)
                     .await
                     .map_err(|e| storage_error("changing a case", e))?
@@ -261,6 +349,131 @@ macro_rules! case_store {
                     append_in(&mut transaction, std::slice::from_ref(audit), event.at).await?;
                     transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                     Ok(true)
+                }
+
+                async fn open_cases_near(
+                    &self,
+                    category: &str,
+                    (min_longitude, min_latitude, max_longitude, max_latitude): (f64, f64, f64, f64),
+                    since: chrono::DateTime<chrono::Utc>,
+                    limit: u32,
+                ) -> StorageResult<Vec<Case>> {
+                    let rows = sqlx::query(sql!(
+                        "SELECT {CASE_COLUMNS} FROM case_record WHERE category = $1 AND latitude >= $2 AND latitude <= $3 \
+                         AND longitude >= $4 AND longitude <= $5 AND reported_at_us >= $6 AND {} \
+                         ORDER BY id DESC LIMIT {limit}",
+                        crate::case::open_condition()
+                    ))
+                    .bind(category)
+                    .bind(min_latitude)
+                    .bind(max_latitude)
+                    .bind(min_longitude)
+                    .bind(max_longitude)
+                    .bind(micros(since))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("finding cases nearby", e))?;
+                    rows.iter().map(read_case).collect()
+                }
+
+                async fn case_tallies(&self, query: &IndicatorQuery) -> StorageResult<Vec<(String, Tally)>> {
+                    let (text, values) = tally_sql(query);
+                    let mut select = sqlx::query(sqlx::AssertSqlSafe(text))
+                        .bind(micros(query.from))
+                        .bind(micros(query.to));
+                    for value in &values {
+                        select = select.bind(value.as_str());
+                    }
+                    let rows = select.fetch_all(&self.pool).await.map_err(|e| storage_error("counting indicators", e))?;
+                    rows.iter()
+                        .map(|row| {
+                            let count = |column: &str| -> StorageResult<u64> {
+                                let value: Option<i64> = get(row, column)?;
+                                Ok(u64::try_from(value.unwrap_or(0)).unwrap_or(0))
+                            };
+                            let mut sums = [0_u64; 12];
+                            for (sum, fact) in sums.iter_mut().zip(Tally::FACTS) {
+                                *sum = count(fact)?;
+                            }
+                            let unit: Option<String> = get(row, "unit")?;
+                            Ok((unit.unwrap_or_default(), Tally::from_sums(count("reports")?, sums)))
+                        })
+                        .collect()
+                }
+
+                async fn load_cases(&self, cases: &[(Case, Vec<CaseEvent>)]) -> StorageResult<()> {
+                    let mut transaction = self.begin_write().await?;
+                    for chunk in cases.chunks(500) {
+                        let mut insert = sqlx::QueryBuilder::<$database>::new(format!(
+                            "INSERT INTO case_record (id, {CASE_ROW}) {} ",
+                            $explicit_id
+                        ));
+                        let mut fault = None;
+                        insert.push_values(chunk, |mut row, (case, _)| {
+                            let body = encode_case(case).unwrap_or_else(|error| {
+                                fault = Some(error);
+                                String::new()
+                            });
+                            row.push_bind(i64::try_from(case.id).unwrap_or(i64::MAX))
+                                .push_bind(case.channel.code())
+                                .push_bind(case.category.clone())
+                                .push_bind(case.flow.status.code())
+                                .push_bind(case.grid.clone())
+                                .push_bind(case.flow.lead.clone())
+                                .push_bind(case.priority.code())
+                                .push_bind(i64::try_from(case.version).unwrap_or(i64::MAX))
+                                .push_bind(micros(case.reported_at))
+                                .push_bind(micros(case.updated_at))
+                                .push_bind(body)
+                                .push_bind(case.reported_by.clone())
+                                .push_bind(case.location.longitude)
+                                .push_bind(case.location.latitude);
+                            for fact in fact_values(case) {
+                                row.push_bind(fact);
+                            }
+                        });
+                        if let Some(error) = fault {
+                            return Err(error);
+                        }
+                        insert
+                            .build()
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err(|e| storage_error("loading cases", e))?;
+                        let mut events = Vec::new();
+                        for (case, timeline) in chunk {
+                            for event in timeline {
+                                let (action, detail) = encode_event(event)?;
+                                events.push((case.id, event, action, detail));
+                            }
+                        }
+                        for part in events.chunks(1000) {
+                            let mut insert = sqlx::QueryBuilder::<$database>::new(
+                                "INSERT INTO case_event (case_id, seq, action, actor, at_us, from_status, to_status, detail) ",
+                            );
+                            insert.push_values(part, |mut row, (case_id, event, action, detail)| {
+                                row.push_bind(i64::try_from(*case_id).unwrap_or(i64::MAX))
+                                    .push_bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
+                                    .push_bind(action.clone())
+                                    .push_bind(event.actor.clone())
+                                    .push_bind(micros(event.at))
+                                    .push_bind(event.from.map(|status| status.code()))
+                                    .push_bind(event.to.code())
+                                    .push_bind(detail.clone());
+                            });
+                            insert
+                                .build()
+                                .execute(&mut *transaction)
+                                .await
+                                .map_err(|e| storage_error("loading case events", e))?;
+                        }
+                    }
+                    sqlx::query($after_load)
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("loading cases", e))?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(())
                 }
 
                 async fn dispatch_rules(&self) -> StorageResult<Vec<huimin_domain::case::dispatch::DispatchRule>> {

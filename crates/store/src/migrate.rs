@@ -111,6 +111,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_dispatch_rules.sql"),
         postgres: include_str!("../migrations/postgres/0016_dispatch_rules.sql"),
     },
+    Migration {
+        version: 17,
+        name: "case_facts",
+        sqlite: include_str!("../migrations/sqlite/0017_case_facts.sql"),
+        postgres: include_str!("../migrations/postgres/0017_case_facts.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -340,5 +340,7 @@ crate::subscription::subscription_store!(
 crate::case::case_store!(
     crate::postgres::PostgresStore,
     sqlx::Postgres,
-    sqlx::postgres::PgRow
+    sqlx::postgres::PgRow,
+    "OVERRIDING SYSTEM VALUE",
+    "SELECT setval(pg_get_serial_sequence('case_record', 'id'), GREATEST((SELECT MAX(id) FROM case_record), 1))"
 );

@@ -926,5 +926,7 @@ crate::subscription::subscription_store!(
 crate::case::case_store!(
     crate::sqlite::SqliteStore,
     sqlx::Sqlite,
-    sqlx::sqlite::SqliteRow
+    sqlx::sqlite::SqliteRow,
+    "",
+    "SELECT 1"
 );

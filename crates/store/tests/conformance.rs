@@ -63,6 +63,7 @@ on_both_backends!(
     subscribed_resources_keep_an_ordered_outbox_and_deliveries_move_cursors,
     audit_entries_are_counted_per_shanghai_day_and_outcome,
     cases_keep_their_timeline_and_refuse_a_stale_change,
+    case_facts_sum_into_indicators_and_nearby_open_cases_are_found,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -3069,4 +3070,177 @@ async fn cases_keep_their_timeline_and_refuse_a_stale_change(
         .unwrap();
     assert_eq!(store.dispatch_rules().await.unwrap(), rules[1..]);
     assert_eq!(store.audit_size().await.unwrap(), before + 2);
+}
+
+async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use huimin_domain::audit::AuditEvent;
+    use huimin_domain::case::flow::{Action, Level};
+    use huimin_domain::case::indicators::{IndicatorQuery, Tally, Unit};
+    use huimin_domain::case::intake::{Bounds, CaseDraft};
+    use huimin_domain::case::{Case, CaseEvent, category::Categories};
+    let categories = Categories::shipped().unwrap();
+    let bounds = Bounds {
+        min_longitude: 119.0,
+        min_latitude: 32.0,
+        max_longitude: 120.0,
+        max_latitude: 33.0,
+    };
+    let report = |id: u64, category: &str, grid: &str, longitude: f64, worker: &str| {
+        let draft = CaseDraft {
+            channel: "grid_patrol".into(),
+            category: category.into(),
+            longitude: Some(longitude),
+            latitude: Some(32.39),
+            description: "文昌中路井盖破损，夜间有行人绊倒风险".into(),
+            ..CaseDraft::default()
+        };
+        Case {
+            id,
+            ..Case::open(
+                draft.validate(categories, bounds).unwrap(),
+                Some(grid.to_owned()),
+                worker,
+                at(8),
+            )
+        }
+    };
+    // A case's timeline, each step numbered after the report.
+    let run = |case: Case, steps: &[(Action, &str)]| {
+        let mut events = vec![CaseEvent {
+            seq: 1,
+            action: None,
+            actor: case.reported_by.clone(),
+            at: case.reported_at,
+            from: None,
+            to: case.flow.status,
+        }];
+        let mut case = case;
+        for (hour, (action, actor)) in steps.iter().enumerate() {
+            let (next, mut event) = case
+                .advance(action, actor, at(9 + hour as u32))
+                .unwrap();
+            event.seq = events.len() as u64 + 1;
+            events.push(event);
+            case = next;
+        }
+        (case, events)
+    };
+    let dispatch = Action::Dispatch {
+        lead: "chengguan".into(),
+        assisting: Vec::new(),
+        level: Level::District,
+        reason: None,
+    };
+    let closed = run(
+        report(101, "P0101", "321002001001003", 119.430, "worker.a"),
+        &[
+            (Action::Register, "d"),
+            (dispatch.clone(), "d"),
+            (Action::Accept, "cg"),
+            (Action::Feedback { note: "已更换".into() }, "cg"),
+            (Action::Verify { passed: true, note: String::new() }, "worker.a"),
+            (Action::Rate { satisfaction: 4 }, "worker.a"),
+        ],
+    );
+    let voided = run(
+        report(102, "P0101", "321002001001003", 119.4301, "worker.a"),
+        &[(Action::Void { reason: "重复上报".into() }, "d")],
+    );
+    let open = run(
+        report(103, "P0101", "321002001002001", 119.4302, "worker.b"),
+        &[(Action::Register, "d"), (dispatch.clone(), "d")],
+    );
+    let far = run(
+        report(104, "P0101", "321003001001001", 119.60, "worker.b"),
+        &[(Action::Register, "d")],
+    );
+    store
+        .load_cases(&[closed.clone(), voided, open.clone(), far])
+        .await
+        .unwrap();
+    assert_eq!(store.case(101).await.unwrap().unwrap(), closed.0);
+    assert_eq!(store.case_events(103).await.unwrap(), open.1);
+    // New cases are numbered after the loaded ones.
+    let audit = AuditEvent::new("staff:w", "grid_worker", "case.report", "case", "");
+    let next = store
+        .create_case(&report(0, "E0101", "321002001001003", 119.43, "worker.a"), &audit)
+        .await
+        .unwrap();
+    assert!(next > 104, "{next}");
+
+    let year = |by: Unit, area: Option<&str>| IndicatorQuery {
+        from: at(0),
+        to: at(23),
+        area: area.map(str::to_owned),
+        department: None,
+        by,
+    };
+    let tallies = store
+        .case_tallies(&year(Unit::Community, Some("321002")))
+        .await
+        .unwrap();
+    let units: Vec<&str> = tallies.iter().map(|(unit, _)| unit.as_str()).collect();
+    assert_eq!(units, ["321002001001", "321002001002"]);
+    assert_eq!(
+        tallies[0].1,
+        Tally {
+            reports: 3,
+            voided: 1,
+            registered: 1,
+            dispatched: 1,
+            handled: 1,
+            handled_on_time: 1,
+            closed: 1,
+            closed_on_time: 1,
+            rated: 1,
+            satisfied: 1,
+            ..Tally::default()
+        }
+    );
+    assert_eq!((tallies[1].1.reports, tallies[1].1.dispatched), (1, 1));
+    let workers = store.case_tallies(&year(Unit::Worker, None)).await.unwrap();
+    let by_worker: Vec<(&str, u64)> = workers
+        .iter()
+        .map(|(unit, tally)| (unit.as_str(), tally.reports))
+        .collect();
+    assert_eq!(by_worker, [("worker.a", 3), ("worker.b", 2)]);
+    let led = store
+        .case_tallies(&IndicatorQuery {
+            department: Some("chengguan".into()),
+            ..year(Unit::Department, None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(led.len(), 1);
+    assert_eq!((led[0].0.as_str(), led[0].1.reports), ("chengguan", 2));
+    assert!(
+        store
+            .case_tallies(&IndicatorQuery { from: at(20), ..year(Unit::District, None) })
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing reported in the period"
+    );
+
+    // The duplicate search's candidates: open, same category, inside the box, recent.
+    let near = |category: &str, since: u32| {
+        let store = store.clone();
+        let category = category.to_owned();
+        async move {
+            let mut ids: Vec<u64> = store
+                .open_cases_near(&category, (119.42, 32.38, 119.44, 32.40), at(since), 50)
+                .await
+                .unwrap()
+                .iter()
+                .map(|case| case.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(near("P0101", 0).await, [103]);
+    assert_eq!(near("E0101", 0).await, [next]);
+    assert!(near("P0101", 9).await.is_empty());
 }

@@ -410,6 +410,32 @@ impl Flow {
                 Ok(())
             }
         };
+        // A reporter whose case was merged keeps their own callback and rating.
+        if status == Status::Merged && matches!(action, Action::CallBack { .. } | Action::Rate { .. }) {
+            if self.satisfaction.is_some() {
+                return Err(refuse(
+                    "this reporter has already been called back or has rated".to_owned(),
+                    "该报告人已回访或已评价".to_owned(),
+                ));
+            }
+            let mut next = self.clone();
+            match action {
+                Action::CallBack { reached: true, satisfaction: Some(level) }
+                | Action::Rate { satisfaction: level }
+                    if (1..=5).contains(level) =>
+                {
+                    next.satisfaction = Some(*level)
+                }
+                Action::CallBack { reached: false, satisfaction: None } => {}
+                _ => {
+                    return Err(refuse(
+                        "a satisfaction is 1 to 5, and an unreached caller gives none".to_owned(),
+                        "满意度为 1 至 5 级，未接通时不记录".to_owned(),
+                    ));
+                }
+            }
+            return Ok(next);
+        }
         if status.is_terminal() {
             return Err(refuse(
                 format!(

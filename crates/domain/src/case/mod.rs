@@ -10,12 +10,16 @@
 //!   pauses, extensions and the yellow and red warnings;
 //! - [`flow`]: the closed loop as a state machine, grid and hotline paths, with who may
 //!   not close their own work;
-//! - [`intake`]: a new case from any channel, every wrong field named.
+//! - [`intake`]: a new case from any channel, every wrong field named;
+//! - [`duplicates`]: open cases near a new report, offered for 并单;
+//! - [`indicators`]: each case's facts and the indicators counted from them.
 
 pub mod access;
 pub mod category;
 pub mod dispatch;
+pub mod duplicates;
 pub mod flow;
+pub mod indicators;
 pub mod intake;
 pub mod limits;
 
@@ -52,6 +56,45 @@ pub struct Case {
     pub stage_started_at: DateTime<Utc>,
     pub pauses: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
     pub updated_at: DateTime<Utc>,
+    /// What the case has been through, for the indicators.
+    #[serde(default)]
+    pub milestones: Milestones,
+}
+
+/// What a case has been through: set once and kept (a rework does not undo a handling),
+/// with the stages that ran over their limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Milestones {
+    /// 立案 (grid) or 受理 (hotline, at intake).
+    pub registered: bool,
+    /// 派遣 / 派单.
+    pub dispatched: bool,
+    /// 反馈, 答复, 直接答复 or 自行处置.
+    pub handled: bool,
+    /// 返工 or 重办, at least once.
+    pub reworked: bool,
+    /// 回访 made (reached or not).
+    pub called_back: bool,
+    /// Stages that ended over their limit (each named once).
+    pub overdue: Vec<category::Stage>,
+}
+
+/// How stage limits are read: the categories' limits, working time and the yellow share.
+#[derive(Debug, Clone)]
+pub struct Timing<'a> {
+    pub categories: &'a category::Categories,
+    pub time: limits::WorkingTime<'a>,
+    /// From this share of a limit a stage is yellow (e.g. 0.8).
+    pub yellow_share: f64,
+}
+
+impl Timing<'_> {
+    /// The running stage's reading at `now`, if it has a limit and a known calendar.
+    pub fn reading(&self, case: &Case, now: DateTime<Utc>) -> Option<limits::ClockReading> {
+        case.clock(self.categories, &self.time)?
+            .reading(&self.time, now, self.yellow_share)
+            .ok()
+    }
 }
 
 /// One step of a case's timeline: append-only.
@@ -93,7 +136,35 @@ impl Case {
             stage_started_at: at,
             pauses: Vec::new(),
             updated_at: at,
+            // A hotline ticket is 受理 as it is taken.
+            milestones: Milestones {
+                registered: new.path == flow::Path::Hotline,
+                ..Milestones::default()
+            },
         }
+    }
+
+    /// [`Case::advance`], and when the step ends the running stage, whether that stage
+    /// ran over its limit (kept in the milestones for the on-time indicators).
+    pub fn advance_timed(
+        &self,
+        action: &Action,
+        actor: &str,
+        at: DateTime<Utc>,
+        timing: &Timing<'_>,
+    ) -> Result<(Case, CaseEvent), flow::FlowError> {
+        let (mut next, event) = self.advance(action, actor, at)?;
+        let ended = next.stage_started_at != self.stage_started_at
+            || next.flow.status.stage() != self.flow.status.stage();
+        if ended
+            && let Some(stage) = self.flow.status.stage()
+            && let Some(reading) = timing.reading(self, at)
+            && reading.warning == limits::Warning::Red
+            && !next.milestones.overdue.contains(&stage)
+        {
+            next.milestones.overdue.push(stage);
+        }
+        Ok((next, event))
     }
 
     /// The case after `actor` does `action` at `at`, with the event to append, or why not.
@@ -133,10 +204,57 @@ impl Case {
             from: Some(self.flow.status),
             to: flow.status,
         };
+        let milestones = &mut next.milestones;
+        match action {
+            Action::Register => milestones.registered = true,
+            Action::Dispatch { .. } => milestones.dispatched = true,
+            Action::Feedback { .. } | Action::SelfHandle { .. } | Action::AnswerDirectly { .. } => {
+                milestones.handled = true
+            }
+            Action::Verify { passed: false, .. } | Action::Reopen { .. } => {
+                milestones.reworked = true
+            }
+            Action::CallBack { .. } => milestones.called_back = true,
+            _ => {}
+        }
         next.flow = flow;
         next.version = self.version + 1;
         next.updated_at = at;
         Ok((next, event))
+    }
+
+    /// The case as it was reported, before its first step: what [`Case::replay`] starts
+    /// from (nothing but the loop changes after a report).
+    pub fn as_reported(&self) -> Case {
+        Case {
+            flow: Flow::new(self.flow.path),
+            version: 1,
+            stage_started_at: self.reported_at,
+            pauses: Vec::new(),
+            updated_at: self.reported_at,
+            milestones: Milestones {
+                registered: self.flow.path == flow::Path::Hotline,
+                ..Milestones::default()
+            },
+            ..self.clone()
+        }
+    }
+
+    /// The case its timeline makes of its report: each event's action taken again, by its
+    /// actor at its time. The event log is the record; the kept case and its facts must
+    /// be what this gives.
+    pub fn replay(
+        &self,
+        events: &[CaseEvent],
+        timing: &Timing<'_>,
+    ) -> Result<Case, flow::FlowError> {
+        let mut case = self.as_reported();
+        for event in events {
+            if let Some(action) = &event.action {
+                case = case.advance_timed(action, &event.actor, event.at, timing)?.0;
+            }
+        }
+        Ok(case)
     }
 
     /// The running stage's clock, with the category's limit (`None` when no stage runs or
@@ -335,5 +453,92 @@ mod tests {
         let clock = case.clock(categories, &time).unwrap();
         assert_eq!(clock.extended_minutes, 450);
         assert_eq!(clock.pauses, vec![(monday(11, 40), Some(monday(11, 50)))]);
+    }
+
+    fn timing() -> Timing<'static> {
+        Timing {
+            categories: category::Categories::shipped().unwrap(),
+            time: limits::WorkingTime {
+                calendar: crate::calendar::WorkingCalendar::official().unwrap(),
+                hours: limits::OfficeHours::default(),
+            },
+            yellow_share: 0.8,
+        }
+    }
+
+    #[test]
+    fn a_late_handling_is_kept_as_overdue_and_the_timeline_replays_to_the_same_facts() {
+        let timing = timing();
+        let dispatch = Action::Dispatch {
+            lead: "chengguan".into(),
+            assisting: Vec::new(),
+            level: flow::Level::Street,
+            reason: None,
+        };
+        // E0101 allows four working hours to handle; feedback comes the next morning,
+        // past them (Monday 9:10 → Tuesday 10:00 is 5 h 50 min of office time).
+        let tuesday = |h, m| monday(h, m) + chrono::Duration::days(1);
+        let steps = [
+            (Action::Register, "dispatcher", monday(9, 5)),
+            (dispatch, "dispatcher", monday(9, 10)),
+            (Action::Accept, "cg", monday(9, 30)),
+            (Action::Feedback { note: "已清运".into() }, "cg", tuesday(10, 0)),
+            (Action::Verify { passed: false, note: "仍有残留".into() }, "grid.worker", tuesday(10, 30)),
+            (Action::Feedback { note: "已冲洗".into() }, "cg", tuesday(11, 0)),
+            (Action::Verify { passed: true, note: String::new() }, "grid.worker", tuesday(11, 30)),
+            (Action::Rate { satisfaction: 3 }, "grid.worker", tuesday(14, 0)),
+        ];
+        let mut case = reported();
+        let mut events = Vec::new();
+        for (action, actor, at) in &steps {
+            let (next, event) = case.advance_timed(action, actor, *at, &timing).unwrap();
+            events.push(event);
+            case = next;
+        }
+        assert_eq!(case.milestones.overdue, vec![category::Stage::Handle]);
+        let facts = indicators::CaseFacts::of(&case);
+        assert_eq!(
+            facts,
+            indicators::CaseFacts {
+                registered: true,
+                dispatched: true,
+                handled: true,
+                closed: true,
+                reworked: true,
+                rated: true,
+                satisfied: true,
+                ..indicators::CaseFacts::default()
+            }
+        );
+        let replayed = case.replay(&events, &timing).unwrap();
+        assert_eq!(replayed, case);
+    }
+
+    #[test]
+    fn a_nearby_open_report_of_the_same_kind_is_offered_for_merging_and_the_rest_are_not() {
+        let rule = duplicates::DuplicateRule::default();
+        let mut first = reported();
+        first.id = 1;
+        let nearby = |id, description: &str, dlon: f64, hours: i64| Case {
+            id,
+            description: description.to_owned(),
+            location: GeoPoint {
+                longitude: first.location.longitude + dlon,
+                latitude: first.location.latitude,
+            },
+            reported_at: first.reported_at + chrono::Duration::hours(hours),
+            ..first.clone()
+        };
+        let candidates = vec![
+            first.clone(),
+            nearby(2, "文昌中路暴露垃圾，很臭", 0.0005, 2),
+            nearby(3, "文昌中路暴露垃圾，很臭", 0.01, 2),
+            nearby(4, "文昌中路暴露垃圾，很臭", 0.0005, 24 * 8),
+            nearby(5, "路灯不亮", 0.0005, 2),
+            Case { category: "E0102".into(), ..nearby(6, "文昌中路暴露垃圾", 0.0, 1) },
+        ];
+        let found = rule.suggest(&duplicates::Probe::of(&first), &candidates);
+        assert_eq!(found.iter().map(|s| s.case_id).collect::<Vec<_>>(), vec![2]);
+        assert!((40.0..55.0).contains(&found[0].distance_m), "{found:?}");
     }
 }
