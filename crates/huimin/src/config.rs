@@ -20,6 +20,36 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub tls: TlsConfig,
     pub exchange: ExchangeConfig,
+    pub cases: CasesConfig,
+}
+
+/// Cases' time limits, duplicate checks and escalation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasesConfig {
+    /// The office hours working-time limits count, e.g. `08:30-12:00,13:30-17:30`.
+    pub office_hours: String,
+    /// From this share of a stage's limit the stage is yellow (预警).
+    pub yellow_share: f64,
+    /// A report this close (metres) to an open case of its category may duplicate it.
+    pub duplicate_radius_m: f64,
+    /// … and reported within this many days of it.
+    pub duplicate_window_days: u32,
+    /// How often red stages are looked for and escalated (督办).
+    pub escalation_interval_seconds: u64,
+}
+
+impl Default for CasesConfig {
+    fn default() -> Self {
+        let web = huimin_web::CaseSettings::default();
+        CasesConfig {
+            office_hours: "08:30-12:00,13:30-17:30".to_owned(),
+            yellow_share: web.yellow_share,
+            duplicate_radius_m: web.duplicates.radius_m,
+            duplicate_window_days: u32::try_from(web.duplicates.window.num_days()).unwrap_or(7),
+            escalation_interval_seconds: 60,
+        }
+    }
 }
 
 /// Sharing requests and the consumer API.
@@ -354,6 +384,24 @@ impl Config {
             (1..=60).contains(&config.exchange.decision_days),
             "exchange.decision_days must be between 1 and 60 working days"
         );
+        huimin_domain::case::limits::OfficeHours::parse(&config.cases.office_hours)
+            .map_err(|fault| anyhow::anyhow!("cases.office_hours: {fault}"))?;
+        anyhow::ensure!(
+            config.cases.yellow_share > 0.0 && config.cases.yellow_share < 1.0,
+            "cases.yellow_share must be between 0 and 1, such as 0.8"
+        );
+        anyhow::ensure!(
+            config.cases.duplicate_radius_m > 0.0 && config.cases.duplicate_radius_m <= 5000.0,
+            "cases.duplicate_radius_m must be between 0 and 5000 metres"
+        );
+        anyhow::ensure!(
+            (1..=90).contains(&config.cases.duplicate_window_days),
+            "cases.duplicate_window_days must be between 1 and 90 days"
+        );
+        anyhow::ensure!(
+            config.cases.escalation_interval_seconds >= 1,
+            "cases.escalation_interval_seconds must be at least 1"
+        );
         anyhow::ensure!(
             (1..=1000).contains(&config.exchange.batch_limit),
             "exchange.batch_limit must be between 1 and 1000 subjects"
@@ -383,6 +431,19 @@ impl Config {
             certificate_login: self.tls.client_ca.is_some(),
             decision_days: self.exchange.decision_days,
             exchange_batch_limit: self.exchange.batch_limit,
+            cases: huimin_web::CaseSettings {
+                // Checked when the configuration was read.
+                office_hours: huimin_domain::case::limits::OfficeHours::parse(
+                    &self.cases.office_hours,
+                )
+                .unwrap_or_default(),
+                yellow_share: self.cases.yellow_share,
+                duplicates: huimin_domain::case::duplicates::DuplicateRule {
+                    radius_m: self.cases.duplicate_radius_m,
+                    window: chrono::Duration::days(i64::from(self.cases.duplicate_window_days)),
+                    ..huimin_domain::case::duplicates::DuplicateRule::default()
+                },
+            },
             ..huimin_web::WebConfig::default()
         }
     }

@@ -70,6 +70,11 @@ pub async fn serve(
         state.clone(),
         std::time::Duration::from_millis(100),
     ));
+    // Stages over their limits are escalated (督办) while the server runs.
+    let escalation = tokio::spawn(huimin_web::api::run_escalation(
+        state.clone(),
+        std::time::Duration::from_secs(config.cases.escalation_interval_seconds),
+    ));
     let app = huimin_web::router(state, axum_router());
     tracing::info!(%address, "serving");
     on_ready(address);
@@ -82,6 +87,7 @@ pub async fn serve(
     };
     checkpoints.abort();
     webhooks.abort();
+    escalation.abort();
     served.context("serving HTTP")?;
     // Sign what the last requests appended, so a clean stop leaves nothing unsigned.
     let signer = keys.signer()?;

@@ -135,7 +135,10 @@ pub(crate) fn tally_sql(query: &IndicatorQuery) -> (String, Vec<String>) {
         None if query.by == Unit::Department => "COALESCE(lead_department, '')".to_owned(),
         None => "reported_by".to_owned(),
     };
-    let mut conditions = vec!["reported_at_us >= $1".to_owned(), "reported_at_us < $2".to_owned()];
+    let mut conditions = vec![
+        "reported_at_us >= $1".to_owned(),
+        "reported_at_us < $2".to_owned(),
+    ];
     let mut values = Vec::new();
     if let Some(area) = &query.area {
         values.push(area.clone());

@@ -3118,9 +3118,7 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
         }];
         let mut case = case;
         for (hour, (action, actor)) in steps.iter().enumerate() {
-            let (next, mut event) = case
-                .advance(action, actor, at(9 + hour as u32))
-                .unwrap();
+            let (next, mut event) = case.advance(action, actor, at(9 + hour as u32)).unwrap();
             event.seq = events.len() as u64 + 1;
             events.push(event);
             case = next;
@@ -3139,14 +3137,30 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
             (Action::Register, "d"),
             (dispatch.clone(), "d"),
             (Action::Accept, "cg"),
-            (Action::Feedback { note: "已更换".into() }, "cg"),
-            (Action::Verify { passed: true, note: String::new() }, "worker.a"),
+            (
+                Action::Feedback {
+                    note: "已更换".into(),
+                },
+                "cg",
+            ),
+            (
+                Action::Verify {
+                    passed: true,
+                    note: String::new(),
+                },
+                "worker.a",
+            ),
             (Action::Rate { satisfaction: 4 }, "worker.a"),
         ],
     );
     let voided = run(
         report(102, "P0101", "321002001001003", 119.4301, "worker.a"),
-        &[(Action::Void { reason: "重复上报".into() }, "d")],
+        &[(
+            Action::Void {
+                reason: "重复上报".into(),
+            },
+            "d",
+        )],
     );
     let open = run(
         report(103, "P0101", "321002001002001", 119.4302, "worker.b"),
@@ -3165,7 +3179,10 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
     // New cases are numbered after the loaded ones.
     let audit = AuditEvent::new("staff:w", "grid_worker", "case.report", "case", "");
     let next = store
-        .create_case(&report(0, "E0101", "321002001001003", 119.43, "worker.a"), &audit)
+        .create_case(
+            &report(0, "E0101", "321002001001003", 119.43, "worker.a"),
+            &audit,
+        )
         .await
         .unwrap();
     assert!(next > 104, "{next}");
@@ -3217,7 +3234,10 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
     assert_eq!((led[0].0.as_str(), led[0].1.reports), ("chengguan", 2));
     assert!(
         store
-            .case_tallies(&IndicatorQuery { from: at(20), ..year(Unit::District, None) })
+            .case_tallies(&IndicatorQuery {
+                from: at(20),
+                ..year(Unit::District, None)
+            })
             .await
             .unwrap()
             .is_empty(),

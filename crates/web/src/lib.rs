@@ -23,7 +23,9 @@ pub mod tls;
 pub mod webhooks;
 
 pub use error::ApiError;
-pub use state::{AppState, AuditVerification, Clock, OidcKeys, SystemClock, WebConfig};
+pub use state::{
+    AppState, AuditVerification, CaseSettings, Clock, OidcKeys, SystemClock, WebConfig,
+};
 
 use axum::Router;
 use axum::routing::get;

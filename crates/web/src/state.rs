@@ -57,6 +57,29 @@ pub struct WebConfig {
     pub upload_limit_bytes: usize,
     /// How long a dataset upload, its import included, may take.
     pub upload_timeout_seconds: u64,
+    /// Cases' time limits and duplicate checks.
+    pub cases: CaseSettings,
+}
+
+/// How cases' time limits are counted and when a report counts as a possible duplicate.
+#[derive(Debug, Clone)]
+pub struct CaseSettings {
+    /// The office hours working-time limits count.
+    pub office_hours: huimin_domain::case::limits::OfficeHours,
+    /// From this share of a stage's limit the stage is yellow (预警).
+    pub yellow_share: f64,
+    pub duplicates: huimin_domain::case::duplicates::DuplicateRule,
+}
+
+impl Default for CaseSettings {
+    /// 08:30–12:00 and 13:30–17:30; yellow from 80 %; duplicates within 200 m and 7 days.
+    fn default() -> Self {
+        CaseSettings {
+            office_hours: huimin_domain::case::limits::OfficeHours::default(),
+            yellow_share: 0.8,
+            duplicates: huimin_domain::case::duplicates::DuplicateRule::default(),
+        }
+    }
 }
 
 impl Default for WebConfig {
@@ -74,6 +97,7 @@ impl Default for WebConfig {
             exchange_batch_limit: 100,
             upload_limit_bytes: 2 * 1024 * 1024 * 1024,
             upload_timeout_seconds: 3600,
+            cases: CaseSettings::default(),
         }
     }
 }

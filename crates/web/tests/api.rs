@@ -3152,3 +3152,305 @@ async fn cases_through_the_api(app: &TestApp) {
         "agents read the caller's number"
     );
 }
+
+#[tokio::test]
+async fn case_supervision_through_the_api_on_sqlite() {
+    case_supervision_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn case_supervision_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    case_supervision_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await)
+        .await;
+}
+
+/// Warnings, automatic escalation, indicators (JSON and CSV) and duplicate suggestions
+/// with merging, over cases loaded with their history and cases reported now.
+async fn case_supervision_through_the_api(app: &TestApp) {
+    use huimin_domain::case::intake::{Bounds, CaseDraft};
+    use huimin_domain::case::{Case, CaseEvent, category::Categories};
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let houses = &city().houses;
+    let here = &houses[0];
+    let there = houses
+        .iter()
+        .find(|house| house.grid.as_str()[..6] != here.grid.as_str()[..6])
+        .or_else(|| houses.iter().find(|house| house.grid != here.grid))
+        .expect("houses in two grids");
+    let point = here.address.point.unwrap();
+    let district = &here.grid.as_str()[..6];
+    let write = &["cases:write"];
+    let worker = app
+        .client_in(
+            "sup.worker",
+            Role::GridWorker,
+            here.grid.as_str(),
+            None,
+            write,
+        )
+        .await;
+    let stranger = app
+        .client_in(
+            "sup.stranger",
+            Role::GridWorker,
+            there.grid.as_str(),
+            None,
+            write,
+        )
+        .await;
+    let dispatcher = app
+        .client_in("sup.dispatcher", Role::Dispatcher, "321000", None, write)
+        .await;
+
+    // Last Monday's report, never registered: its 30-minute register stage is red.
+    let store = huimin_store::connect(&app.url).await.unwrap();
+    let monday = Utc.with_ymd_and_hms(2026, 11, 16, 1, 0, 0).unwrap();
+    let draft = CaseDraft {
+        channel: "grid_patrol".into(),
+        category: "P0101".into(),
+        longitude: Some(point.longitude),
+        latitude: Some(point.latitude),
+        description: "井盖破损下沉，夜间有行人绊倒风险".into(),
+        ..CaseDraft::default()
+    };
+    let wide = Bounds {
+        min_longitude: 73.0,
+        min_latitude: 3.0,
+        max_longitude: 136.0,
+        max_latitude: 54.0,
+    };
+    let old = Case {
+        id: 500,
+        ..Case::open(
+            draft
+                .validate(Categories::shipped().unwrap(), wide)
+                .unwrap(),
+            Some(here.grid.as_str().to_owned()),
+            "sup.worker",
+            monday,
+        )
+    };
+    let report_event = CaseEvent {
+        seq: 1,
+        action: None,
+        actor: old.reported_by.clone(),
+        at: old.reported_at,
+        from: None,
+        to: old.flow.status,
+    };
+    store
+        .load_cases(&[(old.clone(), vec![report_event])])
+        .await
+        .unwrap();
+
+    // A report now, at the same manhole: offered for merging with the old one.
+    let response = dispatcher
+        .post(format!("{address}/api/v1/cases"))
+        .json(&json!({
+            "channel": "hotline", "category": "P0101",
+            "longitude": point.longitude, "latitude": point.latitude,
+            "description": "井盖破损下沉了，晚上有人差点绊倒",
+            "reporter_phone": "13905251111",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let fresh: Value = response.json().await.unwrap();
+    let fresh_id = fresh["id"].as_u64().unwrap();
+    assert_eq!(fresh["duplicates"][0]["case_id"], 500, "{fresh}");
+    assert_eq!(fresh["grid"].as_str(), Some(here.grid.as_str()));
+    assert_eq!(fresh["duplicates"][0]["distance_m"], 0.0);
+
+    // Supervisors see the red stage; the fresh ticket is green (it is Sunday).
+    let (status, warned) = fetch(
+        &dispatcher,
+        address,
+        &format!("/api/v1/cases/warnings?area={district}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{warned}");
+    let ids: Vec<u64> = warned
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| case["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [500], "{warned}");
+    assert_eq!(warned[0]["clock"]["warning"], "red");
+    let (status, _) = fetch(&dispatcher, address, "/api/v1/cases/warnings?warning=blue").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, theirs) = fetch(&stranger, address, "/api/v1/cases/warnings").await;
+    assert_eq!(theirs, json!([]), "another grid's worker sees none of it");
+
+    // The sweep escalates the red stage once, as the time limits' account.
+    let state = AppState::new(
+        huimin_store::connect(&app.url).await.unwrap(),
+        Arc::new(FixedClock),
+        WebConfig::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(huimin_web::api::escalate_overdue(&state).await.unwrap(), 1);
+    assert_eq!(huimin_web::api::escalate_overdue(&state).await.unwrap(), 0);
+    let (_, escalated) = fetch(&dispatcher, address, "/api/v1/cases/500").await;
+    assert_eq!(escalated["supervisions"], 1);
+    assert_eq!(
+        escalated["level"], "district",
+        "one level up from the street"
+    );
+    let last = escalated["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["action"].as_str(), last["actor"].as_str()),
+        (Some("supervise"), Some("system:time-limits"))
+    );
+
+    // Merging: not into itself, not across categories; the fresh ticket into the old case.
+    let act = |id: u64, version: u64, action: Value| {
+        let mut body = action;
+        body["version"] = json!(version);
+        dispatcher
+            .post(format!("{address}/api/v1/cases/{id}/actions"))
+            .json(&body)
+            .send()
+    };
+    let version = fresh["version"].as_u64().unwrap();
+    let response = act(
+        fresh_id,
+        version,
+        json!({"action": "merge", "into": fresh_id}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["details"][0]["field"], "into", "{body}");
+    let response = act(
+        fresh_id,
+        version,
+        json!({"action": "merge", "into": 999_999}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = act(fresh_id, version, json!({"action": "merge", "into": 500}))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let merged: Value = response.json().await.unwrap();
+    assert_eq!(
+        (merged["status"].as_str(), merged["merged_into"].as_u64()),
+        (Some("merged"), Some(500))
+    );
+    // The merged caller keeps their own callback.
+    let agent = app
+        .client_in("sup.agent", Role::HotlineAgent, "321000", None, write)
+        .await;
+    let response = agent
+        .post(format!("{address}/api/v1/cases/{fresh_id}/actions"))
+        .json(&json!({"version": merged["version"], "action": "call_back", "reached": true, "satisfaction": 4}))
+        .send()
+        .await
+        .unwrap();
+    let called: Value = response.json().await.unwrap();
+    assert_eq!(called["satisfaction"], 4, "{called}");
+    assert_eq!(called["status"], "merged");
+
+    // Indicators for the month, by community: both reports, one merged caller satisfied.
+    let path = format!(
+        "/api/v1/cases/indicators?from=2026-11-01&to=2026-11-30&area={district}&by=community"
+    );
+    let (status, table) = fetch(&dispatcher, address, &path).await;
+    assert_eq!(status, StatusCode::OK, "{table}");
+    assert_eq!(table["total"]["counts"]["reports"], 2, "{table}");
+    assert_eq!(
+        table["total"]["counts"]["registered"], 1,
+        "the hotline ticket was taken"
+    );
+    let satisfaction = table["total"]["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|value| value["code"] == "satisfaction")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            satisfaction["numerator"].as_u64(),
+            satisfaction["denominator"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        table["rows"][0]["unit"].as_str(),
+        Some(&here.grid.as_str()[..12])
+    );
+    let response = dispatcher
+        .get(format!("{address}{path}&format=csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let csv = response.text().await.unwrap();
+    assert!(
+        csv.starts_with("\u{feff}单位 unit,上报数 reports,有效上报率"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().count(),
+        3,
+        "a header, one community and the total: {csv}"
+    );
+    let (status, body) = fetch(
+        &dispatcher,
+        address,
+        "/api/v1/cases/indicators?from=2026-13-01&by=planet&weights=closing=x",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|detail| detail["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["from", "by", "weights"], "{body}");
+    let (status, _) = fetch(
+        &stranger,
+        address,
+        &format!(
+            "/api/v1/cases/indicators?area={}",
+            &there.grid.as_str()[..6]
+        ),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a grid worker counts only their grid"
+    );
+    let (status, own) = fetch(
+        &worker,
+        address,
+        &format!("/api/v1/cases/indicators?from=2026-11-01&by=worker"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    assert_eq!(
+        own["area"].as_str(),
+        Some(here.grid.as_str()),
+        "narrowed to the worker's grid"
+    );
+}

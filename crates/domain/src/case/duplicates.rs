@@ -189,10 +189,22 @@ mod tests {
         };
         let (min_lon, min_lat, max_lon, max_lat) = search_box(centre, 200.0);
         for corner in [
-            GeoPoint { longitude: min_lon, latitude: centre.latitude },
-            GeoPoint { longitude: max_lon, latitude: centre.latitude },
-            GeoPoint { longitude: centre.longitude, latitude: min_lat },
-            GeoPoint { longitude: centre.longitude, latitude: max_lat },
+            GeoPoint {
+                longitude: min_lon,
+                latitude: centre.latitude,
+            },
+            GeoPoint {
+                longitude: max_lon,
+                latitude: centre.latitude,
+            },
+            GeoPoint {
+                longitude: centre.longitude,
+                latitude: min_lat,
+            },
+            GeoPoint {
+                longitude: centre.longitude,
+                latitude: max_lat,
+            },
         ] {
             let metres = distance_m(centre, corner);
             assert!((199.0..=201.5).contains(&metres), "{metres}");

@@ -411,7 +411,9 @@ impl Flow {
             }
         };
         // A reporter whose case was merged keeps their own callback and rating.
-        if status == Status::Merged && matches!(action, Action::CallBack { .. } | Action::Rate { .. }) {
+        if status == Status::Merged
+            && matches!(action, Action::CallBack { .. } | Action::Rate { .. })
+        {
             if self.satisfaction.is_some() {
                 return Err(refuse(
                     "this reporter has already been called back or has rated".to_owned(),
@@ -420,13 +422,17 @@ impl Flow {
             }
             let mut next = self.clone();
             match action {
-                Action::CallBack { reached: true, satisfaction: Some(level) }
-                | Action::Rate { satisfaction: level }
-                    if (1..=5).contains(level) =>
-                {
-                    next.satisfaction = Some(*level)
+                Action::CallBack {
+                    reached: true,
+                    satisfaction: Some(level),
                 }
-                Action::CallBack { reached: false, satisfaction: None } => {}
+                | Action::Rate {
+                    satisfaction: level,
+                } if (1..=5).contains(level) => next.satisfaction = Some(*level),
+                Action::CallBack {
+                    reached: false,
+                    satisfaction: None,
+                } => {}
                 _ => {
                     return Err(refuse(
                         "a satisfaction is 1 to 5, and an unreached caller gives none".to_owned(),

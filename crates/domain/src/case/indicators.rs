@@ -56,9 +56,7 @@ impl CaseFacts {
             dispatched: milestones.dispatched,
             handled,
             handled_on_time: handled
-                && !milestones
-                    .overdue
-                    .contains(&super::category::Stage::Handle),
+                && !milestones.overdue.contains(&super::category::Stage::Handle),
             closed,
             closed_on_time: closed && milestones.overdue.is_empty(),
             reworked: milestones.reworked,
@@ -303,7 +301,11 @@ impl Weights {
     pub fn parse(text: &str) -> Result<Weights, String> {
         let mut weights = Vec::new();
         let mut faults = Vec::new();
-        for pair in text.split(',').map(str::trim).filter(|pair| !pair.is_empty()) {
+        for pair in text
+            .split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+        {
             let Some((code, weight)) = pair.split_once('=') else {
                 faults.push(format!("'{pair}' is not indicator=weight"));
                 continue;
@@ -468,7 +470,10 @@ mod tests {
         // closing 0.5 × 1 + (1 − 0.25) × 3, over 4 (callback has no value).
         assert_eq!(weights.score(&t), Some(100.0 * (0.5 + 2.25) / 4.0));
         let fault = Weights::parse("closing=x, speed=1").unwrap_err();
-        assert!(fault.contains("weight of closing") && fault.contains("'speed' is not an indicator"), "{fault}");
+        assert!(
+            fault.contains("weight of closing") && fault.contains("'speed' is not an indicator"),
+            "{fault}"
+        );
     }
 
     #[test]

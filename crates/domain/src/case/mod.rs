@@ -77,6 +77,9 @@ pub struct Milestones {
     pub called_back: bool,
     /// Stages that ended over their limit (each named once).
     pub overdue: Vec<category::Stage>,
+    /// When the stage last supervised (督办) started: a stage is escalated once.
+    #[serde(default)]
+    pub supervised_stage: Option<DateTime<Utc>>,
 }
 
 /// How stage limits are read: the categories' limits, working time and the yellow share.
@@ -215,6 +218,7 @@ impl Case {
                 milestones.reworked = true
             }
             Action::CallBack { .. } => milestones.called_back = true,
+            Action::Supervise { .. } => milestones.supervised_stage = Some(next.stage_started_at),
             _ => {}
         }
         next.flow = flow;
@@ -251,7 +255,9 @@ impl Case {
         let mut case = self.as_reported();
         for event in events {
             if let Some(action) = &event.action {
-                case = case.advance_timed(action, &event.actor, event.at, timing)?.0;
+                case = case
+                    .advance_timed(action, &event.actor, event.at, timing)?
+                    .0;
             }
         }
         Ok(case)
@@ -482,11 +488,41 @@ mod tests {
             (Action::Register, "dispatcher", monday(9, 5)),
             (dispatch, "dispatcher", monday(9, 10)),
             (Action::Accept, "cg", monday(9, 30)),
-            (Action::Feedback { note: "已清运".into() }, "cg", tuesday(10, 0)),
-            (Action::Verify { passed: false, note: "仍有残留".into() }, "grid.worker", tuesday(10, 30)),
-            (Action::Feedback { note: "已冲洗".into() }, "cg", tuesday(11, 0)),
-            (Action::Verify { passed: true, note: String::new() }, "grid.worker", tuesday(11, 30)),
-            (Action::Rate { satisfaction: 3 }, "grid.worker", tuesday(14, 0)),
+            (
+                Action::Feedback {
+                    note: "已清运".into(),
+                },
+                "cg",
+                tuesday(10, 0),
+            ),
+            (
+                Action::Verify {
+                    passed: false,
+                    note: "仍有残留".into(),
+                },
+                "grid.worker",
+                tuesday(10, 30),
+            ),
+            (
+                Action::Feedback {
+                    note: "已冲洗".into(),
+                },
+                "cg",
+                tuesday(11, 0),
+            ),
+            (
+                Action::Verify {
+                    passed: true,
+                    note: String::new(),
+                },
+                "grid.worker",
+                tuesday(11, 30),
+            ),
+            (
+                Action::Rate { satisfaction: 3 },
+                "grid.worker",
+                tuesday(14, 0),
+            ),
         ];
         let mut case = reported();
         let mut events = Vec::new();
@@ -535,7 +571,10 @@ mod tests {
             nearby(3, "文昌中路暴露垃圾，很臭", 0.01, 2),
             nearby(4, "文昌中路暴露垃圾，很臭", 0.0005, 24 * 8),
             nearby(5, "路灯不亮", 0.0005, 2),
-            Case { category: "E0102".into(), ..nearby(6, "文昌中路暴露垃圾", 0.0, 1) },
+            Case {
+                category: "E0102".into(),
+                ..nearby(6, "文昌中路暴露垃圾", 0.0, 1)
+            },
         ];
         let found = rule.suggest(&duplicates::Probe::of(&first), &candidates);
         assert_eq!(found.iter().map(|s| s.case_id).collect::<Vec<_>>(), vec![2]);

@@ -20,8 +20,8 @@ use huimin_domain::case::category::Categories;
 use huimin_domain::case::dispatch::{DispatchRule, DispatchRules};
 use huimin_domain::case::flow::{Action, Status};
 use huimin_domain::case::intake::CaseDraft;
-use huimin_domain::case::limits::{OfficeHours, Warning, WorkingTime};
-use huimin_domain::case::{Case, CaseEvent, CaseQuery};
+use huimin_domain::case::limits::{Warning, WorkingTime};
+use huimin_domain::case::{Case, CaseEvent, CaseQuery, Timing};
 use huimin_domain::identity::Role;
 use huimin_domain::registry::FieldError;
 use serde::{Deserialize, Serialize};
@@ -29,9 +29,6 @@ use utoipa::{IntoParams, ToSchema};
 
 /// The token scope of department systems that write cases (referrals, their answers).
 pub const CASES_WRITE: &str = "cases:write";
-
-/// The share of a stage's limit from which it is flagged yellow.
-const YELLOW_SHARE: f64 = 0.8;
 
 /// The running stage's clock.
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,17 +106,25 @@ pub struct CaseDto {
     pub clock: Option<ClockDto>,
     /// In a case's own answer; empty in lists.
     pub timeline: Vec<CaseEventDto>,
+    /// Open cases this one may duplicate, offered for 并单: in the answers to a new case
+    /// and to one case; empty in lists.
+    pub duplicates: Vec<DuplicateDto>,
 }
 
 fn categories() -> Result<&'static Categories, ApiError> {
     Categories::shipped().map_err(ApiError::Unavailable)
 }
 
-fn working_time() -> Result<WorkingTime<'static>, ApiError> {
-    Ok(WorkingTime {
-        calendar: huimin_domain::calendar::WorkingCalendar::official()
-            .map_err(|error| ApiError::Unavailable(error.to_string()))?,
-        hours: OfficeHours::default(),
+/// How the city's stage limits are read (`[cases]` in the configuration).
+pub(crate) fn timing(state: &AppState) -> Result<Timing<'static>, ApiError> {
+    Ok(Timing {
+        categories: categories()?,
+        time: WorkingTime {
+            calendar: huimin_domain::calendar::WorkingCalendar::official()
+                .map_err(|error| ApiError::Unavailable(error.to_string()))?,
+            hours: state.config.cases.office_hours.clone(),
+        },
+        yellow_share: state.config.cases.yellow_share,
     })
 }
 
@@ -131,19 +136,18 @@ fn sees_phones(principal: &Principal) -> bool {
         .any(|held| matches!(held.role, Role::Dispatcher | Role::HotlineAgent))
 }
 
-fn case_dto(
+/// The running stage's clock at `now`; `None` without a limit, or past the calendar's
+/// confirmed years (left out, not guessed).
+pub(crate) fn clock_dto(
     case: &Case,
-    events: &[CaseEvent],
-    full_phone: bool,
+    timing: &Timing<'_>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<CaseDto, ApiError> {
-    let categories = categories()?;
-    let time = working_time()?;
-    let clock = match case.clock(categories, &time) {
+) -> Option<ClockDto> {
+    match case.clock(timing.categories, &timing.time) {
         Some(clock) => {
             // A reading past the calendar's confirmed years is left out, not guessed.
             clock
-                .reading(&time, now, YELLOW_SHARE)
+                .reading(&timing.time, now, timing.yellow_share)
                 .ok()
                 .map(|reading| ClockDto {
                     stage: case
@@ -167,7 +171,18 @@ fn case_dto(
                 })
         }
         None => None,
-    };
+    }
+}
+
+fn case_dto(
+    case: &Case,
+    events: &[CaseEvent],
+    full_phone: bool,
+    now: chrono::DateTime<chrono::Utc>,
+    timing: &Timing<'_>,
+) -> Result<CaseDto, ApiError> {
+    let categories = timing.categories;
+    let clock = clock_dto(case, timing, now);
     let flow = &case.flow;
     Ok(CaseDto {
         id: case.id,
@@ -240,11 +255,12 @@ fn case_dto(
                 to: event.to.code().to_owned(),
             })
             .collect(),
+        duplicates: Vec::new(),
     })
 }
 
 /// The caller, if it works with cases; a token needs `cases:write` to change them.
-async fn case_worker(
+pub(crate) async fn case_worker(
     state: &AppState,
     parts: &Parts,
     writing: bool,
@@ -319,10 +335,12 @@ pub async fn create_case(
     // A hotline ticket is dispatched at once when a rule covers it.
     let case = dispatch_by_rules(&state, case).await?;
     let events = state.cases.case_events(case.id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(case_dto(&case, &events, sees_phones(&principal), now)?),
-    ))
+    let timing = timing(&state)?;
+    let mut dto = case_dto(&case, &events, sees_phones(&principal), now, &timing)?;
+    if case.flow.status.is_open() {
+        dto.duplicates = duplicates_of(&state, &access, &case).await?;
+    }
+    Ok((StatusCode::CREATED, Json(dto)))
 }
 
 /// The body of a new case (documentation of `CaseDraft`).
@@ -385,12 +403,73 @@ pub async fn get_case(
     audit(&state, event).await?;
     let case = found?;
     let events = state.cases.case_events(id).await?;
-    Ok(Json(case_dto(
+    let mut dto = case_dto(
         &case,
         &events,
         sees_phones(&principal),
         state.clock.now(),
-    )?))
+        &timing(&state)?,
+    )?;
+    if case.flow.status.is_open() && case.flow.merged_into.is_none() {
+        dto.duplicates = duplicates_of(&state, &access, &case).await?;
+    }
+    Ok(Json(dto))
+}
+
+/// An open case that a report may duplicate (并单 is offered, never done unasked).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateDto {
+    pub case_id: u64,
+    pub status: String,
+    pub description: String,
+    pub reported_at: String,
+    pub distance_m: f64,
+    /// The likeness of the two descriptions (character bigrams, 0 to 1).
+    pub similarity: f64,
+    pub hours_apart: f64,
+    /// Likeness, nearness and recency weighted 5 : 3 : 2 (0 to 1); best first.
+    pub score: f64,
+}
+
+/// The open cases the caller sees that `case` may duplicate, best first (at most 10).
+async fn duplicates_of(
+    state: &AppState,
+    access: &CaseAccess,
+    case: &Case,
+) -> Result<Vec<DuplicateDto>, ApiError> {
+    let rule = state.config.cases.duplicates;
+    let candidates = state
+        .cases
+        .open_cases_near(
+            &case.category,
+            huimin_domain::case::duplicates::search_box(case.location, rule.radius_m),
+            case.reported_at - rule.window,
+            200,
+        )
+        .await?;
+    let visible: Vec<Case> = candidates
+        .into_iter()
+        .filter(|candidate| access.sees(candidate))
+        .collect();
+    let probe = huimin_domain::case::duplicates::Probe::of(case);
+    Ok(rule
+        .suggest(&probe, &visible)
+        .into_iter()
+        .take(10)
+        .filter_map(|suggestion| {
+            let found = visible.iter().find(|c| c.id == suggestion.case_id)?;
+            Some(DuplicateDto {
+                case_id: suggestion.case_id,
+                status: found.flow.status.code().to_owned(),
+                description: found.description.clone(),
+                reported_at: shanghai_rfc3339(found.reported_at),
+                distance_m: suggestion.distance_m,
+                similarity: suggestion.similarity,
+                hours_apart: suggestion.hours_apart,
+                score: suggestion.score,
+            })
+        })
+        .collect())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -439,32 +518,7 @@ pub async fn list_cases(
             .clone()
             .filter(|category| !category.trim().is_empty()),
     };
-    // Lists hold only what the caller sees: one area of theirs, or their department's
-    // cases. A caller with several areas asks for one of them.
-    let prefixes = access.scope.prefixes();
-    let city_wide = prefixes.iter().any(|prefix| prefix.len() <= 4);
-    if !city_wide {
-        match (&query.area, prefixes, access.departments.as_slice()) {
-            (Some(area), _, _)
-                if prefixes
-                    .iter()
-                    .any(|prefix| area.starts_with(prefix.as_str())) => {}
-            (None, [only], _) => query.area = Some(only.clone()),
-            (None, [], [department, ..]) if query.lead.is_none() => {
-                query.lead = Some(department.clone())
-            }
-            (None, [], departments)
-                if query
-                    .lead
-                    .as_ref()
-                    .is_some_and(|lead| departments.contains(lead)) => {}
-            _ => {
-                return Err(ApiError::Forbidden(
-                    "name an area inside your jurisdiction (area=…), or list your department's cases".to_owned(),
-                ));
-            }
-        }
-    }
+    (query.area, query.lead) = scope(&access, query.area.take(), query.lead.take())?;
     let found = state.cases.cases(&query, page.request()).await?;
     let event = AuditEvent {
         jurisdiction: query.area.clone().unwrap_or_default(),
@@ -474,9 +528,10 @@ pub async fn list_cases(
     audit(&state, event).await?;
     let now = state.clock.now();
     let full = sees_phones(&principal);
+    let timing = timing(&state)?;
     let mut items = Vec::with_capacity(found.items.len());
     for case in &found.items {
-        items.push(case_dto(case, &[], full, now)?);
+        items.push(case_dto(case, &[], full, now, &timing)?);
     }
     Ok(Json(PageDto {
         items,
@@ -484,6 +539,39 @@ pub async fn list_cases(
         page: found.page,
         per_page: found.per_page,
     }))
+}
+
+/// The area and lead department a list or a count of cases is narrowed to, so that it
+/// holds only what the caller sees: one area of theirs, or their department's cases. A
+/// caller with several areas names one of them; a city-wide caller may leave both open.
+pub(crate) fn scope(
+    access: &CaseAccess,
+    area: Option<String>,
+    lead: Option<String>,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let prefixes = access.scope.prefixes();
+    if prefixes.iter().any(|prefix| prefix.len() <= 4) {
+        return Ok((area, lead));
+    }
+    match (&area, prefixes, access.departments.as_slice()) {
+        (Some(area), _, _)
+            if prefixes
+                .iter()
+                .any(|prefix| area.starts_with(prefix.as_str())) => {}
+        (None, [only], _) => return Ok((Some(only.clone()), lead)),
+        (None, [], [department, ..]) if lead.is_none() => {
+            return Ok((None, Some(department.clone())));
+        }
+        (None, [], departments) if lead.as_ref().is_some_and(|lead| departments.contains(lead)) => {
+        }
+        _ => {
+            return Err(ApiError::Forbidden(
+                "name an area inside your jurisdiction (area=…), or list your department's cases"
+                    .to_owned(),
+            ));
+        }
+    }
+    Ok((area, lead))
 }
 
 /// An action on a case, with the version it was made against.
@@ -513,6 +601,7 @@ pub async fn act_on_case(
     let case = visible_case(&state, &access, id).await?;
     let now = state.clock.now();
     let full = sees_phones(&principal);
+    let timing = timing(&state)?;
     let stale = |current: &Case| -> Result<ApiError, ApiError> {
         Ok(ApiError::Stale {
             message: format!(
@@ -521,7 +610,8 @@ pub async fn act_on_case(
                 current.version,
                 current.flow.status.name_zh()
             ),
-            current: serde_json::to_value(case_dto(current, &[], full, now)?).unwrap_or_default(),
+            current: serde_json::to_value(case_dto(current, &[], full, now, &timing)?)
+                .unwrap_or_default(),
         })
     };
     if case.version != body.version {
@@ -543,16 +633,21 @@ pub async fn act_on_case(
             body.action.name_zh()
         )));
     }
+    if let Action::Merge { into } = &body.action {
+        merge_target(&state, &access, &case, *into).await?;
+    }
     let actor = principal.account.login.clone();
-    let (next, event) = case.advance(&body.action, &actor, now).map_err(|error| {
-        ApiError::field(FieldError::new(
-            "action",
-            body.action.code(),
-            "transition_refused",
-            error.message,
-            error.message_zh,
-        ))
-    })?;
+    let (next, event) = case
+        .advance_timed(&body.action, &actor, now, &timing)
+        .map_err(|error| {
+            ApiError::field(FieldError::new(
+                "action",
+                body.action.code(),
+                "transition_refused",
+                error.message,
+                error.message_zh,
+            ))
+        })?;
     let audit_event = AuditEvent {
         jurisdiction: case.grid.clone().unwrap_or_default(),
         detail: format!("{} → {}", case.flow.status.code(), next.flow.status.code()),
@@ -580,7 +675,64 @@ pub async fn act_on_case(
         next
     };
     let events = state.cases.case_events(id).await?;
-    Ok(Json(case_dto(&next, &events, full, now)?))
+    Ok(Json(case_dto(&next, &events, full, now, &timing)?))
+}
+
+/// Checks that `case` may be merged into case `into`: one the caller sees, open, not
+/// merged itself, of the same category, and not the case itself (422 naming why).
+async fn merge_target(
+    state: &AppState,
+    access: &CaseAccess,
+    case: &Case,
+    into: u64,
+) -> Result<(), ApiError> {
+    let refuse = |message: String, message_zh: String| {
+        ApiError::field(FieldError::new(
+            "into",
+            &into.to_string(),
+            "merge_refused",
+            message,
+            message_zh,
+        ))
+    };
+    if into == case.id {
+        return Err(refuse(
+            "a case cannot be merged into itself".to_owned(),
+            "案件不能并入自身".to_owned(),
+        ));
+    }
+    let target = match state.cases.case(into).await? {
+        Some(target) if access.sees(&target) => target,
+        _ => {
+            return Err(refuse(
+                format!("case {into} does not exist"),
+                format!("案件 {into} 不存在"),
+            ));
+        }
+    };
+    if !target.flow.status.is_open() || target.flow.merged_into.is_some() {
+        return Err(refuse(
+            format!(
+                "case {into} is {} ({}): only an open case takes merged reports",
+                target.flow.status.code(),
+                target.flow.status.name_zh()
+            ),
+            format!(
+                "案件 {into} 已{}，只能并入未办结的案件",
+                target.flow.status.name_zh()
+            ),
+        ));
+    }
+    if target.category != case.category {
+        return Err(refuse(
+            format!(
+                "case {into} is of category {}, this one of {}: merge reports of one kind",
+                target.category, case.category
+            ),
+            format!("案件 {into} 与本案类别不同，不能并单"),
+        ));
+    }
+    Ok(())
 }
 
 /// The account the dispatch rules act as.
@@ -600,7 +752,7 @@ async fn dispatch_by_rules(state: &AppState, case: Case) -> Result<Case, ApiErro
         reason: None,
     };
     let now = state.clock.now();
-    let Ok((next, event)) = case.advance(&action, RULES_ACTOR, now) else {
+    let Ok((next, event)) = case.advance_timed(&action, RULES_ACTOR, now, &timing(state)?) else {
         return Ok(case);
     };
     let audit = AuditEvent {

@@ -3,6 +3,7 @@
 
 mod areas;
 mod audit;
+mod case_supervision;
 mod cases;
 mod catalogue;
 mod disputes;
@@ -18,6 +19,7 @@ mod uploads;
 
 pub use areas::*;
 pub use audit::*;
+pub use case_supervision::*;
 pub use cases::*;
 pub use catalogue::*;
 pub use disputes::*;
@@ -56,6 +58,8 @@ pub fn routes() -> Router<AppState> {
             "/cases/dispatch-rules",
             get(cases::dispatch_rules).put(cases::replace_dispatch_rules),
         )
+        .route("/cases/warnings", get(case_supervision::case_warnings))
+        .route("/cases/indicators", get(case_supervision::case_indicators))
         .route("/cases/{id}", get(cases::get_case))
         .route(
             "/cases/{id}/actions",
