@@ -21,6 +21,7 @@ pub(crate) enum Stage {
     Housing = 3,
     Entities = 4,
     Departments = 5,
+    Cases = 6,
 }
 
 /// The random source of one stage, with the date the city is generated for.

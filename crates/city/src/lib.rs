@@ -13,6 +13,7 @@
 //! This crate must not read the clock, the environment, files or the network, and must
 //! not iterate a hash map into its output.
 
+mod cases;
 mod catalogue;
 mod departments;
 mod entities;
@@ -31,6 +32,7 @@ use huimin_domain::area::{Area, AreaLevel, GridIndex};
 use huimin_domain::registry::{Building, GeoPoint, House, Household, LegalEntity, Person};
 use rand::Rng;
 
+pub use cases::{CaseConfig, CaseTruth, SyntheticCases, cases};
 pub use catalogue::{Catalogue, catalogue};
 pub use departments::{DatasetTruth, DepartmentFile, csv_text, department_files};
 pub use summary::CitySummary;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use huimin_city::DepartmentFile;
 use huimin_domain::provenance::Provenance;
-use huimin_domain::storage::RegistryStore;
+use huimin_domain::storage::{CaseStore, PageRequest};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -19,6 +19,10 @@ pub struct DemoLoad {
     pub houses: u64,
     pub entities: u64,
     pub grids: u64,
+    /// The year of cases loaded, and how many of them are still open (both 0 when the
+    /// store held cases already).
+    pub cases: u64,
+    pub open_cases: u64,
     pub skipped: bool,
 }
 
@@ -26,7 +30,7 @@ pub struct DemoLoad {
 /// already holds exactly that many people. With `datasets`, the twelve departments'
 /// files of this city are written into that directory too (unless they are there).
 pub async fn load_demo_city(
-    store: &dyn RegistryStore,
+    store: &dyn huimin_domain::storage::Store,
     seed: u64,
     people: u32,
     today: NaiveDate,
@@ -62,8 +66,12 @@ pub async fn load_demo_city(
         houses: city.houses.len() as u64,
         entities: city.entities.len() as u64,
         grids,
+        cases: 0,
+        open_cases: 0,
         skipped: already_loaded,
     };
+    // A year of cases, unless the store holds cases already.
+    (load.cases, load.open_cases) = load_demo_cases(store, &city, seed).await?;
     if load.skipped {
         tracing::info!(people = existing, "the demo city is already loaded");
         return Ok(load);
@@ -112,6 +120,45 @@ pub async fn load_demo_city(
     );
     load.skipped = false;
     Ok(load)
+}
+
+/// Loads a year of synthetic cases (a fifth as many as the city has people) when the
+/// store holds no case yet; returns how many, and how many are still open.
+async fn load_demo_cases(
+    store: &dyn CaseStore,
+    city: &huimin_city::City,
+    seed: u64,
+) -> anyhow::Result<(u64, u64)> {
+    let held = store
+        .cases(
+            &huimin_domain::case::CaseQuery::default(),
+            PageRequest::new(1, 1),
+        )
+        .await
+        .context("counting cases")?
+        .total;
+    if held > 0 {
+        return Ok((0, 0));
+    }
+    let generated = huimin_city::cases(
+        city,
+        &huimin_city::CaseConfig {
+            seed,
+            count: (city.persons.len() as u32 / 5).max(200),
+            area: None,
+            first_id: 1,
+        },
+    );
+    for chunk in generated.cases.chunks(5_000) {
+        store
+            .load_cases(chunk)
+            .await
+            .context("writing the demo's cases")?;
+    }
+    Ok((
+        u64::from(generated.truth.reports),
+        u64::from(generated.truth.open),
+    ))
 }
 
 /// Where the demo keeps its departments' files: beside a SQLite database

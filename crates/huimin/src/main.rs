@@ -627,6 +627,12 @@ async fn main() -> anyhow::Result<()> {
                     ""
                 }
             );
+            if load.cases > 0 {
+                println!(
+                    "Cases: {} reports over the year before today, {} still open.",
+                    load.cases, load.open_cases
+                );
+            }
             println!(
                 "Catalogue: {} departments, {} information resources ({} published now).",
                 catalogue.departments, catalogue.resources, catalogue.published
