@@ -34,6 +34,8 @@ struct Settings {
     audit_entries: u64,
     /// Rows of the department dataset the ingest is timed over.
     dataset_rows: u64,
+    cases: u32,
+    open_cases: u32,
     out: PathBuf,
     /// The benchmarks to run (`--only import,http`); all when empty.
     only: Vec<String>,
@@ -52,6 +54,8 @@ pub(crate) const SECTIONS: &[&str] = &[
     "exchange",
     "webhooks",
     "cases",
+    "indicators",
+    "duplicates",
 ];
 
 impl Settings {
@@ -76,6 +80,8 @@ fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
         http_seconds: 15,
         audit_entries: 10_000_000,
         dataset_rows: 5_000_000,
+        cases: 1_000_000,
+        open_cases: 100_000,
         out: PathBuf::from("bench-out"),
         only: Vec::new(),
     };
@@ -92,6 +98,10 @@ fn parse(arguments: &[String]) -> anyhow::Result<Settings> {
             }
             "--dataset-rows" => {
                 settings.dataset_rows = iterator.next().context("--dataset-rows N")?.parse()?
+            }
+            "--cases" => settings.cases = iterator.next().context("--cases N")?.parse()?,
+            "--open-cases" => {
+                settings.open_cases = iterator.next().context("--open-cases N")?.parse()?
             }
             "--out" => settings.out = PathBuf::from(iterator.next().context("--out DIR")?),
             "--only" => {
@@ -177,6 +187,24 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
             &settings.out,
             settings.people.min(200_000),
             settings.http_seconds,
+            postgres,
+        )?);
+    }
+    if settings.runs("indicators") {
+        let postgres = settings.fresh_postgres(&runtime);
+        rows.extend(crate::case_indicator_bench::indicators(
+            &runtime,
+            &settings.out,
+            settings.cases,
+            postgres,
+        )?);
+    }
+    if settings.runs("duplicates") {
+        let postgres = settings.fresh_postgres(&runtime);
+        rows.extend(crate::case_indicator_bench::duplicates(
+            &runtime,
+            &settings.out,
+            settings.open_cases,
             postgres,
         )?);
     }

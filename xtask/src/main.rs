@@ -6,6 +6,7 @@
 mod audit_bench;
 mod bench;
 mod case_bench;
+mod case_indicator_bench;
 mod dataset_bench;
 mod exchange_bench;
 mod read_audit_bench;
@@ -34,7 +35,7 @@ fn main() -> anyhow::Result<()> {
         _ => {
             eprintln!(
                 "usage: cargo xtask tidy | cargo xtask bench [--people N] [--skip-postgres] [--only {}] \
-                 [--http-seconds N] [--audit-entries N] [--dataset-rows N] [--out DIR]",
+                 [--http-seconds N] [--audit-entries N] [--dataset-rows N] [--cases N] [--open-cases N] [--out DIR]",
                 bench::SECTIONS.join(",")
             );
             std::process::exit(2);

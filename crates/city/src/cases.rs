@@ -269,10 +269,21 @@ pub fn cases(city: &City, config: &CaseConfig) -> SyntheticCases {
             ),
             None => {
                 let (grid, (x0, y0, x1, y1)) = *generator.pick(&grids);
-                let point = GeoPoint {
-                    longitude: generator.real(x0, x1),
-                    latitude: generator.real(y0, y1),
+                // A point of the grid: its rectangle may reach into a neighbour.
+                let mut point = GeoPoint {
+                    longitude: (x0 + x1) / 2.0,
+                    latitude: (y0 + y1) / 2.0,
                 };
+                for _ in 0..8 {
+                    let candidate = GeoPoint {
+                        longitude: generator.real(x0, x1),
+                        latitude: generator.real(y0, y1),
+                    };
+                    if index.grid_at(candidate) == Some(grid) {
+                        point = candidate;
+                        break;
+                    }
+                }
                 let day = days.sample(&mut generator);
                 let hour = if hotline {
                     hotline_hours.sample(&mut generator)

@@ -594,10 +594,16 @@ pub trait Store:
 /// case's version with its event and its audit entry in one transaction.
 #[async_trait]
 pub trait CaseStore: Send + Sync {
-    /// Keeps a new case (its `id` is ignored) with its first event, the report; returns
-    /// the id it was given. The audit event's `object_id` is set to that id.
-    async fn create_case(&self, case: &crate::case::Case, audit: &AuditEvent)
-    -> StorageResult<u64>;
+    /// Keeps a new case (its `id` is ignored) with its first event, the report, and the
+    /// steps already taken on it with their audit events (a ticket dispatched by the rules
+    /// as it is taken), all in one transaction; `case` is the case after those steps.
+    /// Returns the id it was given; every audit event's `object_id` is set to that id.
+    async fn create_case(
+        &self,
+        case: &crate::case::Case,
+        audit: &AuditEvent,
+        steps: &[(crate::case::CaseEvent, AuditEvent)],
+    ) -> StorageResult<u64>;
 
     async fn case(&self, id: u64) -> StorageResult<Option<crate::case::Case>>;
 

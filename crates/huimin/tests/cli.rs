@@ -2053,3 +2053,374 @@ async fn browser_decides_a_sharing_request_and_answers_a_dispute() {
     )
     .unwrap();
 }
+
+/// A point inside the demo grid worker's grid (the demo gives them the first grid).
+async fn point_in_workers_grid(database: &str) -> (String, f64, f64) {
+    use geo::Centroid;
+    let store = huimin_store::connect(database).await.unwrap();
+    let grid = store
+        .areas(&[huimin_domain::area::AreaLevel::Grid])
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("the demo has grids");
+    let centre = grid.boundary.as_ref().unwrap().centroid().unwrap();
+    (grid.code, centre.x(), centre.y())
+}
+
+/// Types `text` into the element with id `id`, replacing what it held.
+async fn fill(browser: &fantoccini::Client, id: &str, text: &str) {
+    let element = browser.find(fantoccini::Locator::Id(id)).await.unwrap();
+    element.clear().await.unwrap();
+    element.send_keys(text).await.unwrap();
+}
+
+/// The grid worker's report flow on a phone-sized screen: the location from the device's
+/// GPS, a report sent at once, then one made offline that waits in the browser's queue and
+/// is sent when the phone is back online.
+#[tokio::test]
+async fn browser_grid_worker_reports_from_a_phone_and_an_offline_report_syncs_later() {
+    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
+        assert!(
+            !required,
+            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
+        );
+        eprintln!("\n!!! Browser grid-report test SKIPPED: needs chromium and chromedriver.\n");
+        return;
+    };
+    use fantoccini::Locator;
+    let demo = Demo::start(1_000);
+    let (grid, longitude, latitude) = point_in_workers_grid(&demo.database).await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(&chromium, profile.path(), 390, 844).await;
+    sign_in_in_browser(&browser, &demo.address, "grid.worker").await;
+    browser
+        .goto(&format!("{}/console/cases/new", demo.address))
+        .await
+        .unwrap();
+    // The phone's GPS answers with a point in the worker's grid.
+    browser
+        .execute(
+            "navigator.geolocation.getCurrentPosition = (ok) => ok({coords: {longitude: arguments[0], latitude: arguments[1]}});",
+            vec![serde_json::json!(longitude), serde_json::json!(latitude)],
+        )
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#report-category option[value=P0101]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(
+        &browser,
+        "report-description",
+        "文昌路口井盖破损，有行人绊倒风险",
+    )
+    .await;
+    browser
+        .find(Locator::Id("report-locate"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let filled = browser
+        .find(Locator::Id("report-longitude"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(filled, format!("{longitude:.6}"));
+    let submit = browser.find(Locator::Id("report-submit")).await.unwrap();
+    let width: f64 = browser
+        .execute(
+            "return arguments[0].getBoundingClientRect().width",
+            vec![serde_json::to_value(&submit).unwrap()],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(
+        width > 300.0,
+        "the button spans the phone's screen: {width}"
+    );
+    submit.click().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("case-done"))
+        .await
+        .unwrap();
+    let status = browser
+        .find(Locator::Id("case-status"))
+        .await
+        .unwrap()
+        .attr("data-status")
+        .await
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("reported"));
+    let facts = browser
+        .find(Locator::Id("case-facts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        facts.contains(&grid),
+        "placed in the worker's grid: {facts}"
+    );
+
+    // Offline: the report waits in the browser's queue.
+    browser
+        .goto(&format!("{}/console/cases/new", demo.address))
+        .await
+        .unwrap();
+    browser
+        .execute(
+            "Object.defineProperty(navigator, 'onLine', {configurable: true, get: () => false});",
+            vec![],
+        )
+        .await
+        .unwrap();
+    fill(
+        &browser,
+        "report-description",
+        "小区东门暴露垃圾无人清运，气味很大",
+    )
+    .await;
+    browser
+        .find(Locator::Css("#report-category option[value=E0101]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&browser, "report-longitude", &format!("{longitude:.6}")).await;
+    fill(&browser, "report-latitude", &format!("{latitude:.6}")).await;
+    browser
+        .find(Locator::Id("report-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let queued = browser
+        .find(Locator::Id("report-queue"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(queued.ends_with(" 1"), "one report waits: {queued}");
+    let kept = browser
+        .execute(
+            "return JSON.parse(localStorage.getItem('huimin.case-report-queue')).length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, serde_json::json!(1));
+    // Back online: the queue is sent, and the report is a case.
+    browser
+        .execute(
+            "Object.defineProperty(navigator, 'onLine', {configurable: true, get: () => true}); window.dispatchEvent(new Event('online'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let synced_prefix = browser
+        .find(Locator::Id("report-queue"))
+        .await
+        .unwrap()
+        .attr("data-synced")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    let mut synced = String::new();
+    for _ in 0..50 {
+        synced = browser
+            .find(Locator::Id("report-queue"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if synced.starts_with(&synced_prefix) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let id = synced.rsplit(' ').next().unwrap_or_default().to_owned();
+    assert!(
+        id.parse::<u64>().is_ok(),
+        "the synced case's number: {synced}"
+    );
+    browser
+        .goto(&format!("{}/console/cases/{id}", demo.address))
+        .await
+        .unwrap();
+    let description = browser
+        .find(Locator::Id("case-description"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(description, "小区东门暴露垃圾无人清运，气味很大");
+    let screenshots =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
+    std::fs::create_dir_all(&screenshots).unwrap();
+    std::fs::write(
+        screenshots.join("grid-report-phone.png"),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
+}
+
+/// The hotline agent's ticket flow: the caller looked up by phone (no history yet), the
+/// ticket taken, dispatched from the case page to 城管, and the caller's history then
+/// holding it.
+#[tokio::test]
+async fn browser_hotline_agent_takes_a_ticket_and_dispatches_it() {
+    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
+        assert!(
+            !required,
+            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
+        );
+        eprintln!("\n!!! Browser hotline test SKIPPED: needs chromium and chromedriver.\n");
+        return;
+    };
+    use fantoccini::Locator;
+    let demo = Demo::start(1_000);
+    let (_, longitude, latitude) = point_in_workers_grid(&demo.database).await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(&chromium, profile.path(), 1280, 900).await;
+    sign_in_in_browser(&browser, &demo.address, "hotline.agent").await;
+    let phone = "13905251111";
+    browser
+        .goto(&format!("{}/console/cases/new?phone={phone}", demo.address))
+        .await
+        .unwrap();
+    browser.find(Locator::Id("no-history")).await.unwrap();
+    browser
+        .find(Locator::Css("#report-category option[value=H0101]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(
+        &browser,
+        "report-description",
+        "小区连续两天停水，老人生活不便",
+    )
+    .await;
+    fill(&browser, "report-longitude", &format!("{longitude:.6}")).await;
+    fill(&browser, "report-latitude", &format!("{latitude:.6}")).await;
+    browser
+        .find(Locator::Id("report-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("case-done"))
+        .await
+        .unwrap();
+    let url = browser.current_url().await.unwrap();
+    let id: u64 = url.path().rsplit('/').next().unwrap().parse().unwrap();
+    let status = browser
+        .find(Locator::Id("case-status"))
+        .await
+        .unwrap()
+        .attr("data-status")
+        .await
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("accepted"));
+    // A dispatch without a lead department is refused with the loop's reason.
+    browser
+        .find(Locator::Css("#action-dispatch button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let problem = browser
+        .wait()
+        .for_element(Locator::Id("case-problem"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        problem.contains("主办部门") || problem.contains("lead department"),
+        "{problem}"
+    );
+    browser
+        .find(Locator::Css("#action-dispatch input[name=lead]"))
+        .await
+        .unwrap()
+        .send_keys("chengguan")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#action-dispatch button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("case-done"))
+        .await
+        .unwrap();
+    let status = browser
+        .find(Locator::Id("case-status"))
+        .await
+        .unwrap()
+        .attr("data-status")
+        .await
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("assigned"));
+    let timeline = browser
+        .find(Locator::Id("case-timeline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(timeline.contains("hotline.agent"), "{timeline}");
+    // The caller's history now holds the ticket.
+    browser
+        .goto(&format!("{}/console/cases/new?phone={phone}", demo.address))
+        .await
+        .unwrap();
+    let history = browser
+        .find(Locator::Id("caller-history"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(history.contains(&id.to_string()), "{history}");
+    let screenshots =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
+    std::fs::create_dir_all(&screenshots).unwrap();
+    std::fs::write(
+        screenshots.join("hotline-ticket.png"),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
+}

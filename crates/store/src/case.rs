@@ -10,7 +10,7 @@ use huimin_domain::storage::StorageError;
 
 /// The columns of a case row, as written (the id aside).
 pub(crate) const CASE_ROW: &str = "channel, category, status, grid, lead_department, priority, version, \
-    reported_at_us, updated_at_us, body, reported_by, longitude, latitude, \
+    reported_at_us, updated_at_us, body, reported_by, reporter_phone, longitude, latitude, \
     voided, registered, dispatched, handled, handled_on_time, closed, closed_on_time, reworked, \
     callback_due, called_back, rated, satisfied";
 
@@ -104,6 +104,7 @@ pub(crate) fn conditions(query: &CaseQuery) -> (String, Vec<String>) {
         .prefix("grid", query.area.clone())
         .equal("lead_department", query.lead.clone())
         .equal("category", query.category.clone())
+        .equal("reporter_phone", query.phone.clone())
         .finish()
 }
 
@@ -219,12 +220,18 @@ macro_rules! case_store {
 
             #[async_trait]
             impl CaseStore for $store {
-                async fn create_case(&self, case: &Case, audit: &AuditEvent) -> StorageResult<u64> {
+                async fn create_case(
+                    &self,
+                    case: &Case,
+                    audit: &AuditEvent,
+                    steps: &[(CaseEvent, AuditEvent)],
+                ) -> StorageResult<u64> {
                     let mut transaction = self.begin_write().await?;
                     let facts = fact_values(case);
+                    let version = i64::try_from(steps.len() + 1).map_err(|e| storage_error("case version", e))?;
                     let mut insert = sqlx::query_scalar(sql!(
                         "INSERT INTO case_record ({CASE_ROW}) VALUES ({}) RETURNING id",
-                        (1..=25).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+                        (1..=26).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
                     ))
                     .bind(case.channel.code())
                     .bind(case.category.as_str())
@@ -232,11 +239,12 @@ macro_rules! case_store {
                     .bind(case.grid.as_deref())
                     .bind(case.flow.lead.as_deref())
                     .bind(case.priority.code())
-                    .bind(1_i64)
+                    .bind(version)
                     .bind(micros(case.reported_at))
                     .bind(micros(case.updated_at))
-                    .bind(encode_case(&Case { version: 1, ..case.clone() })?)
+                    .bind(encode_case(&Case { version: version as u64, ..case.clone() })?)
                     .bind(case.reported_by.as_str())
+                    .bind(case.reporter.phone.as_ref().map(|phone| phone.as_str()))
                     .bind(case.location.longitude)
                     .bind(case.location.latitude);
                     for fact in facts {
@@ -252,11 +260,16 @@ macro_rules! case_store {
                         actor: case.reported_by.clone(),
                         at: case.reported_at,
                         from: None,
-                        to: case.flow.status,
+                        to: case.as_reported().flow.status,
                     };
                     insert_event(&mut transaction, id, &report).await?;
-                    let event = AuditEvent { object_id: id.to_string(), ..audit.clone() };
-                    append_in(&mut transaction, std::slice::from_ref(&event), case.reported_at).await?;
+                    let mut audits = vec![AuditEvent { object_id: id.to_string(), ..audit.clone() }];
+                    for (seq, (event, audit)) in steps.iter().enumerate() {
+                        let numbered = CaseEvent { seq: seq as u64 + 2, ..event.clone() };
+                        insert_event(&mut transaction, id, &numbered).await?;
+                        audits.push(AuditEvent { object_id: id.to_string(), ..audit.clone() });
+                    }
+                    append_in(&mut transaction, &audits, case.updated_at).await?;
                     transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                     Ok(u64::try_from(id).unwrap_or(0))
                 }
@@ -429,6 +442,7 @@ macro_rules! case_store {
                                 .push_bind(micros(case.updated_at))
                                 .push_bind(body)
                                 .push_bind(case.reported_by.clone())
+                                .push_bind(case.reporter.phone.as_ref().map(|phone| phone.as_str().to_owned()))
                                 .push_bind(case.location.longitude)
                                 .push_bind(case.location.latitude);
                             for fact in fact_values(case) {

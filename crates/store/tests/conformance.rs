@@ -2857,6 +2857,7 @@ async fn cases_keep_their_timeline_and_refuse_a_stale_change(
         .create_case(
             &report("P0101", "321002001001003", 8),
             &audit("case.report"),
+            &[],
         )
         .await
         .unwrap();
@@ -2864,6 +2865,7 @@ async fn cases_keep_their_timeline_and_refuse_a_stale_change(
         .create_case(
             &report("E0101", "321003001001001", 9),
             &audit("case.report"),
+            &[],
         )
         .await
         .unwrap();
@@ -3182,10 +3184,36 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
         .create_case(
             &report(0, "E0101", "321002001001003", 119.43, "worker.a"),
             &audit,
+            &[],
         )
         .await
         .unwrap();
     assert!(next > 104, "{next}");
+    // A case kept with a step already taken: one transaction, both events and audits.
+    let reported = report(0, "P0101", "321002001001003", 119.43, "worker.a");
+    let (registered, step) = reported.advance(&Action::Register, "d", at(9)).unwrap();
+    let before = store.audit_size().await.unwrap();
+    let stepped = store
+        .create_case(&registered, &audit, &[(step, audit.clone())])
+        .await
+        .unwrap();
+    assert_eq!(store.audit_size().await.unwrap(), before + 2);
+    let kept = store.case(stepped).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.version, kept.flow.status),
+        (2, registered.flow.status)
+    );
+    let steps: Vec<(u64, Option<&str>)> = store
+        .case_events(stepped)
+        .await
+        .unwrap()
+        .iter()
+        .map(|event| (event.seq, event.action.as_ref().map(Action::code)))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|(seq, code)| (seq, code.map(|_| "step")))
+        .collect();
+    assert_eq!(steps, [(1, None), (2, Some("step"))]);
 
     let year = |by: Unit, area: Option<&str>| IndicatorQuery {
         from: at(0),
@@ -3203,9 +3231,9 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
     assert_eq!(
         tallies[0].1,
         Tally {
-            reports: 3,
+            reports: 4,
             voided: 1,
-            registered: 1,
+            registered: 2,
             dispatched: 1,
             handled: 1,
             handled_on_time: 1,
@@ -3222,7 +3250,7 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
         .iter()
         .map(|(unit, tally)| (unit.as_str(), tally.reports))
         .collect();
-    assert_eq!(by_worker, [("worker.a", 3), ("worker.b", 2)]);
+    assert_eq!(by_worker, [("worker.a", 4), ("worker.b", 2)]);
     let led = store
         .case_tallies(&IndicatorQuery {
             department: Some("chengguan".into()),
@@ -3260,7 +3288,7 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
             ids
         }
     };
-    assert_eq!(near("P0101", 0).await, [103]);
+    assert_eq!(near("P0101", 0).await, [103, stepped]);
     assert_eq!(near("E0101", 0).await, [next]);
     assert!(near("P0101", 9).await.is_empty());
 }

@@ -171,7 +171,7 @@ pub const DEMO_RESIDENT: &str = "resident.demo";
 
 /// Creates the demo city's accounts unless they exist: a security and an audit
 /// administrator and a city administrator for the city, a district leader, a grid
-/// worker, a city-wide civil-affairs officer, 公安's and 民政's data officers, and `resident.demo` for a person with a phone in the grid
+/// worker, the command centre's dispatcher, a 12345 hotline agent, 城管's officer, a city-wide civil-affairs officer, 公安's and 民政's data officers, and `resident.demo` for a person with a phone in the grid
 /// worker's grid. Returns their logins.
 pub async fn add_demo_accounts(
     store: &dyn IdentityStore,
@@ -215,6 +215,27 @@ pub async fn add_demo_accounts(
             Role::GridWorker,
             grid,
             None,
+        ),
+        (
+            "dispatcher",
+            "指挥中心派遣员（演示）",
+            Role::Dispatcher,
+            "321000",
+            None,
+        ),
+        (
+            "hotline.agent",
+            "12345 热线话务员（演示）",
+            Role::HotlineAgent,
+            "321000",
+            None,
+        ),
+        (
+            "chengguan.officer",
+            "城管局办理人员（演示）",
+            Role::DepartmentOfficer,
+            "321000",
+            Some("chengguan"),
         ),
         (
             "civil.affairs",

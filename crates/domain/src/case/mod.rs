@@ -301,6 +301,8 @@ pub struct CaseQuery {
     /// The lead department.
     pub lead: Option<String>,
     pub category: Option<String>,
+    /// The reporter's phone (the hotline's caller look-up).
+    pub phone: Option<String>,
 }
 
 #[cfg(test)]

@@ -84,7 +84,15 @@ pub async fn case_warnings(
     parts: Parts,
     Query(params): Query<WarningParams>,
 ) -> Result<Json<Vec<WarnedCaseDto>>, ApiError> {
-    let (principal, access) = super::cases::case_worker(&state, &parts, false).await?;
+    Ok(Json(warned_cases(&state, &parts, &params).await?))
+}
+
+pub(crate) async fn warned_cases(
+    state: &AppState,
+    parts: &Parts,
+    params: &WarningParams,
+) -> Result<Vec<WarnedCaseDto>, ApiError> {
+    let (principal, access) = super::cases::case_worker(state, parts, false).await?;
     let red_only = match params.warning.as_deref().map(str::trim) {
         None | Some("") => false,
         Some("red") => true,
@@ -96,9 +104,13 @@ pub async fn case_warnings(
             )));
         }
     };
-    let (area, lead) = scope(&access, non_empty(params.area), non_empty(params.lead))?;
+    let (area, lead) = scope(
+        &access,
+        non_empty(params.area.clone()),
+        non_empty(params.lead.clone()),
+    )?;
     let cases = open_cases(
-        &state,
+        state,
         CaseQuery {
             area: area.clone(),
             lead,
@@ -106,7 +118,7 @@ pub async fn case_warnings(
         },
     )
     .await?;
-    let timing = timing(&state)?;
+    let timing = timing(state)?;
     let now = state.clock.now();
     let mut warned: Vec<(Warning, Option<DateTime<Utc>>, WarnedCaseDto)> = Vec::new();
     for case in cases.iter().filter(|case| access.sees(case)) {
@@ -152,13 +164,13 @@ pub async fn case_warnings(
     let event = AuditEvent {
         jurisdiction: area.unwrap_or_default(),
         detail: format!("{} warned cases", warned.len()),
-        ..principal.actor(&parts).event("case.warnings", "case", "")
+        ..principal.actor(parts).event("case.warnings", "case", "")
     };
     state
         .audit
         .append_audit(&[event], state.clock.now())
         .await?;
-    Ok(Json(warned.into_iter().map(|(_, _, dto)| dto).collect()))
+    Ok(warned.into_iter().map(|(_, _, dto)| dto).collect())
 }
 
 fn non_empty(text: Option<String>) -> Option<String> {
@@ -368,7 +380,30 @@ pub async fn case_indicators(
     parts: Parts,
     Query(params): Query<IndicatorParams>,
 ) -> Result<Response, ApiError> {
-    let (principal, access) = super::cases::case_worker(&state, &parts, false).await?;
+    let (table, csv) = indicator_table(&state, &parts, &params).await?;
+    if csv {
+        let body = indicator_csv(&table)?;
+        let name = format!("indicators-{}-{}-{}.csv", table.by, table.from, table.to);
+        let mut response = body.into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+        return Ok(response);
+    }
+    Ok(Json(table).into_response())
+}
+
+pub(crate) async fn indicator_table(
+    state: &AppState,
+    parts: &Parts,
+    params: &IndicatorParams,
+) -> Result<(IndicatorTableDto, bool), ApiError> {
+    let (principal, access) = super::cases::case_worker(state, parts, false).await?;
     let today = state.clock.now().with_timezone(&SHANGHAI).date_naive();
     let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
     let mut errors = Vec::new();
@@ -432,7 +467,7 @@ pub async fn case_indicators(
     let event = AuditEvent {
         jurisdiction: area.clone().unwrap_or_default(),
         detail: format!("{from}..{to} by {}", by.code()),
-        ..principal.actor(&parts).event("case.indicators", "case", "")
+        ..principal.actor(parts).event("case.indicators", "case", "")
     };
     state
         .audit
@@ -461,21 +496,7 @@ pub async fn case_indicators(
             .collect(),
         total: row("合计".to_owned(), total, &weights),
     };
-    if csv {
-        let body = indicator_csv(&table)?;
-        let name = format!("indicators-{}-{}-{}.csv", table.by, table.from, table.to);
-        let mut response = body.into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-            headers.insert(header::CONTENT_DISPOSITION, value);
-        }
-        return Ok(response);
-    }
-    Ok(Json(table).into_response())
+    Ok((table, csv))
 }
 
 /// The table as CSV with a byte-order mark (so spreadsheet programs read the Chinese

@@ -303,7 +303,16 @@ pub async fn create_case(
     parts: Parts,
     ApiJson(draft): ApiJson<CaseDraft>,
 ) -> Result<(StatusCode, Json<CaseDto>), ApiError> {
-    let (principal, access) = case_worker(&state, &parts, true).await?;
+    let dto = open_case(&state, &parts, draft).await?;
+    Ok((StatusCode::CREATED, Json(dto)))
+}
+
+pub(crate) async fn open_case(
+    state: &AppState,
+    parts: &Parts,
+    draft: CaseDraft,
+) -> Result<CaseDto, ApiError> {
+    let (principal, access) = case_worker(state, parts, true).await?;
     let index = state.grid_index();
     let bounds = index.bounds().ok_or_else(|| {
         ApiError::Unavailable("the city has no grids yet, so no case can be placed".to_owned())
@@ -315,9 +324,9 @@ pub async fn create_case(
     if !access.may_report(new.channel, grid.as_deref()) {
         let event = AuditEvent {
             outcome: Outcome::Denied,
-            ..principal.actor(&parts).event("case.report", "case", "")
+            ..principal.actor(parts).event("case.report", "case", "")
         };
-        audit(&state, event).await?;
+        audit(state, event).await?;
         return Err(ApiError::Forbidden(format!(
             "your roles do not open {} cases here",
             new.channel.code()
@@ -325,22 +334,26 @@ pub async fn create_case(
     }
     let now = state.clock.now();
     let actor = principal.account.login.clone();
-    let mut case = Case::open(new, grid, &actor, now);
+    let case = Case::open(new, grid, &actor, now);
     let event = AuditEvent {
         jurisdiction: case.grid.clone().unwrap_or_default(),
         detail: format!("{} {}", case.channel.code(), case.category),
-        ..principal.actor(&parts).event("case.report", "case", "")
+        ..principal.actor(parts).event("case.report", "case", "")
     };
-    case.id = state.cases.create_case(&case, &event).await?;
-    // A hotline ticket is dispatched at once when a rule covers it.
-    let case = dispatch_by_rules(&state, case).await?;
+    // A hotline ticket is dispatched at once when a rule covers it, in the same
+    // transaction as the ticket itself.
+    let (mut case, steps) = match rules_step(state, &case).await? {
+        Some((next, step, step_audit)) => (next, vec![(step, step_audit)]),
+        None => (case, Vec::new()),
+    };
+    case.id = state.cases.create_case(&case, &event, &steps).await?;
     let events = state.cases.case_events(case.id).await?;
-    let timing = timing(&state)?;
+    let timing = timing(state)?;
     let mut dto = case_dto(&case, &events, sees_phones(&principal), now, &timing)?;
     if case.flow.status.is_open() {
-        dto.duplicates = duplicates_of(&state, &access, &case).await?;
+        dto.duplicates = duplicates_of(state, &access, &case).await?;
     }
-    Ok((StatusCode::CREATED, Json(dto)))
+    Ok(dto)
 }
 
 /// The body of a new case (documentation of `CaseDraft`).
@@ -383,8 +396,16 @@ pub async fn get_case(
     parts: Parts,
     Path(id): Path<u64>,
 ) -> Result<Json<CaseDto>, ApiError> {
-    let (principal, access) = case_worker(&state, &parts, false).await?;
-    let found = visible_case(&state, &access, id).await;
+    Ok(Json(read_case(&state, &parts, id).await?))
+}
+
+pub(crate) async fn read_case(
+    state: &AppState,
+    parts: &Parts,
+    id: u64,
+) -> Result<CaseDto, ApiError> {
+    let (principal, access) = case_worker(state, parts, false).await?;
+    let found = visible_case(state, &access, id).await;
     let event = AuditEvent {
         outcome: if found.is_ok() {
             Outcome::Allowed
@@ -397,10 +418,10 @@ pub async fn get_case(
             .and_then(|case| case.grid.clone())
             .unwrap_or_default(),
         ..principal
-            .actor(&parts)
+            .actor(parts)
             .event("case.read", "case", id.to_string())
     };
-    audit(&state, event).await?;
+    audit(state, event).await?;
     let case = found?;
     let events = state.cases.case_events(id).await?;
     let mut dto = case_dto(
@@ -408,12 +429,12 @@ pub async fn get_case(
         &events,
         sees_phones(&principal),
         state.clock.now(),
-        &timing(&state)?,
+        &timing(state)?,
     )?;
     if case.flow.status.is_open() && case.flow.merged_into.is_none() {
-        dto.duplicates = duplicates_of(&state, &access, &case).await?;
+        dto.duplicates = duplicates_of(state, &access, &case).await?;
     }
-    Ok(Json(dto))
+    Ok(dto)
 }
 
 /// An open case that a report may duplicate (并单 is offered, never done unasked).
@@ -484,6 +505,30 @@ pub struct CaseListParams {
     /// The lead department.
     pub lead: Option<String>,
     pub category: Option<String>,
+    /// The reporter's phone number: the caller's past tickets (for dispatchers and hotline
+    /// agents, who read phone numbers).
+    pub phone: Option<String>,
+}
+
+/// The caller's past tickets, newest first (the first 20): the hotline's caller look-up.
+pub(crate) async fn caller_history(
+    state: &AppState,
+    parts: &Parts,
+    phone: &str,
+) -> Result<Vec<CaseDto>, ApiError> {
+    let params = CaseListParams {
+        status: None,
+        open: None,
+        area: None,
+        lead: None,
+        category: None,
+        phone: Some(phone.to_owned()),
+    };
+    let page = PageParams {
+        page: Some(1),
+        per_page: Some(20),
+    };
+    Ok(find_cases(state, parts, &params, &page).await?.items)
 }
 
 /// Cases in the caller's view, newest first.
@@ -495,7 +540,16 @@ pub async fn list_cases(
     Query(params): Query<CaseListParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<PageDto<CaseDto>>, ApiError> {
-    let (principal, access) = case_worker(&state, &parts, false).await?;
+    Ok(Json(find_cases(&state, &parts, &params, &page).await?))
+}
+
+pub(crate) async fn find_cases(
+    state: &AppState,
+    parts: &Parts,
+    params: &CaseListParams,
+    page: &PageParams,
+) -> Result<PageDto<CaseDto>, ApiError> {
+    let (principal, access) = case_worker(state, parts, false).await?;
     let status = match params
         .status
         .as_deref()
@@ -517,28 +571,56 @@ pub async fn list_cases(
             .category
             .clone()
             .filter(|category| !category.trim().is_empty()),
+        phone: match params
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+        {
+            None => None,
+            // Filtering by a field the caller may not read is refused.
+            Some(_) if !sees_phones(&principal) => {
+                return Err(ApiError::Forbidden(
+                    "looking cases up by phone is for dispatchers and hotline agents".to_owned(),
+                ));
+            }
+            Some(text) => Some(
+                huimin_domain::identifiers::Phone::parse(text)
+                    .map_err(|error| {
+                        ApiError::field(FieldError::new(
+                            "phone",
+                            text,
+                            "invalid_phone",
+                            error.to_string(),
+                            "电话号码格式不正确".to_owned(),
+                        ))
+                    })?
+                    .as_str()
+                    .to_owned(),
+            ),
+        },
     };
     (query.area, query.lead) = scope(&access, query.area.take(), query.lead.take())?;
     let found = state.cases.cases(&query, page.request()).await?;
     let event = AuditEvent {
         jurisdiction: query.area.clone().unwrap_or_default(),
         detail: format!("{} cases", found.items.len()),
-        ..principal.actor(&parts).event("case.list", "case", "")
+        ..principal.actor(parts).event("case.list", "case", "")
     };
-    audit(&state, event).await?;
+    audit(state, event).await?;
     let now = state.clock.now();
     let full = sees_phones(&principal);
-    let timing = timing(&state)?;
+    let timing = timing(state)?;
     let mut items = Vec::with_capacity(found.items.len());
     for case in &found.items {
         items.push(case_dto(case, &[], full, now, &timing)?);
     }
-    Ok(Json(PageDto {
+    Ok(PageDto {
         items,
         total: found.total,
         page: found.page,
         per_page: found.per_page,
-    }))
+    })
 }
 
 /// The area and lead department a list or a count of cases is narrowed to, so that it
@@ -597,11 +679,20 @@ pub async fn act_on_case(
     Path(id): Path<u64>,
     ApiJson(body): ApiJson<ActionBody>,
 ) -> Result<Json<CaseDto>, ApiError> {
-    let (principal, access) = case_worker(&state, &parts, true).await?;
-    let case = visible_case(&state, &access, id).await?;
+    Ok(Json(take_action(&state, &parts, id, body).await?))
+}
+
+pub(crate) async fn take_action(
+    state: &AppState,
+    parts: &Parts,
+    id: u64,
+    body: ActionBody,
+) -> Result<CaseDto, ApiError> {
+    let (principal, access) = case_worker(state, parts, true).await?;
+    let case = visible_case(state, &access, id).await?;
     let now = state.clock.now();
     let full = sees_phones(&principal);
-    let timing = timing(&state)?;
+    let timing = timing(state)?;
     let stale = |current: &Case| -> Result<ApiError, ApiError> {
         Ok(ApiError::Stale {
             message: format!(
@@ -623,10 +714,10 @@ pub async fn act_on_case(
             outcome: Outcome::Denied,
             jurisdiction: case.grid.clone().unwrap_or_default(),
             ..principal
-                .actor(&parts)
+                .actor(parts)
                 .event(&action_code, "case", id.to_string())
         };
-        audit(&state, event).await?;
+        audit(state, event).await?;
         return Err(ApiError::Forbidden(format!(
             "your roles do not take '{}' ({}) on this case",
             body.action.code(),
@@ -634,7 +725,7 @@ pub async fn act_on_case(
         )));
     }
     if let Action::Merge { into } = &body.action {
-        merge_target(&state, &access, &case, *into).await?;
+        merge_target(state, &access, &case, *into).await?;
     }
     let actor = principal.account.login.clone();
     let (next, event) = case
@@ -652,7 +743,7 @@ pub async fn act_on_case(
         jurisdiction: case.grid.clone().unwrap_or_default(),
         detail: format!("{} → {}", case.flow.status.code(), next.flow.status.code()),
         ..principal
-            .actor(&parts)
+            .actor(parts)
             .event(&action_code, "case", id.to_string())
     };
     if !state
@@ -670,12 +761,12 @@ pub async fn act_on_case(
     // A registered grid case goes where the rules send it; a dispatcher may send it
     // elsewhere afterwards, with a reason (改派).
     let next = if matches!(body.action, Action::Register) {
-        dispatch_by_rules(&state, next).await?
+        dispatch_by_rules(state, next).await?
     } else {
         next
     };
     let events = state.cases.case_events(id).await?;
-    Ok(Json(case_dto(&next, &events, full, now, &timing)?))
+    case_dto(&next, &events, full, now, &timing)
 }
 
 /// Checks that `case` may be merged into case `into`: one the caller sees, open, not
@@ -741,28 +832,8 @@ const RULES_ACTOR: &str = "system:dispatch-rules";
 /// `case` dispatched by the rules, when one covers it and the loop allows a dispatch
 /// now; otherwise (or when someone acted on it meanwhile) the case as it was.
 async fn dispatch_by_rules(state: &AppState, case: Case) -> Result<Case, ApiError> {
-    let rules = DispatchRules::new(state.cases.dispatch_rules().await?);
-    let Some(rule) = rules.choose(categories()?, &case.category, case.grid.as_deref()) else {
+    let Some((next, event, audit)) = rules_step(state, &case).await? else {
         return Ok(case);
-    };
-    let action = Action::Dispatch {
-        lead: rule.lead.clone(),
-        assisting: rule.assisting.clone(),
-        level: rule.level,
-        reason: None,
-    };
-    let now = state.clock.now();
-    let Ok((next, event)) = case.advance_timed(&action, RULES_ACTOR, now, &timing(state)?) else {
-        return Ok(case);
-    };
-    let audit = AuditEvent {
-        jurisdiction: case.grid.clone().unwrap_or_default(),
-        detail: format!("by rule {} {} → {}", rule.category, rule.area, rule.lead),
-        ..huimin_domain::audit::Actor::system("dispatch-rules").event(
-            "case.dispatch",
-            "case",
-            case.id.to_string(),
-        )
     };
     if state
         .cases
@@ -773,6 +844,38 @@ async fn dispatch_by_rules(state: &AppState, case: Case) -> Result<Case, ApiErro
     } else {
         Ok(case)
     }
+}
+
+/// The dispatch the rules make of `case` now, with its event and audit entry; `None` when
+/// no rule covers it or the loop does not allow a dispatch now.
+async fn rules_step(
+    state: &AppState,
+    case: &Case,
+) -> Result<Option<(Case, CaseEvent, AuditEvent)>, ApiError> {
+    let rules = DispatchRules::new(state.cases.dispatch_rules().await?);
+    let Some(rule) = rules.choose(categories()?, &case.category, case.grid.as_deref()) else {
+        return Ok(None);
+    };
+    let action = Action::Dispatch {
+        lead: rule.lead.clone(),
+        assisting: rule.assisting.clone(),
+        level: rule.level,
+        reason: None,
+    };
+    let now = state.clock.now();
+    let Ok((next, event)) = case.advance_timed(&action, RULES_ACTOR, now, &timing(state)?) else {
+        return Ok(None);
+    };
+    let audit = AuditEvent {
+        jurisdiction: case.grid.clone().unwrap_or_default(),
+        detail: format!("by rule {} {} → {}", rule.category, rule.area, rule.lead),
+        ..huimin_domain::audit::Actor::system("dispatch-rules").event(
+            "case.dispatch",
+            "case",
+            case.id.to_string(),
+        )
+    };
+    Ok(Some((next, event, audit)))
 }
 
 /// The dispatch rules: a case's lead department and level by its category (a

@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 mod accounts;
 mod audit;
+mod cases;
 mod catalogue;
 mod clients;
 mod monitoring;
@@ -71,6 +72,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/console/accounts/roles",
             axum::routing::post(accounts::assign_role),
+        )
+        .route("/console/cases", get(cases::cases_page))
+        .route(
+            "/console/cases/new",
+            get(cases::new_case_page).post(cases::new_case_form),
+        )
+        .route("/console/cases/indicators", get(cases::indicators_page))
+        .route("/console/cases/{id}", get(cases::case_page))
+        .route(
+            "/console/cases/{id}/actions",
+            axum::routing::post(cases::act_form),
         )
         .route("/console/catalogue", get(catalogue::catalogue_page))
         .route("/console/monitoring", get(monitoring::monitoring_page))
