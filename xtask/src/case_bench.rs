@@ -87,7 +87,7 @@ pub fn run(
         let (requests, p50, p99) = wrk(&server.address, &script, seconds)?;
         rows.push(Row {
             what: format!(
-                "case intake (validation, grid, two audited writes: the ticket and its dispatch by rule), {people} people, 32 connections"
+                "case intake (validation, grid, the ticket and its dispatch by rule in one audited transaction, the duplicate check), {people} people, 32 connections"
             ),
             backend: backend.into(),
             result: format!("{requests} cases/s, p50 {p50}, p99 {p99}"),

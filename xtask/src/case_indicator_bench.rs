@@ -40,11 +40,11 @@ async fn load(
     Ok(started.elapsed().as_secs_f64())
 }
 
-fn city(today: NaiveDate) -> huimin_city::City {
+fn city(today: NaiveDate, people: u32) -> huimin_city::City {
     huimin_city::generate(
         &huimin_city::CityConfig {
             seed: 2_010,
-            people: 20_000,
+            people,
         },
         today,
     )
@@ -57,7 +57,8 @@ pub fn indicators(
     postgres: Option<String>,
 ) -> anyhow::Result<Vec<Row>> {
     let today = NaiveDate::from_ymd_opt(2026, 11, 22).context("date")?;
-    let city = city(today);
+    // A city of 200,000 people: its first district has some dozens of communities.
+    let city = city(today, 200_000);
     let district = city
         .areas
         .iter()
@@ -146,7 +147,7 @@ pub fn duplicates(
     postgres: Option<String>,
 ) -> anyhow::Result<Vec<Row>> {
     let today = NaiveDate::from_ymd_opt(2026, 11, 22).context("date")?;
-    let city = city(today);
+    let city = city(today, 200_000);
     let end = Utc.with_ymd_and_hms(2026, 11, 21, 16, 0, 0).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
     // Open reports of the last week across the city: the year's reports as they were
@@ -178,6 +179,13 @@ pub fn duplicates(
         .map(|_| {
             let (base, _) = &reported[rng.random_range(0..reported.len())];
             let mut probe = base.clone();
+            // Half the new reports are worded as another report of anything anywhere.
+            if rng.random_bool(0.5) {
+                probe.description = reported[rng.random_range(0..reported.len())]
+                    .0
+                    .description
+                    .clone();
+            }
             probe.id = 0;
             probe.location.longitude += rng.random_range(-0.001..0.001);
             probe.location.latitude += rng.random_range(-0.001..0.001);
@@ -199,7 +207,7 @@ pub fn duplicates(
                         &probe.category,
                         search_box(probe.location, rule.radius_m),
                         probe.reported_at - rule.window,
-                        200,
+                        50,
                     )
                     .await?;
                 let found = rule.suggest(&Probe::of(probe), &candidates);

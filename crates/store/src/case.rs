@@ -95,6 +95,13 @@ pub(crate) fn open_condition() -> String {
 /// The WHERE clause of a case query, with its bound values in order.
 pub(crate) fn conditions(query: &CaseQuery) -> (String, Vec<String>) {
     let open_only = open_condition();
+    // Instants are numbers this crate writes, never text from a caller.
+    let from = query
+        .reported_from
+        .map(|at| format!("reported_at_us >= {}", crate::codec::micros(at)));
+    let before = query
+        .reported_before
+        .map(|at| format!("reported_at_us < {}", crate::codec::micros(at)));
     crate::filter::Filter::default()
         .equal(
             "status",
@@ -105,6 +112,8 @@ pub(crate) fn conditions(query: &CaseQuery) -> (String, Vec<String>) {
         .equal("lead_department", query.lead.clone())
         .equal("category", query.category.clone())
         .equal("reporter_phone", query.phone.clone())
+        .clause(from.as_deref())
+        .clause(before.as_deref())
         .finish()
 }
 

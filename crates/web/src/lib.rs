@@ -14,6 +14,7 @@ mod error;
 mod i18n;
 mod middleware;
 pub mod oidc;
+mod open311;
 pub mod openapi;
 mod pages;
 mod session;
@@ -57,6 +58,7 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .nest("/api/v1", api::routes())
         .merge(openapi::routes())
         .merge(pages::routes())
+        .merge(open311::routes())
         .merge(oidc::routes())
         .merge(assets::routes())
         .merge(extra)

@@ -174,6 +174,20 @@ impl TestApp {
         department: Option<&str>,
         scopes: &[&str],
     ) -> reqwest::Client {
+        self.client_and_token_in(login, role, jurisdiction, department, scopes)
+            .await
+            .0
+    }
+
+    /// [`TestApp::client_in`], with the API token it sends.
+    async fn client_and_token_in(
+        &self,
+        login: &str,
+        role: huimin_domain::identity::Role,
+        jurisdiction: &str,
+        department: Option<&str>,
+        scopes: &[&str],
+    ) -> (reqwest::Client, String) {
         let store = huimin_store::connect(&self.url).await.unwrap();
         let actor = huimin_domain::audit::Actor::system("test");
         let now = FixedClock.now();
@@ -206,10 +220,11 @@ impl TestApp {
             reqwest::header::AUTHORIZATION,
             format!("Bearer {token}").parse().unwrap(),
         );
-        reqwest::Client::builder()
+        let client = reqwest::Client::builder()
             .default_headers(headers)
             .build()
-            .unwrap()
+            .unwrap();
+        (client, token)
     }
 
     async fn post_raw(&self, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
@@ -3453,4 +3468,296 @@ async fn case_supervision_through_the_api(app: &TestApp) {
         Some(here.grid.as_str()),
         "narrowed to the worker's grid"
     );
+}
+
+#[tokio::test]
+async fn open311_georeport_v2_on_sqlite() {
+    open311_georeport_v2(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn open311_georeport_v2_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    open311_georeport_v2(&TestApp::spawn_on(&url, None, WebConfig::default()).await).await;
+}
+
+/// Open311 GeoReport v2 as a client sees it: discovery, services and a definition, a
+/// request posted with an api_key and read back, in JSON and XML, with the
+/// specification's errors; the fields the Open311 JSON schemas require are there with
+/// their types.
+async fn open311_georeport_v2(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let point = city().houses[0].address.point.unwrap();
+    let anonymous = reqwest::Client::new();
+    let get = |path: String| anonymous.get(format!("{address}/open311/v2/{path}")).send();
+    // An api_key is an API token of a partner system allowed to open Open311 cases.
+    let (partner, key) = app
+        .client_and_token_in(
+            "open311.partner",
+            Role::HotlineAgent,
+            "321000",
+            None,
+            &["cases:write"],
+        )
+        .await;
+
+    let discovery: Value = get("discovery.json".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        discovery["endpoints"][0]["specification"],
+        "http://wiki.open311.org/GeoReport_v2"
+    );
+    assert_eq!(
+        discovery["endpoints"][0]["formats"],
+        json!(["text/xml", "application/json"])
+    );
+
+    let services: Value = get("services.json".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let services = services.as_array().unwrap();
+    assert!(
+        services.len() > 40,
+        "every subcategory is a service: {}",
+        services.len()
+    );
+    for service in services {
+        assert!(service["service_code"].is_string() && service["service_name"].is_string());
+        assert!(service["metadata"].is_boolean());
+        assert!(["realtime", "batch", "blackbox"].contains(&service["type"].as_str().unwrap()));
+    }
+    let manhole = services
+        .iter()
+        .find(|service| service["service_code"] == "P0101")
+        .unwrap();
+    assert_eq!(
+        (manhole["service_name"].as_str(), manhole["group"].as_str()),
+        (Some("井盖"), Some("公用设施"))
+    );
+    let response = get("services.xml".into()).await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/xml; charset=utf-8"
+    );
+    let xml = response.text().await.unwrap();
+    assert!(
+        xml.starts_with(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><services><service><service_code>"
+        ),
+        "{}",
+        &xml[..120]
+    );
+    let definition: Value = get("services/P0101.json".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(definition["service_code"], "P0101");
+    let priority = &definition["attributes"][0];
+    assert_eq!(
+        (priority["code"].as_str(), priority["datatype"].as_str()),
+        (Some("priority"), Some("singlevaluelist"))
+    );
+    assert!(priority["variable"].is_boolean() && priority["required"].is_boolean());
+    assert_eq!(
+        priority["values"][1],
+        json!({"key": "urgent", "name": "紧急"})
+    );
+    let response = get("services/Z9999.json".into()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let errors: Value = response.json().await.unwrap();
+    assert_eq!(errors[0]["code"], 404, "{errors}");
+    assert!(errors[0]["description"].as_str().unwrap().contains("Z9999"));
+
+    // Posting: without a key 403; without a location 400; an unknown service 404; all in
+    // the specification's error format, JSON or XML.
+    let post = |form: Vec<(&str, String)>, format: &str| {
+        // Form-encoded, as the specification posts it.
+        let mut url = reqwest::Url::parse("http://form.invalid/").unwrap();
+        url.query_pairs_mut()
+            .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())));
+        anonymous
+            .post(format!("{address}/open311/v2/requests.{format}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(url.query().unwrap_or_default().to_owned())
+            .send()
+    };
+    let report = |key: &str| {
+        vec![
+            ("api_key", key.to_owned()),
+            ("service_code", "P0101".to_owned()),
+            ("lat", point.latitude.to_string()),
+            ("long", point.longitude.to_string()),
+            ("description", "人行道井盖缺失，夜间很危险".to_owned()),
+            ("first_name", "明".to_owned()),
+            ("last_name", "李".to_owned()),
+            ("phone", "13905250000".to_owned()),
+            ("attribute[priority]", "urgent".to_owned()),
+        ]
+    };
+    let response = post(report("")[1..].to_vec(), "json").await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let errors: Value = response.json().await.unwrap();
+    assert_eq!(errors[0]["code"], 403, "{errors}");
+    let response = post(report("hm_not_a_key"), "xml").await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let xml = response.text().await.unwrap();
+    assert!(
+        xml.contains("<errors><error><code>403</code><description>"),
+        "{xml}"
+    );
+    let mut unplaced = report(&key);
+    unplaced.retain(|(name, _)| *name != "lat");
+    unplaced.push(("address_string", "文昌中路18号".to_owned()));
+    let response = post(unplaced, "json").await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let errors: Value = response.json().await.unwrap();
+    assert!(
+        errors[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("lat and long"),
+        "{errors}"
+    );
+    let mut unknown = report(&key);
+    unknown[1].1 = "Z9999".to_owned();
+    let response = post(unknown, "json").await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let mut outside = report(&key);
+    outside[2].1 = "31.23".to_owned();
+    outside[3].1 = "121.47".to_owned();
+    let response = post(outside, "json").await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let errors: Value = response.json().await.unwrap();
+    assert!(
+        errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["description"].as_str().unwrap().starts_with("lat/long: ")),
+        "{errors}"
+    );
+
+    let response = post(report(&key), "json").await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let receipt: Value = response.json().await.unwrap();
+    let id = receipt[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(receipt[0]["service_notice"].is_string() && receipt[0]["account_id"].is_null());
+    // The case is an Open311 case with the reporter's details.
+    let (_, case) = fetch(&partner, address, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(
+        (case["channel"].as_str(), case["priority"].as_str()),
+        (Some("open311"), Some("urgent"))
+    );
+    assert_eq!(case["reporter_name"], "李明");
+
+    // Reading back: a key is needed (requests are personal data here).
+    let response = get(format!("requests/{id}.json")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let one: Value = get(format!("requests/{id}.json?api_key={key}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request = &one[0];
+    assert_eq!(request["service_request_id"], id.as_str());
+    assert_eq!(request["status"], "open");
+    assert_eq!(request["service_code"], "P0101");
+    assert!(request["lat"].is_number() && request["long"].is_number());
+    let requested = request["requested_datetime"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(requested).is_ok() && requested.ends_with("+08:00"),
+        "{requested}"
+    );
+    let xml = get(format!("requests/{id}.xml?api_key={key}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        xml.contains(&format!("<service_requests><request><service_request_id>{id}</service_request_id><status>open</status>")),
+        "{xml}"
+    );
+    let list: Value = get(format!(
+        "requests.json?api_key={key}&service_code=P0101&status=open"
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|request| request["service_request_id"] == id.as_str()),
+        "{list}"
+    );
+    let closed: Value = get(format!("requests.json?api_key={key}&status=closed"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        closed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|request| request["status"] == "closed")
+    );
+    let response = get(format!(
+        "requests.json?api_key={key}&start_date=2026-01-01T00:00:00%2B08:00&end_date=2026-11-01T00:00:00%2B08:00"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "more than 90 days"
+    );
+    let response = get(format!("requests.json?api_key={key}&start_date=yesterday"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let by_id: Value = get(format!(
+        "requests.json?api_key={key}&service_request_id={id},999999"
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        by_id.as_array().unwrap().len(),
+        1,
+        "an unknown id is left out"
+    );
+    let token: Value = get(format!("tokens/{id}.json?api_key={key}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(token[0]["service_request_id"], id.as_str());
+    let response = get(format!("tokens/999999.json?api_key={key}"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

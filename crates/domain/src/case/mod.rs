@@ -303,6 +303,9 @@ pub struct CaseQuery {
     pub category: Option<String>,
     /// The reporter's phone (the hotline's caller look-up).
     pub phone: Option<String>,
+    /// Reported at or after this instant, and before the other.
+    pub reported_from: Option<DateTime<Utc>>,
+    pub reported_before: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use huimin_domain::case::limits::{Warning, WorkingTime};
 use huimin_domain::case::{Case, CaseEvent, CaseQuery, Timing};
 use huimin_domain::identity::Role;
 use huimin_domain::registry::FieldError;
+use huimin_domain::storage::PageRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -452,6 +453,9 @@ pub struct DuplicateDto {
     pub score: f64,
 }
 
+/// The most recent open cases nearby that a duplicate check scores.
+const DUPLICATE_CANDIDATES: u32 = 50;
+
 /// The open cases the caller sees that `case` may duplicate, best first (at most 10).
 async fn duplicates_of(
     state: &AppState,
@@ -465,7 +469,7 @@ async fn duplicates_of(
             &case.category,
             huimin_domain::case::duplicates::search_box(case.location, rule.radius_m),
             case.reported_at - rule.window,
-            200,
+            DUPLICATE_CANDIDATES,
         )
         .await?;
     let visible: Vec<Case> = candidates
@@ -529,6 +533,60 @@ pub(crate) async fn caller_history(
         per_page: Some(20),
     };
     Ok(find_cases(state, parts, &params, &page).await?.items)
+}
+
+/// The cases in the caller's view reported in `[from, to)` that `keep` keeps, newest
+/// first, at most `limit` (Open311's `GET requests`); optionally of one category, or open
+/// only. The read is audited like a list.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn cases_reported_between(
+    state: &AppState,
+    parts: &Parts,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    category: Option<String>,
+    open_only: bool,
+    limit: usize,
+    keep: impl Fn(&CaseDto) -> bool,
+) -> Result<Vec<CaseDto>, ApiError> {
+    let (principal, access) = case_worker(state, parts, false).await?;
+    let (area, lead) = scope(&access, None, None)?;
+    let query = CaseQuery {
+        area: area.clone(),
+        lead,
+        category,
+        open_only,
+        reported_from: Some(from),
+        reported_before: Some(to),
+        ..CaseQuery::default()
+    };
+    let timing = timing(state)?;
+    let now = state.clock.now();
+    let full = sees_phones(&principal);
+    let mut kept = Vec::new();
+    for page in 1.. {
+        let found = state
+            .cases
+            .cases(&query, PageRequest::new(page, 200))
+            .await?;
+        for case in found.items.iter().filter(|case| access.sees(case)) {
+            let dto = case_dto(case, &[], full, now, &timing)?;
+            if keep(&dto) {
+                kept.push(dto);
+            }
+        }
+        if kept.len() >= limit || found.items.len() < 200 {
+            break;
+        }
+    }
+    kept.truncate(limit);
+    let event = AuditEvent {
+        jurisdiction: area.unwrap_or_default(),
+        detail: format!("{} cases reported in a period", kept.len()),
+        ..principal.actor(parts).event("case.list", "case", "")
+    };
+    audit(state, event).await?;
+    Ok(kept)
 }
 
 /// Cases in the caller's view, newest first.
@@ -599,6 +657,7 @@ pub(crate) async fn find_cases(
                     .to_owned(),
             ),
         },
+        ..CaseQuery::default()
     };
     (query.area, query.lead) = scope(&access, query.area.take(), query.lead.take())?;
     let found = state.cases.cases(&query, page.request()).await?;
