@@ -17,6 +17,7 @@ pub mod dataset;
 pub mod dispute;
 pub mod identifiers;
 pub mod identity;
+pub mod knowledge;
 pub mod merkle;
 pub mod oidc;
 pub mod provenance;

@@ -587,6 +587,7 @@ pub trait Store:
     + DisputeStore
     + SubscriptionStore
     + CaseStore
+    + KnowledgeStore
 {
 }
 
@@ -677,9 +678,34 @@ impl<
         + DisputeStore
         + SubscriptionStore
         + CaseStore
+        + KnowledgeStore
         + ?Sized,
 > Store for T
 {
+}
+
+/// The hotline's knowledge base.
+#[async_trait]
+pub trait KnowledgeStore: Send + Sync {
+    /// Keeps a new article (`id` 0) or replaces one, with the audit event in the same
+    /// transaction; returns its id, or `None` when there is no article `id`. The audit
+    /// event's `object_id` is set to the id.
+    async fn put_article(
+        &self,
+        article: &crate::knowledge::Article,
+        audit: &AuditEvent,
+    ) -> StorageResult<Option<u64>>;
+
+    async fn article(&self, id: u64) -> StorageResult<Option<crate::knowledge::Article>>;
+
+    /// Articles whose search text holds any of `terms` (lower-case), valid on `day` unless
+    /// `day` is `None`; at most `limit`, newest first.
+    async fn articles_matching(
+        &self,
+        terms: &[String],
+        day: Option<chrono::NaiveDate>,
+        limit: u32,
+    ) -> StorageResult<Vec<crate::knowledge::Article>>;
 }
 
 /// Subscriptions, the resources' outboxes they are delivered from, and the delivery log.

@@ -72,6 +72,7 @@ pub async fn load_demo_city(
     };
     // A year of cases, unless the store holds cases already.
     (load.cases, load.open_cases) = load_demo_cases(store, &city, seed).await?;
+    load_demo_knowledge(store, recorded_at).await?;
     if load.skipped {
         tracing::info!(people = existing, "the demo city is already loaded");
         return Ok(load);
@@ -159,6 +160,93 @@ async fn load_demo_cases(
         u64::from(generated.truth.reports),
         u64::from(generated.truth.open),
     ))
+}
+
+/// The hotline's answers the demo starts with, unless the knowledge base holds any.
+const DEMO_ANSWERS: [(&str, &str, &str, &str); 8] = [
+    (
+        "H0101",
+        "gongshui",
+        "小区停水怎么办",
+        "计划停水由供水公司提前 24 小时在小区公告；突发停水可拨打供水抢修热线 96000 报修，抢修一般在 4 小时内恢复供水。",
+    ),
+    (
+        "H0102",
+        "gongdian",
+        "家中停电如何报修",
+        "先确认是否为自家跳闸；整栋或片区停电请拨打 95598 报修，城区一般 45 分钟内到达现场。",
+    ),
+    (
+        "H0106",
+        "minzheng",
+        "低保申请条件和材料",
+        "家庭人均月收入低于当地最低生活保障标准、且家庭财产符合规定的，可向户籍所在地街道（乡镇）申请，需提供身份证、户口簿和收入证明。",
+    ),
+    (
+        "H0105",
+        "weijian",
+        "异地就医如何备案",
+        "参保人可通过国家医保服务平台 App 或社区医保窗口办理异地就医备案，备案后在定点医院直接结算。",
+    ),
+    (
+        "H0104",
+        "jiaoyu",
+        "义务教育入学报名时间",
+        "小学和初中新生报名一般在每年 6 月中下旬，按户籍和房产划片入学，具体以区教育局公告为准。",
+    ),
+    (
+        "E0301",
+        "zhujian",
+        "夜间施工噪音扰民",
+        "22 时至次日 6 时禁止产生噪声的建筑施工（抢修、抢险除外）；夜间施工须持有夜间施工许可，可向住建部门举报。",
+    ),
+    (
+        "E0101",
+        "chengguan",
+        "生活垃圾清运时间",
+        "小区生活垃圾每日清运两次，早 6 时至 8 时、晚 18 时至 20 时；暴露垃圾可随时通过 12345 反映。",
+    ),
+    (
+        "G0402",
+        "xiaofang",
+        "电动自行车能否在楼道充电",
+        "禁止在楼道、疏散通道、安全出口停放电动自行车或为其充电，请在集中充电点充电。",
+    ),
+];
+
+/// Writes the demo's knowledge base when it is empty.
+async fn load_demo_knowledge(
+    store: &dyn huimin_domain::storage::KnowledgeStore,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use huimin_domain::knowledge::{ArticleDraft, query_terms};
+    if !store
+        .articles_matching(&query_terms("停水"), None, 1)
+        .await
+        .context("reading the knowledge base")?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let actor = huimin_domain::audit::Actor::system("demo-generator");
+    for (category, department, title, body) in DEMO_ANSWERS {
+        let article = ArticleDraft {
+            title: title.to_owned(),
+            body: body.to_owned(),
+            category: Some(category.to_owned()),
+            department: Some(department.to_owned()),
+            valid_from: "2026-01-01".to_owned(),
+            valid_until: None,
+        }
+        .validate(|_| true, "demo-generator", now)
+        .map_err(|faults| anyhow::anyhow!("a demo answer: {faults:?}"))?;
+        let event = actor.event("knowledge.create", "knowledge_article", "");
+        store
+            .put_article(&article, &event)
+            .await
+            .context("writing the knowledge base")?;
+    }
+    Ok(())
 }
 
 /// Where the demo keeps its departments' files: beside a SQLite database

@@ -2310,6 +2310,24 @@ async fn browser_hotline_agent_takes_a_ticket_and_dispatches_it() {
         .await
         .unwrap();
     browser.find(Locator::Id("no-history")).await.unwrap();
+    // The caller asks about the water: the knowledge base answers.
+    fill(&browser, "knowledge-query", "家里停水了怎么办").await;
+    browser
+        .find(Locator::Css("#knowledge-search button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let answers = browser
+        .wait()
+        .for_element(Locator::Id("knowledge-answers"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(answers.starts_with("小区停水怎么办"), "{answers}");
     browser
         .find(Locator::Css("#report-category option[value=H0101]"))
         .await

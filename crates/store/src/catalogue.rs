@@ -63,23 +63,26 @@ pub(crate) fn decode_department(
     })
 }
 
-/// A query's words as `LIKE` patterns (`%word%`, with `%`, `_` and `\` escaped).
+/// A query's words as `LIKE` patterns.
 pub(crate) fn like_patterns(query: &ResourceQuery) -> Vec<String> {
     query
         .words()
         .iter()
-        .map(|word| {
-            let mut pattern = String::from("%");
-            for character in word.chars() {
-                if matches!(character, '%' | '_' | '\\') {
-                    pattern.push('\\');
-                }
-                pattern.push(character);
-            }
-            pattern.push('%');
-            pattern
-        })
+        .map(|word| like_pattern(word))
         .collect()
+}
+
+/// `%word%`, with `%`, `_` and `\` escaped (for `LIKE … ESCAPE '\'`).
+pub(crate) fn like_pattern(word: &str) -> String {
+    let mut pattern = String::from("%");
+    for character in word.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
 }
 
 macro_rules! catalogue_store {

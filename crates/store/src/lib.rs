@@ -23,6 +23,7 @@ mod dataset;
 mod dispute;
 mod filter;
 mod identity;
+mod knowledge;
 mod migrate;
 mod oidc;
 mod postgres;

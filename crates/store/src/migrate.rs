@@ -117,6 +117,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_case_facts.sql"),
         postgres: include_str!("../migrations/postgres/0017_case_facts.sql"),
     },
+    Migration {
+        version: 18,
+        name: "knowledge",
+        sqlite: include_str!("../migrations/sqlite/0018_knowledge.sql"),
+        postgres: include_str!("../migrations/postgres/0018_knowledge.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -344,3 +344,8 @@ crate::case::case_store!(
     "OVERRIDING SYSTEM VALUE",
     "SELECT setval(pg_get_serial_sequence('case_record', 'id'), GREATEST((SELECT MAX(id) FROM case_record), 1))"
 );
+crate::knowledge::knowledge_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

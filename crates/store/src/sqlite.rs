@@ -930,3 +930,8 @@ crate::case::case_store!(
     "",
     "SELECT 1"
 );
+crate::knowledge::knowledge_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

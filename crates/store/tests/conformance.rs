@@ -64,6 +64,7 @@ on_both_backends!(
     audit_entries_are_counted_per_shanghai_day_and_outcome,
     cases_keep_their_timeline_and_refuse_a_stale_change,
     case_facts_sum_into_indicators_and_nearby_open_cases_are_found,
+    knowledge_articles_are_kept_replaced_and_found_by_chinese_bigrams,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -3291,4 +3292,101 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
     assert_eq!(near("P0101", 0).await, [103, stepped]);
     assert_eq!(near("E0101", 0).await, [next]);
     assert!(near("P0101", 9).await.is_empty());
+}
+
+async fn knowledge_articles_are_kept_replaced_and_found_by_chinese_bigrams(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use huimin_domain::audit::AuditEvent;
+    use huimin_domain::knowledge::{ArticleDraft, query_terms};
+    let draft = |title: &str, body: &str, until: Option<&str>| {
+        ArticleDraft {
+            title: title.into(),
+            body: body.into(),
+            category: Some("H0101".into()),
+            valid_from: "2026-01-01".into(),
+            valid_until: until.map(str::to_owned),
+            ..ArticleDraft::default()
+        }
+        .validate(|_| true, "agent.01", at(9))
+        .unwrap()
+    };
+    let audit = AuditEvent::new(
+        "staff:agent",
+        "hotline_agent",
+        "knowledge.create",
+        "knowledge_article",
+        "",
+    );
+    let before = store.audit_size().await.unwrap();
+    let water = store
+        .put_article(
+            &draft(
+                "小区停水怎么办",
+                "计划停水提前公告；突发停水请拨打供水热线 96000。",
+                None,
+            ),
+            &audit,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let old = store
+        .put_article(
+            &draft(
+                "2025 年低保标准",
+                "每人每月 800 元（已失效）。",
+                Some("2026-01-31"),
+            ),
+            &audit,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(water, old);
+    assert_eq!(store.audit_size().await.unwrap(), before + 2);
+    let kept = store.article(water).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.id, kept.title.as_str(), kept.valid_until),
+        (water, "小区停水怎么办", None)
+    );
+    // Replacing keeps the id; an unknown id is not created.
+    let mut changed = draft("小区停水怎么办？", "计划停水提前三天公告。", None);
+    changed.id = water;
+    assert_eq!(
+        store.put_article(&changed, &audit).await.unwrap(),
+        Some(water)
+    );
+    assert_eq!(
+        store.article(water).await.unwrap().unwrap().body,
+        "计划停水提前三天公告。"
+    );
+    changed.id = 9_999;
+    assert_eq!(store.put_article(&changed, &audit).await.unwrap(), None);
+    assert!(store.article(9_999).await.unwrap().is_none());
+
+    let found = |query: &str, day: Option<(u32, u32)>| {
+        let store = store.clone();
+        let terms = query_terms(query);
+        async move {
+            let day = day.map(|(m, d)| NaiveDate::from_ymd_opt(2026, m, d).unwrap());
+            let mut ids: Vec<u64> = store
+                .articles_matching(&terms, day, 50)
+                .await
+                .unwrap()
+                .iter()
+                .map(|article| article.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(found("停水", Some((6, 1))).await, [water]);
+    assert_eq!(found("低保", Some((1, 15))).await, [old]);
+    assert!(
+        found("低保", Some((6, 1))).await.is_empty(),
+        "expired by June"
+    );
+    assert_eq!(found("低保", None).await, [old]);
+    assert!(found("燃气泄漏", None).await.is_empty());
 }

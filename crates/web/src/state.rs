@@ -129,6 +129,8 @@ pub struct AppState {
     pub sharing: Arc<dyn huimin_domain::storage::SharingStore>,
     /// The same database's cases and their timelines.
     pub cases: Arc<dyn huimin_domain::storage::CaseStore>,
+    /// The same database's hotline knowledge base.
+    pub knowledge: Arc<dyn huimin_domain::storage::KnowledgeStore>,
     /// Each grant's rate limit, kept in this process (one server per city; behind several,
     /// each enforces the rate on its own).
     pub rate_limits:
@@ -192,6 +194,7 @@ impl AppState {
             datasets: store.clone(),
             sharing: store.clone(),
             cases: store.clone(),
+            knowledge: store.clone(),
             disputes: store.clone(),
             subscriptions: store.clone(),
             rate_limits: Arc::default(),

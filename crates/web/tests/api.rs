@@ -3761,3 +3761,130 @@ async fn open311_georeport_v2(app: &TestApp) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_knowledge_base_through_the_api_on_sqlite() {
+    the_knowledge_base_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn the_knowledge_base_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    the_knowledge_base_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await)
+        .await;
+}
+
+/// Agents keep the hotline's answers; a caller's words find the one that holds, expired
+/// answers only when asked for.
+async fn the_knowledge_base_through_the_api(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let write = &["cases:write"];
+    let agent = app
+        .client_in("kb.agent", Role::HotlineAgent, "321000", None, write)
+        .await;
+    let worker = app
+        .client_in(
+            "kb.worker",
+            Role::GridWorker,
+            city().houses[0].grid.as_str(),
+            None,
+            write,
+        )
+        .await;
+    let post = |client: &reqwest::Client, body: Value| {
+        client
+            .post(format!("{address}/api/v1/knowledge"))
+            .json(&body)
+            .send()
+    };
+    let water = json!({
+        "title": "小区停水怎么办", "body": "计划停水会提前三天公告；突发停水请拨打供水抢修热线。",
+        "category": "H0101", "department": "gongshui", "valid_from": "2026-01-01"
+    });
+    let response = post(&worker, water.clone()).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "grid workers read it, agents keep it"
+    );
+    let response = post(
+        &agent,
+        json!({"title": "水", "body": "", "category": "Z1", "valid_from": "2026-13-01"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|detail| detail["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["title", "body", "category", "valid_from"]);
+    let response = post(&agent, water).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    let water_id = created["id"].as_u64().unwrap();
+    assert_eq!(created["valid_now"], true);
+    let response = post(
+        &agent,
+        json!({"title": "2025 年停水补偿办法", "body": "停水超过 24 小时的补偿办法（已废止）。", "valid_from": "2025-01-01", "valid_until": "2025-12-31"}),
+    )
+    .await
+    .unwrap();
+    let expired: Value = response.json().await.unwrap();
+
+    let (status, found) = fetch(&worker, address, "/api/v1/knowledge?q=家里停水了怎么办").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let ids: Vec<u64> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [water_id],
+        "the expired answer is not offered: {found}"
+    );
+    assert!(found[0]["relevance"].as_f64().unwrap() >= 0.3);
+    let (_, all) = fetch(&worker, address, "/api/v1/knowledge?q=停水&all=true").await;
+    let ids: Vec<u64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_u64().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&expired["id"].as_u64().unwrap()) && ids.contains(&water_id),
+        "{all}"
+    );
+    let (status, _) = fetch(&worker, address, "/api/v1/knowledge?q=，，").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, none) = fetch(&worker, address, "/api/v1/knowledge?q=燃气泄漏").await;
+    assert_eq!(none, json!([]));
+
+    // Replacing keeps the id; an unknown article is 404.
+    let response = agent
+        .put(format!("{address}/api/v1/knowledge/{water_id}"))
+        .json(&json!({"title": "小区停水怎么办", "body": "计划停水提前三天公告，可在供水公司网站查询。", "valid_from": "2026-01-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, one) = fetch(&worker, address, &format!("/api/v1/knowledge/{water_id}")).await;
+    assert!(one["body"].as_str().unwrap().contains("网站"));
+    let response = agent
+        .put(format!("{address}/api/v1/knowledge/999999"))
+        .json(
+            &json!({"title": "小区停水", "body": "计划停水提前公告。", "valid_from": "2026-01-01"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

@@ -10,6 +10,7 @@ mod disputes;
 mod entities;
 mod exchange;
 mod houses;
+mod knowledge;
 mod monitoring;
 mod persons;
 mod sharing;
@@ -26,6 +27,7 @@ pub use disputes::*;
 pub use entities::*;
 pub use exchange::*;
 pub use houses::*;
+pub use knowledge::*;
 pub use monitoring::*;
 pub use persons::*;
 pub use sharing::*;
@@ -57,6 +59,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/cases/dispatch-rules",
             get(cases::dispatch_rules).put(cases::replace_dispatch_rules),
+        )
+        .route(
+            "/knowledge",
+            get(knowledge::knowledge).post(knowledge::create_article),
+        )
+        .route(
+            "/knowledge/{id}",
+            get(knowledge::get_article).put(knowledge::replace_article),
         )
         .route("/cases/warnings", get(case_supervision::case_warnings))
         .route("/cases/indicators", get(case_supervision::case_indicators))

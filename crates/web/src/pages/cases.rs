@@ -74,6 +74,8 @@ pub(crate) struct CaseTexts {
     pub synced: &'static str,
     pub caller_history: &'static str,
     pub look_up: &'static str,
+    pub knowledge: &'static str,
+    pub no_answers: &'static str,
     pub indicators: &'static str,
     pub from: &'static str,
     pub to: &'static str,
@@ -126,6 +128,8 @@ static ZH: CaseTexts = CaseTexts {
     synced: "离线保存的上报已提交：",
     caller_history: "来电人历史工单",
     look_up: "查询",
+    knowledge: "知识库",
+    no_answers: "知识库中没有找到有效的答复。",
     indicators: "考核指标",
     from: "开始日期",
     to: "结束日期",
@@ -178,6 +182,8 @@ static EN: CaseTexts = CaseTexts {
     synced: "Reports kept offline were sent:",
     caller_history: "The caller's past tickets",
     look_up: "Look up",
+    knowledge: "Knowledge base",
+    no_answers: "No valid answer found in the knowledge base.",
     indicators: "Indicators",
     from: "From",
     to: "To",
@@ -626,6 +632,9 @@ struct NewCasePage {
     draft: CaseDraft,
     history: Vec<CaseDto>,
     phone: String,
+    /// The knowledge base's answers to `kq`.
+    answers: Vec<crate::api::ArticleDto>,
+    kq: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -633,6 +642,16 @@ pub(crate) struct NewQuery {
     lang: Option<String>,
     /// A caller's phone number to look up.
     phone: Option<String>,
+    /// What the caller asks, looked up in the knowledge base.
+    kq: Option<String>,
+}
+
+/// What the agent looks up beside the ticket form: the caller's number, and the words
+/// of their question.
+#[derive(Debug, Default)]
+struct Lookups {
+    phone: String,
+    kq: String,
 }
 
 fn new_chrome(parts: &Parts, lang: Option<String>) -> Chrome {
@@ -661,7 +680,10 @@ pub(crate) async fn new_case_page(
         Ok(principal) => principal,
         Err(away) => return Ok(away),
     };
-    let phone = query.phone.unwrap_or_default();
+    let lookups = Lookups {
+        phone: query.phone.unwrap_or_default(),
+        kq: query.kq.unwrap_or_default(),
+    };
     render_new(
         &state,
         &parts,
@@ -669,7 +691,7 @@ pub(crate) async fn new_case_page(
         &principal,
         None,
         CaseDraft::default(),
-        phone,
+        lookups,
     )
     .await
 }
@@ -681,16 +703,31 @@ async fn render_new(
     principal: &Principal,
     problem: Option<String>,
     draft: CaseDraft,
-    phone: String,
+    lookups: Lookups,
 ) -> Result<Response, PageError> {
     let categories = Categories::shipped()
         .map_err(|error| PageError::new(&chrome, ApiError::Unavailable(error)))?;
+    let Lookups { phone, kq } = lookups;
     let history = if phone.trim().is_empty() {
         Vec::new()
     } else {
         crate::api::caller_history(state, parts, phone.trim())
             .await
             .map_err(|error| PageError::new(&chrome, error))?
+    };
+    let answers = if kq.trim().is_empty() {
+        Vec::new()
+    } else {
+        crate::api::search_knowledge(
+            state,
+            parts,
+            &crate::api::KnowledgeParams {
+                q: Some(kq.clone()),
+                all: None,
+            },
+        )
+        .await
+        .map_err(|error| PageError::new(&chrome, error))?
     };
     let status = if problem.is_some() {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
@@ -717,6 +754,8 @@ async fn render_new(
             draft,
             history,
             phone,
+            answers,
+            kq,
         },
     )
         .into_response())
@@ -774,7 +813,20 @@ pub(crate) async fn new_case_form(
         Err(problem) => {
             let text = problem_text(chrome.lang, &problem);
             let phone = form.reporter_phone.clone();
-            render_new(&state, &parts, chrome, &principal, Some(text), draft, phone).await
+            let lookups = Lookups {
+                phone,
+                kq: String::new(),
+            };
+            render_new(
+                &state,
+                &parts,
+                chrome,
+                &principal,
+                Some(text),
+                draft,
+                lookups,
+            )
+            .await
         }
     }
 }
