@@ -113,6 +113,9 @@ const TAILS: [&str; 8] = [
     "希望相关部门处理",
 ];
 
+/// A grid's bounding rectangle: min longitude, min latitude, max longitude, max latitude.
+type Rectangle = (f64, f64, f64, f64);
+
 /// One case being written: the case, its timeline, and when the loop may go no further.
 struct Writer<'a> {
     case: Case,
@@ -183,7 +186,7 @@ pub fn cases(city: &City, config: &CaseConfig) -> SyntheticCases {
         .iter()
         .map(|area| (area.code.as_str(), area.name.as_str()))
         .collect();
-    let grids: Vec<(&str, (f64, f64, f64, f64))> = city
+    let grids: Vec<(&str, Rectangle)> = city
         .areas
         .iter()
         .filter(|area| area.level == AreaLevel::Grid)

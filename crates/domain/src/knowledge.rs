@@ -199,6 +199,11 @@ pub fn relevance(terms: &[String], article: &Article) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+
+    fn noon() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 1, 4, 0, 0).unwrap()
+    }
 
     fn article(title: &str, body: &str) -> Article {
         ArticleDraft {
@@ -208,7 +213,7 @@ mod tests {
             valid_until: Some("2026-12-31".into()),
             ..ArticleDraft::default()
         }
-        .validate(|_| true, "agent", Utc::now())
+        .validate(|_| true, "agent", noon())
         .unwrap()
     }
 
@@ -238,9 +243,9 @@ mod tests {
             valid_from: "2026-02-30".into(),
             ..ArticleDraft::default()
         }
-        .validate(|code| code == "H0101", "agent", Utc::now())
+        .validate(|code| code == "H0101", "agent", noon())
         .unwrap_err();
-        let fields: Vec<&str> = faults.iter().map(|fault| fault.field.as_str()).collect();
+        let fields: Vec<&str> = faults.iter().map(|fault| fault.field).collect();
         assert_eq!(fields, ["title", "body", "category", "valid_from"]);
         let water = article("小区停水怎么办", "计划停水会提前公告。");
         let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();

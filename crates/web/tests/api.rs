@@ -3459,7 +3459,7 @@ async fn case_supervision_through_the_api(app: &TestApp) {
     let (status, own) = fetch(
         &worker,
         address,
-        &format!("/api/v1/cases/indicators?from=2026-11-01&by=worker"),
+        "/api/v1/cases/indicators?from=2026-11-01&by=worker",
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{own}");
