@@ -284,6 +284,15 @@ pub trait RegistryStore: Send + Sync {
 
     async fn house(&self, id: &str) -> StorageResult<Option<Versioned<House>>>;
 
+    /// The current people of an area (code prefix of their grid) who carry `tag`, by
+    /// identity number; at most `limit`.
+    async fn tagged_persons(
+        &self,
+        area_prefix: &str,
+        tag: crate::registry::PersonTag,
+        limit: u32,
+    ) -> StorageResult<Vec<Person>>;
+
     /// Houses in an area (code prefix of their grid), by id.
     async fn houses_in_area(
         &self,
@@ -588,6 +597,7 @@ pub trait Store:
     + SubscriptionStore
     + CaseStore
     + KnowledgeStore
+    + PatrolStore
 {
 }
 
@@ -679,9 +689,29 @@ impl<
         + SubscriptionStore
         + CaseStore
         + KnowledgeStore
+        + PatrolStore
         + ?Sized,
 > Store for T
 {
+}
+
+/// Grid workers' patrol visits.
+#[async_trait]
+pub trait PatrolStore: Send + Sync {
+    /// Appends a visit (its `id` ignored) with its audit event in one transaction; returns
+    /// its id, which the audit event's `object_id` is set to.
+    async fn record_visit(
+        &self,
+        visit: &crate::case::patrol::Visit,
+        audit: &AuditEvent,
+    ) -> StorageResult<u64>;
+
+    /// The visits in `grid` since `since`, newest first.
+    async fn visits(
+        &self,
+        grid: &str,
+        since: DateTime<Utc>,
+    ) -> StorageResult<Vec<crate::case::patrol::Visit>>;
 }
 
 /// The hotline's knowledge base.

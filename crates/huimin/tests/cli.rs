@@ -2274,6 +2274,72 @@ async fn browser_grid_worker_reports_from_a_phone_and_an_offline_report_syncs_la
         .await
         .unwrap();
     assert_eq!(description, "小区东门暴露垃圾无人清运，气味很大");
+
+    // Today's round: a visit checked in where the phone is, with a finding reported.
+    browser
+        .goto(&format!("{}/console/patrol", demo.address))
+        .await
+        .unwrap();
+    browser
+        .execute(
+            "navigator.geolocation.getCurrentPosition = (ok) => ok({coords: {longitude: arguments[0], latitude: arguments[1]}});",
+            vec![serde_json::json!(longitude), serde_json::json!(latitude)],
+        )
+        .await
+        .unwrap();
+    let tasks = browser
+        .find_all(Locator::Css("#patrol-tasks > li"))
+        .await
+        .unwrap();
+    assert!(!tasks.is_empty(), "the worker's grid has visits due");
+    let first = &tasks[0];
+    first
+        .find(Locator::Css("summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    first
+        .find(Locator::Css("input[name=finding_category]"))
+        .await
+        .unwrap()
+        .send_keys("G0501")
+        .await
+        .unwrap();
+    first
+        .find(Locator::Css("textarea[name=finding]"))
+        .await
+        .unwrap()
+        .send_keys("老人家中燃气灶老化，需协助更换")
+        .await
+        .unwrap();
+    first
+        .find(Locator::Css(".visit-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let done = browser
+        .wait()
+        .for_element(Locator::Id("patrol-done"))
+        .await
+        .unwrap()
+        .attr("data-done")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        done.starts_with("case-"),
+        "the finding became a case: {done}"
+    );
+    let remaining = browser
+        .find_all(Locator::Css("#patrol-tasks > li"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(remaining + 1, tasks.len(), "the visit is off today's round");
     let screenshots =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();

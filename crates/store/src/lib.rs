@@ -26,6 +26,7 @@ mod identity;
 mod knowledge;
 mod migrate;
 mod oidc;
+mod patrol;
 mod postgres;
 mod registry;
 mod sharing;

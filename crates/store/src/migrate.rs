@@ -123,6 +123,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_knowledge.sql"),
         postgres: include_str!("../migrations/postgres/0018_knowledge.sql"),
     },
+    Migration {
+        version: 19,
+        name: "patrol_visits",
+        sqlite: include_str!("../migrations/sqlite/0019_patrol_visits.sql"),
+        postgres: include_str!("../migrations/postgres/0019_patrol_visits.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -349,3 +349,8 @@ crate::knowledge::knowledge_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+crate::patrol::patrol_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

@@ -1092,6 +1092,30 @@ macro_rules! registry_store {
                     .transpose()
             }
 
+            async fn tagged_persons(
+                &self,
+                area_prefix: &str,
+                tag: huimin_domain::registry::PersonTag,
+                limit: u32,
+            ) -> StorageResult<Vec<Person>> {
+                let (low, high) = prefix_range(area_prefix);
+                // Tags are kept comma-separated: the tag between commas, so no tag matches
+                // inside another.
+                sqlx::query(sql!(
+                    "SELECT {PERSON_COLUMNS} FROM person WHERE grid >= $1 AND grid < $2 \
+                     AND (',' || tags || ',') LIKE $3 ORDER BY citizen_id LIMIT {limit}"
+                ))
+                .bind(low.as_str())
+                .bind(high.as_str())
+                .bind(format!("%,{},%", tag.code()))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage_error("tagged people", e))?
+                .iter()
+                .map(|row| person_from_row(row).map(|versioned| versioned.record))
+                .collect()
+            }
+
             async fn houses_in_area(&self, area_prefix: &str, page: PageRequest) -> StorageResult<Page<House>> {
                 let (low, high) = prefix_range(area_prefix);
                 let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM house WHERE grid >= $1 AND grid < $2")

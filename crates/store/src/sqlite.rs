@@ -935,3 +935,8 @@ crate::knowledge::knowledge_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+crate::patrol::patrol_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

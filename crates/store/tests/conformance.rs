@@ -65,6 +65,7 @@ on_both_backends!(
     cases_keep_their_timeline_and_refuse_a_stale_change,
     case_facts_sum_into_indicators_and_nearby_open_cases_are_found,
     knowledge_articles_are_kept_replaced_and_found_by_chinese_bigrams,
+    patrol_visits_are_kept_per_grid_and_tagged_people_found,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -3389,4 +3390,95 @@ async fn knowledge_articles_are_kept_replaced_and_found_by_chinese_bigrams(
     );
     assert_eq!(found("低保", None).await, [old]);
     assert!(found("燃气泄漏", None).await.is_empty());
+}
+
+async fn patrol_visits_are_kept_per_grid_and_tagged_people_found(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use huimin_domain::audit::AuditEvent;
+    use huimin_domain::case::patrol::{PatrolKind, Visit};
+    use huimin_domain::registry::GeoPoint;
+    // Tags are matched whole: a veteran is not found as anything else.
+    let mut alone = person(citizen("321002", (1940, 1, 2), 21), "王老太", GRID_A);
+    alone.tags = [PersonTag::ElderlyLivingAlone, PersonTag::Veteran]
+        .into_iter()
+        .collect();
+    let veteran = person(citizen("321002", (1950, 1, 2), 31), "李老兵", GRID_A);
+    let elsewhere = {
+        let mut p = person(citizen("321002", (1941, 1, 2), 41), "赵老伯", GRID_B);
+        p.tags = [PersonTag::ElderlyLivingAlone].into_iter().collect();
+        p
+    };
+    store
+        .put_persons(
+            &[alone.clone(), veteran, elsewhere],
+            &provenance("b1", at(1)),
+            &tester(),
+        )
+        .await
+        .unwrap();
+    let found = store
+        .tagged_persons(GRID_A, PersonTag::ElderlyLivingAlone, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["王老太"]
+    );
+    assert_eq!(
+        store
+            .tagged_persons("321002", PersonTag::Veteran, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        store
+            .tagged_persons(GRID_A, PersonTag::Disability, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let visit = |hour: u32, grid: &str| Visit {
+        id: 0,
+        grid: grid.to_owned(),
+        kind: PatrolKind::ElderlyLivingAlone,
+        object_id: alone.citizen_id.as_str().to_owned(),
+        worker: "grid.worker".into(),
+        at: at(hour),
+        location: GeoPoint {
+            longitude: 119.43,
+            latitude: 32.39,
+        },
+        note: "身体状况良好".into(),
+        case_id: (hour == 10).then_some(7),
+    };
+    let audit = AuditEvent::new("staff:w", "grid_worker", "patrol.visit", "patrol_visit", "");
+    let before = store.audit_size().await.unwrap();
+    let first = store.record_visit(&visit(9, GRID_A), &audit).await.unwrap();
+    let second = store
+        .record_visit(&visit(10, GRID_A), &audit)
+        .await
+        .unwrap();
+    store
+        .record_visit(&visit(11, GRID_B), &audit)
+        .await
+        .unwrap();
+    assert_eq!(store.audit_size().await.unwrap(), before + 3);
+    let kept = store.visits(GRID_A, at(0)).await.unwrap();
+    assert_eq!(
+        kept.iter().map(|v| v.id).collect::<Vec<_>>(),
+        [second, first],
+        "newest first"
+    );
+    assert_eq!(
+        kept[0],
+        Visit {
+            id: second,
+            ..visit(10, GRID_A)
+        }
+    );
+    assert_eq!(store.visits(GRID_A, at(10)).await.unwrap().len(), 1);
 }

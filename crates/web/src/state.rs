@@ -131,6 +131,8 @@ pub struct AppState {
     pub cases: Arc<dyn huimin_domain::storage::CaseStore>,
     /// The same database's hotline knowledge base.
     pub knowledge: Arc<dyn huimin_domain::storage::KnowledgeStore>,
+    /// The same database's patrol visits.
+    pub patrol: Arc<dyn huimin_domain::storage::PatrolStore>,
     /// Each grant's rate limit, kept in this process (one server per city; behind several,
     /// each enforces the rate on its own).
     pub rate_limits:
@@ -195,6 +197,7 @@ impl AppState {
             sharing: store.clone(),
             cases: store.clone(),
             knowledge: store.clone(),
+            patrol: store.clone(),
             disputes: store.clone(),
             subscriptions: store.clone(),
             rate_limits: Arc::default(),

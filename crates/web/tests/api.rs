@@ -3888,3 +3888,151 @@ async fn the_knowledge_base_through_the_api(app: &TestApp) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn patrol_rounds_through_the_api_on_sqlite() {
+    patrol_rounds_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn patrol_rounds_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    patrol_rounds_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await).await;
+}
+
+/// A grid worker's round: the tasks of their grid from the registry, a check-in refused
+/// outside the grid, one inside with a finding that becomes a case, and the task gone.
+async fn patrol_rounds_through_the_api(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    use huimin_domain::registry::{PersonTag, RentalState};
+    let address = app.address.as_str();
+    let city = city();
+    // A grid whose round has people and houses on it.
+    let grid =
+        city.houses
+            .iter()
+            .map(|house| house.grid.as_str())
+            .find(|grid| {
+                city.persons.iter().any(|p| {
+                    p.grid.as_ref().map(|g| g.as_str()) == Some(*grid)
+                        && p.tags.contains(&PersonTag::ElderlyLivingAlone)
+                }) && city.houses.iter().any(|h| {
+                    h.grid.as_str() == *grid && matches!(h.rental, RentalState::Rented { .. })
+                })
+            })
+            .expect("a grid with elderly people living alone and rented houses");
+    let inside = city
+        .houses
+        .iter()
+        .find(|house| house.grid.as_str() == grid)
+        .and_then(|house| house.address.point)
+        .unwrap();
+    let write = &["cases:write"];
+    let worker = app
+        .client_in("patrol.worker", Role::GridWorker, grid, None, write)
+        .await;
+    let dispatcher = app
+        .client_in("patrol.dispatcher", Role::Dispatcher, "321000", None, write)
+        .await;
+    let (status, tasks) = fetch(&worker, address, "/api/v1/patrol/tasks").await;
+    assert_eq!(status, StatusCode::OK, "{tasks}");
+    let tasks = tasks.as_array().unwrap().clone();
+    let kinds: Vec<&str> = tasks
+        .iter()
+        .map(|task| task["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"elderly_living_alone") && kinds.contains(&"rented_house"),
+        "{kinds:?}"
+    );
+    let elderly = tasks
+        .iter()
+        .find(|task| task["kind"] == "elderly_living_alone")
+        .unwrap();
+    assert!(
+        elderly["label"].as_str().unwrap().contains("**********"),
+        "masked: {elderly}"
+    );
+    assert_eq!(elderly["overdue_days"], 0, "never visited: due today");
+    let (status, _) = fetch(&dispatcher, address, "/api/v1/patrol/tasks").await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a city-wide caller names the grid"
+    );
+    let (status, theirs) = fetch(
+        &dispatcher,
+        address,
+        &format!("/api/v1/patrol/tasks?grid={grid}"),
+    )
+    .await;
+    assert_eq!(
+        (status, theirs.as_array().unwrap().len()),
+        (StatusCode::OK, tasks.len())
+    );
+
+    let check_in = |client: &reqwest::Client, body: Value| {
+        client
+            .post(format!("{address}/api/v1/patrol/visits"))
+            .json(&body)
+            .send()
+    };
+    let reference = elderly["reference"].as_str().unwrap();
+    let response = check_in(
+        &worker,
+        json!({"reference": reference, "longitude": inside.longitude + 0.5, "latitude": inside.latitude}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"]["details"][0]["code"], "outside_grid",
+        "{body}"
+    );
+    let response = check_in(
+        &worker,
+        json!({"reference": "0123456789abcdef01234567", "longitude": inside.longitude, "latitude": inside.latitude}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = check_in(
+        &dispatcher,
+        json!({"reference": reference, "grid": grid, "longitude": inside.longitude, "latitude": inside.latitude}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "grid workers check in"
+    );
+    let response = check_in(
+        &worker,
+        json!({
+            "reference": reference, "longitude": inside.longitude, "latitude": inside.latitude,
+            "note": "老人独自在家，腿脚不便",
+            "finding": {"category": "G0501", "description": "独居老人家中燃气灶老化，需协助更换"}
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let visit: Value = response.json().await.unwrap();
+    assert_eq!(visit["case"]["category"], "G0501", "{visit}");
+    assert_eq!(visit["case"]["channel"], "grid_patrol");
+    assert_eq!(visit["case"]["grid"].as_str(), Some(grid));
+    let (_, after) = fetch(&worker, address, "/api/v1/patrol/tasks").await;
+    assert!(
+        after
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|task| task["reference"] != reference),
+        "visited this week: off today's round"
+    );
+    assert_eq!(after.as_array().unwrap().len(), tasks.len() - 1);
+}

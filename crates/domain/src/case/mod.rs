@@ -12,7 +12,8 @@
 //!   not close their own work;
 //! - [`intake`]: a new case from any channel, every wrong field named;
 //! - [`duplicates`]: open cases near a new report, offered for 并单;
-//! - [`indicators`]: each case's facts and the indicators counted from them.
+//! - [`indicators`]: each case's facts and the indicators counted from them;
+//! - [`patrol`]: grid workers' rounds — what is due, from the registries' tags and houses.
 
 pub mod access;
 pub mod category;
@@ -22,6 +23,7 @@ pub mod flow;
 pub mod indicators;
 pub mod intake;
 pub mod limits;
+pub mod patrol;
 
 use crate::registry::GeoPoint;
 use chrono::{DateTime, Utc};

@@ -12,6 +12,7 @@ mod exchange;
 mod houses;
 mod knowledge;
 mod monitoring;
+mod patrol;
 mod persons;
 mod sharing;
 mod statistics;
@@ -29,6 +30,7 @@ pub use exchange::*;
 pub use houses::*;
 pub use knowledge::*;
 pub use monitoring::*;
+pub use patrol::*;
 pub use persons::*;
 pub use sharing::*;
 pub use statistics::*;
@@ -60,6 +62,8 @@ pub fn routes() -> Router<AppState> {
             "/cases/dispatch-rules",
             get(cases::dispatch_rules).put(cases::replace_dispatch_rules),
         )
+        .route("/patrol/tasks", get(patrol::patrol_tasks))
+        .route("/patrol/visits", axum::routing::post(patrol::check_in))
         .route(
             "/knowledge",
             get(knowledge::knowledge).post(knowledge::create_article),

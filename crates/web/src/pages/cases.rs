@@ -86,6 +86,12 @@ pub(crate) struct CaseTexts {
     pub total: &'static str,
     pub minutes: &'static str,
     pub due: &'static str,
+    pub patrol: &'static str,
+    pub none_due: &'static str,
+    pub check_in: &'static str,
+    pub note: &'static str,
+    pub finding: &'static str,
+    pub visited: &'static str,
 }
 
 static ZH: CaseTexts = CaseTexts {
@@ -140,6 +146,12 @@ static ZH: CaseTexts = CaseTexts {
     total: "合计",
     minutes: "分钟",
     due: "到期",
+    patrol: "今日巡查走访",
+    none_due: "今天没有到期的走访任务。",
+    check_in: "签到",
+    note: "走访记录",
+    finding: "发现问题（填写即上报案件）",
+    visited: "已签到。",
 };
 
 static EN: CaseTexts = CaseTexts {
@@ -194,6 +206,12 @@ static EN: CaseTexts = CaseTexts {
     total: "Total",
     minutes: "min",
     due: "due",
+    patrol: "Today's round",
+    none_due: "No visit is due today.",
+    check_in: "Check in",
+    note: "Notes",
+    finding: "A finding (reported as a case)",
+    visited: "Checked in.",
 };
 
 fn texts(lang: Lang) -> &'static CaseTexts {
@@ -904,4 +922,163 @@ pub(crate) async fn indicators_page(
         ],
     }
     .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "patrol.html")]
+struct PatrolPage {
+    chrome: Chrome,
+    c: &'static CaseTexts,
+    csrf: String,
+    grid: String,
+    tasks: Vec<crate::api::PatrolTaskDto>,
+    problem: Option<String>,
+    done: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PatrolQuery {
+    lang: Option<String>,
+    grid: Option<String>,
+    done: Option<String>,
+}
+
+fn patrol_chrome(parts: &Parts, lang: Option<String>) -> Chrome {
+    Chrome::new(
+        &parts.headers,
+        &LangQuery { lang },
+        "cases",
+        "/console/patrol",
+    )
+}
+
+/// The grid worker's round today (a phone page): each task with a check-in form that
+/// takes the location from the phone, a note, and a finding to report as a case.
+pub(crate) async fn patrol_page(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(query): Query<PatrolQuery>,
+) -> Result<Response, PageError> {
+    let chrome = patrol_chrome(&parts, query.lang.clone());
+    let principal = match case_staff(&state, &parts, &chrome).await? {
+        Ok(principal) => principal,
+        Err(away) => return Ok(away),
+    };
+    render_patrol(
+        &state, &parts, chrome, &principal, query.grid, None, query.done,
+    )
+    .await
+}
+
+async fn render_patrol(
+    state: &AppState,
+    parts: &Parts,
+    chrome: Chrome,
+    principal: &Principal,
+    grid: Option<String>,
+    problem: Option<String>,
+    done: Option<String>,
+) -> Result<Response, PageError> {
+    let tasks = crate::api::tasks_of(state, parts, grid.clone())
+        .await
+        .map_err(|error| PageError::new(&chrome, error))?;
+    let status = if problem.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((
+        status,
+        PatrolPage {
+            c: texts(chrome.lang),
+            chrome,
+            csrf: principal.csrf_token.clone(),
+            grid: grid.unwrap_or_default(),
+            tasks,
+            problem,
+            done,
+        },
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct VisitForm {
+    csrf: String,
+    reference: String,
+    #[serde(default)]
+    grid: String,
+    #[serde(default)]
+    longitude: String,
+    #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    finding_category: String,
+    #[serde(default)]
+    finding: String,
+}
+
+pub(crate) async fn visit_form(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<VisitForm>,
+) -> Result<Response, PageError> {
+    let chrome = patrol_chrome(&parts, None);
+    let principal = match case_staff(&state, &parts, &chrome).await? {
+        Ok(principal) => principal,
+        Err(away) => return Ok(away),
+    };
+    if !same_token(&principal.csrf_token, &form.csrf) {
+        return Ok(super::sign_in::refused_form(&parts.headers));
+    }
+    let grid = Some(form.grid.trim().to_owned()).filter(|grid| !grid.is_empty());
+    let (Ok(longitude), Ok(latitude)) = (
+        form.longitude.trim().parse::<f64>(),
+        form.latitude.trim().parse::<f64>(),
+    ) else {
+        let problem = if chrome.lang == Lang::Zh {
+            "请先定位（使用当前位置）"
+        } else {
+            "locate first (use my location)"
+        };
+        return render_patrol(
+            &state,
+            &parts,
+            chrome,
+            &principal,
+            grid,
+            Some(problem.to_owned()),
+            None,
+        )
+        .await;
+    };
+    let finding = (!form.finding.trim().is_empty()).then(|| crate::api::FindingBody {
+        category: form.finding_category.trim().to_owned(),
+        description: form.finding.trim().to_owned(),
+        priority: None,
+    });
+    let body = crate::api::VisitBody {
+        reference: form.reference.clone(),
+        longitude,
+        latitude,
+        note: form.note.clone(),
+        finding,
+        grid: grid.clone(),
+    };
+    match crate::api::record_visit(&state, &parts, body).await {
+        Ok(visit) => {
+            let done = visit
+                .case
+                .map_or_else(|| "visit".to_owned(), |case| format!("case-{}", case.id));
+            let grid = grid.map(|grid| format!("&grid={grid}")).unwrap_or_default();
+            Ok(Redirect::to(&format!("/console/patrol?done={done}{grid}")).into_response())
+        }
+        Err(ApiError::Storage(error)) => Err(PageError::new(&chrome, ApiError::Storage(error))),
+        Err(problem) => {
+            let text = problem_text(chrome.lang, &problem);
+            render_patrol(&state, &parts, chrome, &principal, grid, Some(text), None).await
+        }
+    }
 }

@@ -79,6 +79,11 @@ pub(crate) fn routes() -> Router<AppState> {
             get(cases::new_case_page).post(cases::new_case_form),
         )
         .route("/console/cases/indicators", get(cases::indicators_page))
+        .route("/console/patrol", get(cases::patrol_page))
+        .route(
+            "/console/patrol/visits",
+            axum::routing::post(cases::visit_form),
+        )
         .route("/console/cases/{id}", get(cases::case_page))
         .route(
             "/console/cases/{id}/actions",
