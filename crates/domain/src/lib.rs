@@ -22,6 +22,7 @@ pub mod merkle;
 pub mod oidc;
 pub mod provenance;
 pub mod registry;
+pub mod rental;
 pub mod search;
 pub mod sharing;
 pub mod storage;

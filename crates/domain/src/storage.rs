@@ -598,6 +598,7 @@ pub trait Store:
     + CaseStore
     + KnowledgeStore
     + PatrolStore
+    + RentalStore
 {
 }
 
@@ -690,9 +691,37 @@ impl<
         + CaseStore
         + KnowledgeStore
         + PatrolStore
+        + RentalStore
         + ?Sized,
 > Store for T
 {
+}
+
+/// Tenants registered at rented houses.
+#[async_trait]
+pub trait RentalStore: Send + Sync {
+    /// Registers a stay (its `id` ignored) with its audit event; `None`, with nothing
+    /// written, when the tenant already has a current stay at the house. The audit event's
+    /// `object_id` is set to the new id.
+    async fn register_tenancy(
+        &self,
+        tenancy: &crate::rental::Tenancy,
+        audit: &AuditEvent,
+    ) -> StorageResult<Option<u64>>;
+
+    /// Ends a current stay on `moved_out`; `false`, with nothing written, when there is no
+    /// such current stay.
+    async fn end_tenancy(
+        &self,
+        id: u64,
+        moved_out: chrono::NaiveDate,
+        by: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StorageResult<bool>;
+
+    /// Every stay at a house, newest first.
+    async fn tenancies(&self, house_id: &str) -> StorageResult<Vec<crate::rental::Tenancy>>;
 }
 
 /// Grid workers' patrol visits.

@@ -2340,6 +2340,62 @@ async fn browser_grid_worker_reports_from_a_phone_and_an_offline_report_syncs_la
         .unwrap()
         .len();
     assert_eq!(remaining + 1, tasks.len(), "the visit is off today's round");
+
+    // A rented house of the round: its page (the doorplate's QR code) registers a tenant
+    // who moved in ten days ago, flagged late.
+    let house_link = browser
+        .find(Locator::Css("#patrol-tasks a[href^='/console/houses/']"))
+        .await
+        .expect("a rented house on the round")
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    browser
+        .goto(&format!("{}{house_link}", demo.address))
+        .await
+        .unwrap();
+    assert!(
+        browser.find(Locator::Css("#house-qr svg")).await.is_ok(),
+        "the doorplate's QR code is drawn"
+    );
+    let moved_in = huimin_web::Clock::today(&huimin_web::SystemClock) - chrono::Duration::days(10);
+    fill(&browser, "tenant-id", "11010519491231002X").await;
+    fill(&browser, "tenant-name", "刘租客").await;
+    browser
+        .execute(
+            "document.getElementById('tenant-moved-in').value = arguments[0];",
+            vec![serde_json::json!(moved_in.to_string())],
+        )
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("tenant-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("house-done"))
+        .await
+        .unwrap();
+    let tenancies = browser
+        .find(Locator::Id("tenancies"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        tenancies.contains("刘租客") && tenancies.contains("1101**********002X"),
+        "{tenancies}"
+    );
+    browser
+        .find(Locator::Css("#tenancies .late"))
+        .await
+        .expect("registered ten days after moving in: late");
     let screenshots =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();

@@ -29,6 +29,7 @@ mod oidc;
 mod patrol;
 mod postgres;
 mod registry;
+mod rental;
 mod sharing;
 mod sqlite;
 mod subscription;

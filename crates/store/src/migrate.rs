@@ -129,6 +129,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_patrol_visits.sql"),
         postgres: include_str!("../migrations/postgres/0019_patrol_visits.sql"),
     },
+    Migration {
+        version: 20,
+        name: "tenancies",
+        sqlite: include_str!("../migrations/sqlite/0020_tenancies.sql"),
+        postgres: include_str!("../migrations/postgres/0020_tenancies.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

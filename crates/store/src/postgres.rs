@@ -354,3 +354,8 @@ crate::patrol::patrol_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+crate::rental::rental_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);

@@ -940,3 +940,8 @@ crate::patrol::patrol_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+crate::rental::rental_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

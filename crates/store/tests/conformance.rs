@@ -66,6 +66,7 @@ on_both_backends!(
     case_facts_sum_into_indicators_and_nearby_open_cases_are_found,
     knowledge_articles_are_kept_replaced_and_found_by_chinese_bigrams,
     patrol_visits_are_kept_per_grid_and_tagged_people_found,
+    tenancies_are_registered_once_ended_once_and_kept,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -3481,4 +3482,87 @@ async fn patrol_visits_are_kept_per_grid_and_tagged_people_found(
         }
     );
     assert_eq!(store.visits(GRID_A, at(10)).await.unwrap().len(), 1);
+}
+
+async fn tenancies_are_registered_once_ended_once_and_kept(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use huimin_domain::audit::AuditEvent;
+    use huimin_domain::rental::Tenancy;
+    let stay = |tenant: CitizenId, hour: u32| Tenancy {
+        id: 0,
+        house_id: "H-321002001001001-0001-0101".into(),
+        grid: GRID_A.into(),
+        tenant,
+        tenant_name: Some("刘租客".into()),
+        moved_in: NaiveDate::from_ymd_opt(2026, 10, 28).unwrap(),
+        registered_at: at(hour),
+        registered_by: "grid.worker".into(),
+        moved_out: None,
+        ended_at: None,
+        ended_by: None,
+    };
+    let audit = AuditEvent::new("staff:w", "grid_worker", "rental.register", "tenancy", "");
+    let tenant = citizen("110105", (1990, 5, 6), 51);
+    let before = store.audit_size().await.unwrap();
+    let first = store
+        .register_tenancy(&stay(tenant.clone(), 9), &audit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .register_tenancy(&stay(tenant.clone(), 10), &audit)
+            .await
+            .unwrap(),
+        None,
+        "one current stay per tenant and house"
+    );
+    let other = store
+        .register_tenancy(&stay(citizen("110105", (1992, 7, 8), 61), 10), &audit)
+        .await
+        .unwrap()
+        .unwrap();
+    let out = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
+    assert!(
+        store
+            .end_tenancy(first, out, "grid.worker", at(11), &audit)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .end_tenancy(first, out, "grid.worker", at(12), &audit)
+            .await
+            .unwrap(),
+        "ended once"
+    );
+    assert_eq!(store.audit_size().await.unwrap(), before + 3);
+    let kept = store
+        .tenancies("H-321002001001001-0001-0101")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [other, first]
+    );
+    assert_eq!(
+        kept[1],
+        Tenancy {
+            id: first,
+            moved_out: Some(out),
+            ended_at: Some(at(11)),
+            ended_by: Some("grid.worker".into()),
+            ..stay(tenant.clone(), 9)
+        }
+    );
+    // Moved out, the tenant may come back.
+    assert!(
+        store
+            .register_tenancy(&stay(tenant, 13), &audit)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.tenancies("no-such-house").await.unwrap().is_empty());
 }

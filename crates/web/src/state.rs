@@ -133,6 +133,8 @@ pub struct AppState {
     pub knowledge: Arc<dyn huimin_domain::storage::KnowledgeStore>,
     /// The same database's patrol visits.
     pub patrol: Arc<dyn huimin_domain::storage::PatrolStore>,
+    /// The same database's tenancies of rented houses.
+    pub rentals: Arc<dyn huimin_domain::storage::RentalStore>,
     /// Each grant's rate limit, kept in this process (one server per city; behind several,
     /// each enforces the rate on its own).
     pub rate_limits:
@@ -198,6 +200,7 @@ impl AppState {
             cases: store.clone(),
             knowledge: store.clone(),
             patrol: store.clone(),
+            rentals: store.clone(),
             disputes: store.clone(),
             subscriptions: store.clone(),
             rate_limits: Arc::default(),

@@ -4036,3 +4036,151 @@ async fn patrol_rounds_through_the_api(app: &TestApp) {
     );
     assert_eq!(after.as_array().unwrap().len(), tasks.len() - 1);
 }
+
+#[tokio::test]
+async fn rentals_through_the_api_on_sqlite() {
+    rentals_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn rentals_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    rentals_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await).await;
+}
+
+/// A grid worker registers a tenant at a rented house of their grid (late, flagged), is
+/// refused a second registration of the same stay, registers the moving out; another
+/// grid's worker does not find the house; every wrong field is named.
+async fn rentals_through_the_api(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    use huimin_domain::registry::RentalState;
+    let address = app.address.as_str();
+    let city = city();
+    let house = city
+        .houses
+        .iter()
+        .find(|house| matches!(house.rental, RentalState::Rented { .. }))
+        .expect("a rented house");
+    let other_grid = city
+        .houses
+        .iter()
+        .find(|other| other.grid != house.grid)
+        .unwrap()
+        .grid
+        .as_str();
+    let read = &["persons:read"];
+    let worker = app
+        .client_in(
+            "rent.worker",
+            Role::GridWorker,
+            house.grid.as_str(),
+            None,
+            read,
+        )
+        .await;
+    let stranger = app
+        .client_in("rent.stranger", Role::GridWorker, other_grid, None, read)
+        .await;
+    let dispatcher = app
+        .client_in("rent.dispatcher", Role::Dispatcher, "321000", None, read)
+        .await;
+    let path = format!("/api/v1/houses/{}/tenancies", house.id);
+    let (status, before) = fetch(&worker, address, &path).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    assert_eq!(
+        (
+            before["rental"].as_str(),
+            before["tenancies"].as_array().map(Vec::len)
+        ),
+        (Some("rented"), Some(0))
+    );
+    let (status, _) = fetch(&stranger, address, &path).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another grid's house does not exist for them"
+    );
+
+    let post = |client: &reqwest::Client, path: String, body: Value| {
+        client.post(format!("{address}{path}")).json(&body).send()
+    };
+    // FixedClock's today is 22 November 2026: moved in on the 12th, registered ten days on.
+    let tenant =
+        json!({"citizen_id": "11010519491231002X", "name": "刘租客", "moved_in": "2026-11-12"});
+    let response = post(&dispatcher, path.clone(), tenant.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "grid workers register tenants"
+    );
+    let response = post(
+        &worker,
+        path.clone(),
+        json!({"citizen_id": "110105194912310021", "moved_in": "2026-12-31"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|detail| detail["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["citizen_id", "moved_in"]);
+    let response = post(&worker, path.clone(), tenant.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let stay: Value = response.json().await.unwrap();
+    assert_eq!(
+        (stay["late"].as_bool(), stay["days_late"].as_i64()),
+        (Some(true), Some(7)),
+        "{stay}"
+    );
+    assert_eq!(
+        stay["tenant"], "1101**********002X",
+        "masked without a purpose"
+    );
+    let response = post(&worker, path.clone(), tenant).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::CONFLICT,
+        "they already live there"
+    );
+
+    let end = format!("{path}/{}/end", stay["id"]);
+    let response = post(&worker, end.clone(), json!({"moved_out": "2026-11-01"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "before moving in"
+    );
+    let response = post(&worker, end.clone(), json!({"moved_out": "2026-11-20"}))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let ended: Value = response.json().await.unwrap();
+    assert_eq!(
+        (ended["current"].as_bool(), ended["moved_out"].as_str()),
+        (Some(false), Some("2026-11-20"))
+    );
+    let response = post(&worker, end, json!({"moved_out": "2026-11-21"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "no current stay any more"
+    );
+    let (_, after) = fetch(&worker, address, &path).await;
+    assert_eq!(
+        after["tenancies"][0]["late"], true,
+        "the history keeps the flag: {after}"
+    );
+}

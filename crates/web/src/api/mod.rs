@@ -14,6 +14,7 @@ mod knowledge;
 mod monitoring;
 mod patrol;
 mod persons;
+mod rentals;
 mod sharing;
 mod statistics;
 mod subscriptions;
@@ -32,6 +33,7 @@ pub use knowledge::*;
 pub use monitoring::*;
 pub use patrol::*;
 pub use persons::*;
+pub use rentals::*;
 pub use sharing::*;
 pub use statistics::*;
 pub use subscriptions::*;
@@ -61,6 +63,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/cases/dispatch-rules",
             get(cases::dispatch_rules).put(cases::replace_dispatch_rules),
+        )
+        .route(
+            "/houses/{id}/tenancies",
+            get(rentals::get_tenancies).post(rentals::register_tenant),
+        )
+        .route(
+            "/houses/{id}/tenancies/{tenancy}/end",
+            axum::routing::post(rentals::end_tenancy),
         )
         .route("/patrol/tasks", get(patrol::patrol_tasks))
         .route("/patrol/visits", axum::routing::post(patrol::check_in))

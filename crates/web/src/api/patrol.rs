@@ -36,6 +36,8 @@ pub struct PatrolTaskDto {
     pub last_visit: Option<String>,
     pub due: String,
     pub overdue_days: i64,
+    /// A rented house's id: its page holds the tenants.
+    pub house_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -171,6 +173,7 @@ pub(crate) async fn tasks_of(
             last_visit: task.last_visit.map(super::shanghai_rfc3339),
             due: task.due.to_string(),
             overdue_days: task.overdue_days,
+            house_id: (!task.object.kind.is_person()).then(|| task.object.id.clone()),
         })
         .collect())
 }

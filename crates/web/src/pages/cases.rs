@@ -92,6 +92,7 @@ pub(crate) struct CaseTexts {
     pub note: &'static str,
     pub finding: &'static str,
     pub visited: &'static str,
+    pub tenants: &'static str,
 }
 
 static ZH: CaseTexts = CaseTexts {
@@ -152,6 +153,7 @@ static ZH: CaseTexts = CaseTexts {
     note: "走访记录",
     finding: "发现问题（填写即上报案件）",
     visited: "已签到。",
+    tenants: "承租人登记",
 };
 
 static EN: CaseTexts = CaseTexts {
@@ -212,6 +214,7 @@ static EN: CaseTexts = CaseTexts {
     note: "Notes",
     finding: "A finding (reported as a case)",
     visited: "Checked in.",
+    tenants: "Tenants",
 };
 
 fn texts(lang: Lang) -> &'static CaseTexts {

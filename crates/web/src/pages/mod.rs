@@ -25,6 +25,7 @@ mod catalogue;
 mod clients;
 mod monitoring;
 mod my_data;
+mod rentals;
 mod sharing;
 mod sign_in;
 pub(crate) mod sso;
@@ -80,6 +81,15 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/console/cases/indicators", get(cases::indicators_page))
         .route("/console/patrol", get(cases::patrol_page))
+        .route("/console/houses/{id}", get(rentals::house_page))
+        .route(
+            "/console/houses/{id}/tenancies",
+            axum::routing::post(rentals::register_form),
+        )
+        .route(
+            "/console/houses/{id}/tenancies/{tenancy}/end",
+            axum::routing::post(rentals::move_out_form),
+        )
         .route(
             "/console/patrol/visits",
             axum::routing::post(cases::visit_form),
