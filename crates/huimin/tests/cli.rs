@@ -2235,28 +2235,14 @@ async fn browser_grid_worker_reports_from_a_phone_and_an_offline_report_syncs_la
         )
         .await
         .unwrap();
-    let synced_prefix = browser
-        .find(Locator::Id("report-queue"))
+    let synced = browser
+        .wait()
+        .for_element(Locator::Css("#report-queue[data-state=synced]"))
         .await
         .unwrap()
-        .attr("data-synced")
+        .text()
         .await
-        .unwrap()
-        .unwrap_or_default();
-    let mut synced = String::new();
-    for _ in 0..50 {
-        synced = browser
-            .find(Locator::Id("report-queue"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if synced.starts_with(&synced_prefix) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        .unwrap();
     let id = synced.rsplit(' ').next().unwrap_or_default().to_owned();
     assert!(
         id.parse::<u64>().is_ok(),

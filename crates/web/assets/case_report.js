@@ -52,7 +52,10 @@
       keep(items);
       sent.push(response.ok ? response.url.replace(/\?.*$/, "").split("/").pop() : "✗ " + response.status);
     }
-    if (sent.length > 0) say(status.dataset.synced + " " + sent.join(", "));
+    if (sent.length > 0) {
+      say(status.dataset.synced + " " + sent.join(", "));
+      status.dataset.state = "synced";
+    }
   }
   window.addEventListener("online", flush);
   flush();
