@@ -2550,3 +2550,111 @@ async fn browser_hotline_agent_takes_a_ticket_and_dispatches_it() {
     )
     .unwrap();
 }
+
+/// The command centre's map draws the open cases and follows a new one without a reload:
+/// a ticket taken by a hotline system appears at the next refresh.
+#[tokio::test]
+async fn browser_command_centre_map_follows_a_new_case() {
+    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
+        assert!(
+            !required,
+            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
+        );
+        eprintln!("\n!!! Browser map test SKIPPED: needs chromium and chromedriver.\n");
+        return;
+    };
+    use fantoccini::Locator;
+    let demo = Demo::start(1_000);
+    let (_, longitude, latitude) = point_in_workers_grid(&demo.database).await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(&chromium, profile.path(), 1280, 900).await;
+    sign_in_in_browser(&browser, &demo.address, "dispatcher").await;
+    browser
+        .goto(&format!("{}/console/cases/map", demo.address))
+        .await
+        .unwrap();
+    let before: usize = browser
+        .wait()
+        .for_element(Locator::Css("#case-map[data-cases]"))
+        .await
+        .unwrap()
+        .attr("data-cases")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A hotline system takes a ticket through the API.
+    let keys = demo.directory.path().join("keys");
+    let run = |arguments: &[&str]| {
+        let output = huimin()
+            .args(arguments)
+            .env("HUIMIN__DATABASE__URL", &demo.database)
+            .env("HUIMIN__AUDIT__KEY_DIRECTORY", &keys)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    run(&[
+        "account",
+        "add-service",
+        "hotline.system",
+        "--name",
+        "12345 热线系统",
+        "--role",
+        "hotline_agent",
+        "--jurisdiction",
+        "321000",
+    ]);
+    let token = run(&[
+        "token",
+        "create",
+        "hotline.system",
+        "--label",
+        "test",
+        "--scope",
+        "cases:write",
+    ]);
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/cases", demo.address))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "channel": "hotline", "category": "E0503",
+            "longitude": longitude, "latitude": latitude,
+            "description": "小区门口车辆乱停放，堵塞消防通道",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    // The next refresh draws it.
+    browser
+        .wait()
+        .at_most(std::time::Duration::from_secs(30))
+        .for_element(Locator::Css(&format!(
+            "#case-map[data-cases='{}']",
+            before + 1
+        )))
+        .await
+        .expect("the new case appears on the map");
+    let markers = browser
+        .find_all(Locator::Css("#case-map path.leaflet-interactive"))
+        .await
+        .unwrap()
+        .len();
+    assert!(markers > before, "each open case is a marker: {markers}");
+    let legend = browser
+        .find(Locator::Id("case-map-legend"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(legend.contains("受理"), "{legend}");
+}

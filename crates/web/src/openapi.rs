@@ -50,6 +50,7 @@ use utoipa_swagger_ui::SwaggerUi;
         api::list_cases,
         api::get_case,
         api::case_warnings,
+        api::case_map,
         api::knowledge,
         api::patrol_tasks,
         api::get_tenancies,

@@ -173,6 +173,77 @@ pub(crate) async fn warned_cases(
     Ok(warned.into_iter().map(|(_, _, dto)| dto).collect())
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseMapParams {
+    /// An area code inside the caller's jurisdiction.
+    pub area: Option<String>,
+}
+
+/// The most cases one map answer holds (the newest).
+const MAP_LIMIT: usize = 20_000;
+
+/// The open cases in the caller's view as GeoJSON points, for the command centre's map:
+/// each with its number, category, status and stage warning (green, yellow, red).
+#[utoipa::path(get, path = "/api/v1/cases/map", params(CaseMapParams),
+    responses((status = 200, body = Object), (status = 403)))]
+pub async fn case_map(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(params): Query<CaseMapParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (principal, access) = super::cases::case_worker(&state, &parts, false).await?;
+    let (area, lead) = scope(&access, non_empty(params.area), None)?;
+    let cases = open_cases(
+        &state,
+        CaseQuery {
+            area: area.clone(),
+            lead,
+            ..CaseQuery::default()
+        },
+    )
+    .await?;
+    let timing = timing(&state)?;
+    let now = state.clock.now();
+    let features: Vec<serde_json::Value> = cases
+        .iter()
+        .filter(|case| access.sees(case))
+        .take(MAP_LIMIT)
+        .map(|case| {
+            let warning = match timing.reading(case, now).map(|reading| reading.warning) {
+                Some(Warning::Red) => "red",
+                Some(Warning::Yellow) => "yellow",
+                Some(Warning::Green) => "green",
+                None => "none",
+            };
+            serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [case.location.longitude, case.location.latitude]},
+                "properties": {
+                    "id": case.id,
+                    "category": case.category,
+                    "category_name": timing.categories.path_name(&case.category).unwrap_or_default(),
+                    "status": case.flow.status.code(),
+                    "status_zh": case.flow.status.name_zh(),
+                    "warning": warning,
+                    "grid": case.grid,
+                }
+            })
+        })
+        .collect();
+    let event = AuditEvent {
+        jurisdiction: area.unwrap_or_default(),
+        detail: format!("{} cases on the map", features.len()),
+        ..principal.actor(&parts).event("case.map", "case", "")
+    };
+    state.audit.append_audit(&[event], now).await?;
+    Ok(Json(serde_json::json!({
+        "type": "FeatureCollection",
+        "generated_at": super::shanghai_rfc3339(now),
+        "features": features,
+    })))
+}
+
 fn non_empty(text: Option<String>) -> Option<String> {
     text.map(|text| text.trim().to_owned())
         .filter(|text| !text.is_empty())

@@ -83,6 +83,7 @@ pub fn routes() -> Router<AppState> {
             get(knowledge::get_article).put(knowledge::replace_article),
         )
         .route("/cases/warnings", get(case_supervision::case_warnings))
+        .route("/cases/map", get(case_supervision::case_map))
         .route("/cases/indicators", get(case_supervision::case_indicators))
         .route("/cases/{id}", get(cases::get_case))
         .route(

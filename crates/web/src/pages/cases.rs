@@ -93,6 +93,7 @@ pub(crate) struct CaseTexts {
     pub finding: &'static str,
     pub visited: &'static str,
     pub tenants: &'static str,
+    pub map: &'static str,
 }
 
 static ZH: CaseTexts = CaseTexts {
@@ -154,6 +155,7 @@ static ZH: CaseTexts = CaseTexts {
     finding: "发现问题（填写即上报案件）",
     visited: "已签到。",
     tenants: "承租人登记",
+    map: "指挥中心案件地图",
 };
 
 static EN: CaseTexts = CaseTexts {
@@ -215,6 +217,7 @@ static EN: CaseTexts = CaseTexts {
     finding: "A finding (reported as a case)",
     visited: "Checked in.",
     tenants: "Tenants",
+    map: "Command centre map",
 };
 
 fn texts(lang: Lang) -> &'static CaseTexts {
@@ -1084,4 +1087,43 @@ pub(crate) async fn visit_form(
             render_patrol(&state, &parts, chrome, &principal, grid, Some(text), None).await
         }
     }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "case_map.html")]
+struct CaseMapPage {
+    chrome: Chrome,
+    c: &'static CaseTexts,
+    area: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MapQuery {
+    lang: Option<String>,
+    area: Option<String>,
+}
+
+/// The command centre's map of open cases, redrawn every ten seconds.
+pub(crate) async fn case_map_page(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(query): Query<MapQuery>,
+) -> Result<Response, PageError> {
+    let chrome = Chrome::new(
+        &parts.headers,
+        &LangQuery {
+            lang: query.lang.clone(),
+        },
+        "cases",
+        "/console/cases/map",
+    );
+    if let Err(away) = case_staff(&state, &parts, &chrome).await? {
+        return Ok(away);
+    }
+    Ok(CaseMapPage {
+        c: texts(chrome.lang),
+        chrome,
+        area: query.area.unwrap_or_default(),
+    }
+    .into_response())
 }

@@ -80,6 +80,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(cases::new_case_page).post(cases::new_case_form),
         )
         .route("/console/cases/indicators", get(cases::indicators_page))
+        .route("/console/cases/map", get(cases::case_map_page))
         .route("/console/patrol", get(cases::patrol_page))
         .route("/console/houses/{id}", get(rentals::house_page))
         .route(
