@@ -666,6 +666,24 @@ pub trait CaseStore: Send + Sync {
         cases: &[(crate::case::Case, Vec<crate::case::CaseEvent>)],
     ) -> StorageResult<()>;
 
+    /// Keeps a photo of a case (`meta.id` ignored) with its audit event; returns its id.
+    async fn add_photo(
+        &self,
+        meta: &crate::case::photo::PhotoMeta,
+        bytes: &[u8],
+        audit: &AuditEvent,
+    ) -> StorageResult<u64>;
+
+    /// A case's photos, oldest first.
+    async fn photos(&self, case_id: u64) -> StorageResult<Vec<crate::case::photo::PhotoMeta>>;
+
+    /// One photo of a case with its bytes.
+    async fn photo(
+        &self,
+        case_id: u64,
+        photo_id: u64,
+    ) -> StorageResult<Option<(crate::case::photo::PhotoMeta, Vec<u8>)>>;
+
     /// The dispatch rules in force, in the order they were given.
     async fn dispatch_rules(&self) -> StorageResult<Vec<crate::case::dispatch::DispatchRule>>;
 

@@ -2177,6 +2177,32 @@ async fn browser_grid_worker_reports_from_a_phone_and_an_offline_report_syncs_la
         "placed in the worker's grid: {facts}"
     );
 
+    // A photo from the phone, its EXIF position in it: kept, and shown on the case.
+    let photo = profile.path().join("manhole.jpg");
+    let segment = |marker: u8, payload: &[u8]| {
+        let mut out = vec![0xFF, marker];
+        out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    };
+    let mut jpeg = vec![0xFF, 0xD8];
+    jpeg.extend(segment(0xE1, b"Exif\0\0GPSLatitude 32.39"));
+    jpeg.extend(segment(0xDA, &[1, 1, 0, 0, 63, 0]));
+    jpeg.extend_from_slice(&[0x12, 0x34, 0xFF, 0xD9]);
+    std::fs::write(&photo, &jpeg).unwrap();
+    browser
+        .find(Locator::Id("photo-input"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("#case-photos img"))
+        .await
+        .expect("the photo is shown on the case");
+
     // Offline: the report waits in the browser's queue.
     browser
         .goto(&format!("{}/console/cases/new", demo.address))

@@ -199,6 +199,22 @@ macro_rules! case_store {
                 row.try_get(column).map_err(|e| storage_error(column, e))
             }
 
+            fn read_photo(row: &DatabaseRow) -> StorageResult<huimin_domain::case::photo::PhotoMeta> {
+                let number = |column: &str| -> StorageResult<u64> {
+                    let value: i64 = get(row, column)?;
+                    u64::try_from(value).map_err(|e| storage_error(column, e))
+                };
+                Ok(huimin_domain::case::photo::PhotoMeta {
+                    id: number("id")?,
+                    case_id: number("case_id")?,
+                    content_type: get(row, "content_type")?,
+                    size_bytes: number("size_bytes")?,
+                    sha256: get(row, "sha256")?,
+                    uploaded_by: get(row, "uploaded_by")?,
+                    uploaded_at: crate::codec::from_micros(get(row, "uploaded_at_us")?)?,
+                })
+            }
+
             fn read_case(row: &DatabaseRow) -> StorageResult<Case> {
                 decode_case(get(row, "id")?, get(row, "version")?, &get::<String>(row, "body")?)
             }
@@ -500,6 +516,69 @@ macro_rules! case_store {
                         .map_err(|e| storage_error("loading cases", e))?;
                     transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                     Ok(())
+                }
+
+                async fn add_photo(
+                    &self,
+                    meta: &huimin_domain::case::photo::PhotoMeta,
+                    bytes: &[u8],
+                    audit: &AuditEvent,
+                ) -> StorageResult<u64> {
+                    let mut transaction = self.begin_write().await?;
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO case_photo (case_id, content_type, size_bytes, sha256, uploaded_by, uploaded_at_us, bytes) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    )
+                    .bind(i64::try_from(meta.case_id).map_err(|e| storage_error("case id", e))?)
+                    .bind(meta.content_type.as_str())
+                    .bind(i64::try_from(bytes.len()).map_err(|e| storage_error("photo size", e))?)
+                    .bind(meta.sha256.as_str())
+                    .bind(meta.uploaded_by.as_str())
+                    .bind(micros(meta.uploaded_at))
+                    .bind(bytes)
+                    .fetch_one(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("keeping a photo", e))?;
+                    let event = AuditEvent { object_id: format!("{}/{id}", meta.case_id), ..audit.clone() };
+                    append_in(&mut transaction, std::slice::from_ref(&event), meta.uploaded_at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(u64::try_from(id).unwrap_or(0))
+                }
+
+                async fn photos(&self, case_id: u64) -> StorageResult<Vec<huimin_domain::case::photo::PhotoMeta>> {
+                    let Ok(case_id) = i64::try_from(case_id) else { return Ok(Vec::new()) };
+                    let rows = sqlx::query(
+                        "SELECT id, case_id, content_type, size_bytes, sha256, uploaded_by, uploaded_at_us FROM case_photo \
+                         WHERE case_id = $1 ORDER BY id",
+                    )
+                    .bind(case_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("listing photos", e))?;
+                    rows.iter().map(read_photo).collect()
+                }
+
+                async fn photo(
+                    &self,
+                    case_id: u64,
+                    photo_id: u64,
+                ) -> StorageResult<Option<(huimin_domain::case::photo::PhotoMeta, Vec<u8>)>> {
+                    let (Ok(case_id), Ok(photo_id)) = (i64::try_from(case_id), i64::try_from(photo_id)) else {
+                        return Ok(None);
+                    };
+                    let row = sqlx::query(
+                        "SELECT id, case_id, content_type, size_bytes, sha256, uploaded_by, uploaded_at_us, bytes FROM case_photo \
+                         WHERE case_id = $1 AND id = $2",
+                    )
+                    .bind(case_id)
+                    .bind(photo_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading a photo", e))?;
+                    match row {
+                        None => Ok(None),
+                        Some(row) => Ok(Some((read_photo(&row)?, get::<Vec<u8>>(&row, "bytes")?))),
+                    }
                 }
 
                 async fn dispatch_rules(&self) -> StorageResult<Vec<huimin_domain::case::dispatch::DispatchRule>> {

@@ -135,6 +135,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_tenancies.sql"),
         postgres: include_str!("../migrations/postgres/0020_tenancies.sql"),
     },
+    Migration {
+        version: 21,
+        name: "case_photos",
+        sqlite: include_str!("../migrations/sqlite/0021_case_photos.sql"),
+        postgres: include_str!("../migrations/postgres/0021_case_photos.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -3192,6 +3192,38 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
         .await
         .unwrap();
     assert!(next > 104, "{next}");
+    // Photos: kept with their audit entry, listed, read back byte for byte, only by
+    // their own case.
+    use huimin_domain::case::photo::PhotoMeta;
+    let meta = PhotoMeta {
+        id: 0,
+        case_id: next,
+        content_type: "image/jpeg".into(),
+        size_bytes: 4,
+        sha256: "ab".repeat(32),
+        uploaded_by: "worker.a".into(),
+        uploaded_at: at(9),
+    };
+    let before = store.audit_size().await.unwrap();
+    let photo = store
+        .add_photo(&meta, &[0xFF, 0xD8, 0xFF, 0xD9], &audit)
+        .await
+        .unwrap();
+    assert_eq!(store.audit_size().await.unwrap(), before + 1);
+    assert_eq!(
+        store.photos(next).await.unwrap(),
+        [PhotoMeta {
+            id: photo,
+            ..meta.clone()
+        }]
+    );
+    let (kept, bytes) = store.photo(next, photo).await.unwrap().unwrap();
+    assert_eq!((kept.id, bytes), (photo, vec![0xFF, 0xD8, 0xFF, 0xD9]));
+    assert!(
+        store.photo(101, photo).await.unwrap().is_none(),
+        "another case's photo is not there"
+    );
+    assert!(store.photos(101).await.unwrap().is_empty());
     // A case kept with a step already taken: one transaction, both events and audits.
     let reported = report(0, "P0101", "321002001001003", 119.43, "worker.a");
     let (registered, step) = reported.advance(&Action::Register, "d", at(9)).unwrap();

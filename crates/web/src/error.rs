@@ -46,6 +46,9 @@ pub enum ApiError {
     /// The body is larger than the route accepts (413).
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The body is not of a kind the route takes (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// An atomic batch upload had rows with problems, so nothing was written (422); the
     /// first rows' problems go with the answer.
     #[error("{message}")]
@@ -88,6 +91,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BatchRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Stale { .. } => StatusCode::CONFLICT,
         }
@@ -167,6 +171,12 @@ impl IntoResponse for ApiError {
             },
             ApiError::PayloadTooLarge(message) => ErrorBody {
                 code: "payload_too_large",
+                message,
+                details: Vec::new(),
+                extra: None,
+            },
+            ApiError::UnsupportedMediaType(message) => ErrorBody {
+                code: "unsupported_media_type",
                 message,
                 details: Vec::new(),
                 extra: None,

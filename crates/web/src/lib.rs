@@ -46,6 +46,7 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
     // have a limit and a timeout of their own, not the API's.
     let uploads = Router::new()
         .nest("/api/v1", api::upload_routes())
+        .merge(api::page_upload_routes())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(state.config.upload_timeout_seconds),

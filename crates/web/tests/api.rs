@@ -4184,3 +4184,131 @@ async fn rentals_through_the_api(app: &TestApp) {
         "the history keeps the flag: {after}"
     );
 }
+
+#[tokio::test]
+async fn case_photos_through_the_api_on_sqlite() {
+    case_photos_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn case_photos_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    case_photos_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await).await;
+}
+
+/// A photo with its GPS position in EXIF is kept without it; what is not a JPEG or PNG,
+/// too large or damaged is refused; another grid's worker finds no such case.
+async fn case_photos_through_the_api(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let houses = &city().houses;
+    let here = &houses[0];
+    let there = houses.iter().find(|house| house.grid != here.grid).unwrap();
+    let point = here.address.point.unwrap();
+    let write = &["cases:write"];
+    let worker = app
+        .client_in(
+            "photo.worker",
+            Role::GridWorker,
+            here.grid.as_str(),
+            None,
+            write,
+        )
+        .await;
+    let stranger = app
+        .client_in(
+            "photo.stranger",
+            Role::GridWorker,
+            there.grid.as_str(),
+            None,
+            write,
+        )
+        .await;
+    let response = worker
+        .post(format!("{address}/api/v1/cases"))
+        .json(&json!({
+            "channel": "grid_patrol", "category": "P0101",
+            "longitude": point.longitude, "latitude": point.latitude,
+            "description": "井盖破损，附现场照片",
+        }))
+        .send()
+        .await
+        .unwrap();
+    let case: Value = response.json().await.unwrap();
+    let id = case["id"].as_u64().unwrap();
+    // A JPEG: SOI, APP1 with EXIF GPS, a table, the scan, EOI.
+    let segment = |marker: u8, payload: &[u8]| {
+        let mut out = vec![0xFF, marker];
+        out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    };
+    let mut jpeg = vec![0xFF, 0xD8];
+    jpeg.extend(segment(
+        0xE1,
+        b"Exif\0\0GPSLatitude 32.3912 GPSLongitude 119.4301",
+    ));
+    jpeg.extend(segment(0xDB, &[0; 65]));
+    jpeg.extend(segment(0xDA, &[1, 1, 0, 0, 63, 0]));
+    jpeg.extend_from_slice(&[0x12, 0x34, 0xFF, 0xD9]);
+    let upload = |client: &reqwest::Client, content_type: &str, body: Vec<u8>| {
+        client
+            .post(format!("{address}/api/v1/cases/{id}/photos"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let response = upload(&worker, "image/jpeg", jpeg.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let photo: Value = response.json().await.unwrap();
+    let url = photo["url"].as_str().unwrap().to_owned();
+    let kept = worker.get(format!("{address}{url}")).send().await.unwrap();
+    assert_eq!(kept.headers()["content-type"], "image/jpeg");
+    let bytes = kept.bytes().await.unwrap();
+    assert!(bytes.starts_with(&[0xFF, 0xD8]) && bytes.ends_with(&[0x12, 0x34, 0xFF, 0xD9]));
+    assert!(
+        !bytes.windows(3).any(|window| window == b"GPS"),
+        "the position is gone"
+    );
+    assert_eq!(photo["size_bytes"].as_u64(), Some(bytes.len() as u64));
+    let (_, read) = fetch(&worker, address, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(read["photos"][0]["url"].as_str(), Some(url.as_str()));
+
+    let response = upload(&worker, "text/plain", b"not a photo".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let response = upload(&worker, "image/jpeg", b"GIF89a not a jpeg".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let response = upload(&worker, "image/png", jpeg.clone()).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "a JPEG said to be a PNG"
+    );
+    let response = upload(&worker, "image/jpeg", jpeg[..20].to_vec())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"]["details"][0]["code"], "damaged_image",
+        "{body}"
+    );
+    let mut large = jpeg.clone();
+    large.resize(huimin_domain::case::photo::MAX_PHOTO_BYTES + 1, 0);
+    let response = upload(&worker, "image/jpeg", large).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let response = upload(&stranger, "image/jpeg", jpeg).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let hidden = stranger
+        .get(format!("{address}{url}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+}

@@ -13,7 +13,8 @@
 //! - [`intake`]: a new case from any channel, every wrong field named;
 //! - [`duplicates`]: open cases near a new report, offered for 并单;
 //! - [`indicators`]: each case's facts and the indicators counted from them;
-//! - [`patrol`]: grid workers' rounds — what is due, from the registries' tags and houses.
+//! - [`patrol`]: grid workers' rounds — what is due, from the registries' tags and houses;
+//! - [`photo`]: JPEG and PNG photos with their metadata (EXIF, GPS) stripped.
 
 pub mod access;
 pub mod category;
@@ -24,6 +25,7 @@ pub mod indicators;
 pub mod intake;
 pub mod limits;
 pub mod patrol;
+pub mod photo;
 
 use crate::registry::GeoPoint;
 use chrono::{DateTime, Utc};

@@ -110,6 +110,8 @@ pub struct CaseDto {
     /// Open cases this one may duplicate, offered for 并单: in the answers to a new case
     /// and to one case; empty in lists.
     pub duplicates: Vec<DuplicateDto>,
+    /// The case's photos (metadata stripped), in a case's own answer; empty in lists.
+    pub photos: Vec<super::PhotoDto>,
 }
 
 fn categories() -> Result<&'static Categories, ApiError> {
@@ -257,6 +259,7 @@ fn case_dto(
             })
             .collect(),
         duplicates: Vec::new(),
+        photos: Vec::new(),
     })
 }
 
@@ -382,7 +385,11 @@ pub struct CaseDraftBody {
 }
 
 /// The case, if it exists and the caller sees it; the same 404 otherwise.
-async fn visible_case(state: &AppState, access: &CaseAccess, id: u64) -> Result<Case, ApiError> {
+pub(crate) async fn visible_case(
+    state: &AppState,
+    access: &CaseAccess,
+    id: u64,
+) -> Result<Case, ApiError> {
     match state.cases.case(id).await? {
         Some(case) if access.sees(&case) => Ok(case),
         _ => Err(ApiError::not_found("case")),
@@ -435,6 +442,13 @@ pub(crate) async fn read_case(
     if case.flow.status.is_open() && case.flow.merged_into.is_none() {
         dto.duplicates = duplicates_of(state, &access, &case).await?;
     }
+    dto.photos = state
+        .cases
+        .photos(id)
+        .await?
+        .iter()
+        .map(super::photo_dto)
+        .collect();
     Ok(dto)
 }
 

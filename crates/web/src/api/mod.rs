@@ -3,6 +3,7 @@
 
 mod areas;
 mod audit;
+mod case_photos;
 mod case_supervision;
 mod cases;
 mod catalogue;
@@ -22,6 +23,7 @@ mod uploads;
 
 pub use areas::*;
 pub use audit::*;
+pub use case_photos::*;
 pub use case_supervision::*;
 pub use cases::*;
 pub use catalogue::*;
@@ -51,9 +53,28 @@ use utoipa::{IntoParams, ToSchema};
 
 /// The dataset upload, which the router gives a body limit and timeout of its own.
 pub fn upload_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/catalogue/resources/{classification}/{sequence}/batches",
+            axum::routing::post(uploads::upload_batch),
+        )
+        // A photo is read whole: one byte over the largest photo is refused (413).
+        .route(
+            "/cases/{id}/photos",
+            axum::routing::post(case_photos::upload_photo).layer(
+                axum::extract::DefaultBodyLimit::max(huimin_domain::case::photo::MAX_PHOTO_BYTES),
+            ),
+        )
+}
+
+/// The case page's photo upload, under the same limit as the API's (mounted beside the
+/// uploads, outside the console's small body limit).
+pub fn page_upload_routes() -> Router<AppState> {
     Router::new().route(
-        "/catalogue/resources/{classification}/{sequence}/batches",
-        axum::routing::post(uploads::upload_batch),
+        "/console/cases/{id}/photos",
+        axum::routing::post(crate::pages::photo_upload).layer(
+            axum::extract::DefaultBodyLimit::max(huimin_domain::case::photo::MAX_PHOTO_BYTES),
+        ),
     )
 }
 
@@ -84,6 +105,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/cases/warnings", get(case_supervision::case_warnings))
         .route("/cases/map", get(case_supervision::case_map))
+        .route("/cases/{id}/photos/{photo}", get(case_photos::get_photo))
         .route("/cases/indicators", get(case_supervision::case_indicators))
         .route("/cases/{id}", get(cases::get_case))
         .route(

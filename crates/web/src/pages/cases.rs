@@ -94,6 +94,8 @@ pub(crate) struct CaseTexts {
     pub visited: &'static str,
     pub tenants: &'static str,
     pub map: &'static str,
+    pub photos: &'static str,
+    pub add_photo: &'static str,
 }
 
 static ZH: CaseTexts = CaseTexts {
@@ -156,6 +158,8 @@ static ZH: CaseTexts = CaseTexts {
     visited: "已签到。",
     tenants: "承租人登记",
     map: "指挥中心案件地图",
+    photos: "现场照片",
+    add_photo: "拍照 / 添加照片",
 };
 
 static EN: CaseTexts = CaseTexts {
@@ -218,6 +222,8 @@ static EN: CaseTexts = CaseTexts {
     visited: "Checked in.",
     tenants: "Tenants",
     map: "Command centre map",
+    photos: "Photos",
+    add_photo: "Take or add a photo",
 };
 
 fn texts(lang: Lang) -> &'static CaseTexts {
@@ -1126,4 +1132,29 @@ pub(crate) async fn case_map_page(
         area: query.area.unwrap_or_default(),
     }
     .into_response())
+}
+
+/// A photo sent from the case page: the image as the body, the form's CSRF token in
+/// `X-CSRF-Token` (the page's script sends it); 201 with the photo, or the API's error.
+pub(crate) async fn photo_upload(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(id): Path<u64>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let principal = session::principal(&state, &parts.headers, state.clock.now())
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let sent = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    if !same_token(&principal.csrf_token, sent) {
+        return Err(ApiError::Forbidden(
+            "the page's form token is missing or stale: reload the page".to_owned(),
+        ));
+    }
+    let photo = crate::api::add_case_photo(&state, &parts, id, &body).await?;
+    Ok((axum::http::StatusCode::CREATED, axum::Json(photo)).into_response())
 }

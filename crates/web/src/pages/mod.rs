@@ -30,6 +30,7 @@ mod sharing;
 mod sign_in;
 pub(crate) mod sso;
 
+pub(crate) use cases::photo_upload;
 pub(crate) use sign_in::refused_form;
 
 pub(crate) fn routes() -> Router<AppState> {
