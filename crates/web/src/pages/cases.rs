@@ -10,7 +10,7 @@
 //!   agent's ticket form with the caller's past tickets;
 //! - `/console/cases/indicators`: the indicator table with a chart and its CSV.
 
-use super::{Chrome, LangQuery, PageError};
+use super::{Chrome, LangQuery, PageError, problem_text};
 use crate::api::{
     ActionBody, CaseDto, CaseListParams, IndicatorParams, IndicatorTableDto, PageParams,
     WarnedCaseDto, WarningParams,
@@ -252,24 +252,6 @@ async fn case_staff(
         }
         Some(_) => Err(PageError::new(chrome, ApiError::not_found("the page")).into_response()),
     })
-}
-
-/// What went wrong, in the page's language.
-fn problem_text(lang: Lang, error: &ApiError) -> String {
-    match error {
-        ApiError::Validation(details) => details
-            .iter()
-            .map(|detail| {
-                if lang == Lang::Zh {
-                    detail.message_zh.clone()
-                } else {
-                    detail.message.clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("；"),
-        other => other.to_string(),
-    }
 }
 
 #[derive(Debug, Deserialize)]

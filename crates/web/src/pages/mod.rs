@@ -134,6 +134,24 @@ struct LangQuery {
     lang: Option<String>,
 }
 
+/// What went wrong, in the page's language.
+pub(crate) fn problem_text(lang: Lang, error: &ApiError) -> String {
+    match error {
+        ApiError::Validation(details) => details
+            .iter()
+            .map(|detail| {
+                if lang == Lang::Zh {
+                    detail.message_zh.clone()
+                } else {
+                    detail.message.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("；"),
+        other => other.to_string(),
+    }
+}
+
 /// What every page's layout needs.
 struct Chrome {
     lang: Lang,

@@ -3,7 +3,7 @@
 //! flagged, and forms to register a tenant and a moving out — through the API's own
 //! `house_tenants`, `register` and `move_out`.
 
-use super::{Chrome, LangQuery, PageError};
+use super::{Chrome, LangQuery, PageError, problem_text};
 use crate::api::{HouseTenantsDto, MoveOutBody};
 use crate::error::ApiError;
 use crate::i18n::Lang;
@@ -156,20 +156,7 @@ async fn after(
         Ok(()) => Ok(Redirect::to(&format!("/console/houses/{id}?done=1")).into_response()),
         Err(ApiError::Storage(error)) => Err(PageError::new(&chrome, ApiError::Storage(error))),
         Err(problem) => {
-            let text = match &problem {
-                ApiError::Validation(details) => details
-                    .iter()
-                    .map(|detail| {
-                        if chrome.lang == Lang::Zh {
-                            detail.message_zh.clone()
-                        } else {
-                            detail.message.clone()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("；"),
-                other => other.to_string(),
-            };
+            let text = problem_text(chrome.lang, &problem);
             render(state, parts, chrome, id, None, Some(text), false).await
         }
     }
