@@ -285,14 +285,7 @@ pub(crate) async fn cases_page(
     parts: Parts,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let chrome = Chrome::new(
-        &parts.headers,
-        &LangQuery {
-            lang: query.lang.clone(),
-        },
-        "cases",
-        "/console/cases",
-    );
+    let chrome = cases_chrome(&parts, query.lang.clone(), "/console/cases");
     if let Err(away) = case_staff(&state, &parts, &chrome).await? {
         return Ok(away);
     }
@@ -465,7 +458,7 @@ pub(crate) async fn case_page(
     Path(id): Path<u64>,
     Query(query): Query<CaseQuery>,
 ) -> Result<Response, PageError> {
-    let chrome = case_chrome(&parts, query.lang.clone(), id);
+    let chrome = cases_chrome(&parts, query.lang.clone(), &format!("/console/cases/{id}"));
     let principal = match case_staff(&state, &parts, &chrome).await? {
         Ok(principal) => principal,
         Err(away) => return Ok(away),
@@ -482,13 +475,10 @@ pub(crate) async fn case_page(
     .await
 }
 
-fn case_chrome(parts: &Parts, lang: Option<String>, id: u64) -> Chrome {
-    Chrome::new(
-        &parts.headers,
-        &LangQuery { lang },
-        "cases",
-        &format!("/console/cases/{id}"),
-    )
+/// The chrome of a page under the case menu, at `path`, in `lang` or the visitor's
+/// language.
+pub(super) fn cases_chrome(parts: &Parts, lang: Option<String>, path: &str) -> Chrome {
+    Chrome::new(&parts.headers, &LangQuery { lang }, "cases", path)
 }
 
 async fn render_case(
@@ -593,7 +583,7 @@ pub(crate) async fn act_form(
     Path(id): Path<u64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let chrome = case_chrome(&parts, None, id);
+    let chrome = cases_chrome(&parts, None, &format!("/console/cases/{id}"));
     let principal = match case_staff(&state, &parts, &chrome).await? {
         Ok(principal) => principal,
         Err(away) => return Ok(away),
@@ -666,15 +656,6 @@ struct Lookups {
     kq: String,
 }
 
-fn new_chrome(parts: &Parts, lang: Option<String>) -> Chrome {
-    Chrome::new(
-        &parts.headers,
-        &LangQuery { lang },
-        "cases",
-        "/console/cases/new",
-    )
-}
-
 fn is_patrol(principal: &Principal) -> bool {
     principal
         .roles
@@ -687,7 +668,7 @@ pub(crate) async fn new_case_page(
     parts: Parts,
     Query(query): Query<NewQuery>,
 ) -> Result<Response, PageError> {
-    let chrome = new_chrome(&parts, query.lang.clone());
+    let chrome = cases_chrome(&parts, query.lang.clone(), "/console/cases/new");
     let principal = match case_staff(&state, &parts, &chrome).await? {
         Ok(principal) => principal,
         Err(away) => return Ok(away),
@@ -798,7 +779,7 @@ pub(crate) async fn new_case_form(
     parts: Parts,
     Form(form): Form<NewCaseForm>,
 ) -> Result<Response, PageError> {
-    let chrome = new_chrome(&parts, None);
+    let chrome = cases_chrome(&parts, None, "/console/cases/new");
     let principal = match case_staff(&state, &parts, &chrome).await? {
         Ok(principal) => principal,
         Err(away) => return Ok(away),
@@ -868,14 +849,7 @@ pub(crate) async fn indicators_page(
     parts: Parts,
     Query(query): Query<IndicatorsQuery>,
 ) -> Result<Response, PageError> {
-    let chrome = Chrome::new(
-        &parts.headers,
-        &LangQuery {
-            lang: query.lang.clone(),
-        },
-        "cases",
-        "/console/cases/indicators",
-    );
+    let chrome = cases_chrome(&parts, query.lang.clone(), "/console/cases/indicators");
     if let Err(away) = case_staff(&state, &parts, &chrome).await? {
         return Ok(away);
     }
@@ -937,15 +911,6 @@ pub(crate) struct PatrolQuery {
     done: Option<String>,
 }
 
-fn patrol_chrome(parts: &Parts, lang: Option<String>) -> Chrome {
-    Chrome::new(
-        &parts.headers,
-        &LangQuery { lang },
-        "cases",
-        "/console/patrol",
-    )
-}
-
 /// The grid worker's round today (a phone page): each task with a check-in form that
 /// takes the location from the phone, a note, and a finding to report as a case.
 pub(crate) async fn patrol_page(
@@ -953,7 +918,7 @@ pub(crate) async fn patrol_page(
     parts: Parts,
     Query(query): Query<PatrolQuery>,
 ) -> Result<Response, PageError> {
-    let chrome = patrol_chrome(&parts, query.lang.clone());
+    let chrome = cases_chrome(&parts, query.lang.clone(), "/console/patrol");
     let principal = match case_staff(&state, &parts, &chrome).await? {
         Ok(principal) => principal,
         Err(away) => return Ok(away),
@@ -1019,7 +984,7 @@ pub(crate) async fn visit_form(
     parts: Parts,
     Form(form): Form<VisitForm>,
 ) -> Result<Response, PageError> {
-    let chrome = patrol_chrome(&parts, None);
+    let chrome = cases_chrome(&parts, None, "/console/patrol");
     let principal = match case_staff(&state, &parts, &chrome).await? {
         Ok(principal) => principal,
         Err(away) => return Ok(away),
@@ -1097,14 +1062,7 @@ pub(crate) async fn case_map_page(
     parts: Parts,
     Query(query): Query<MapQuery>,
 ) -> Result<Response, PageError> {
-    let chrome = Chrome::new(
-        &parts.headers,
-        &LangQuery {
-            lang: query.lang.clone(),
-        },
-        "cases",
-        "/console/cases/map",
-    );
+    let chrome = cases_chrome(&parts, query.lang.clone(), "/console/cases/map");
     if let Err(away) = case_staff(&state, &parts, &chrome).await? {
         return Ok(away);
     }

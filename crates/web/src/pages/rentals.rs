@@ -3,7 +3,7 @@
 //! flagged, and forms to register a tenant and a moving out — through the API's own
 //! `house_tenants`, `register` and `move_out`.
 
-use super::{Chrome, LangQuery, PageError, problem_text};
+use super::{Chrome, PageError, problem_text};
 use crate::api::{HouseTenantsDto, MoveOutBody};
 use crate::error::ApiError;
 use crate::i18n::Lang;
@@ -39,12 +39,7 @@ pub(crate) struct HouseQuery {
 }
 
 fn chrome(parts: &Parts, lang: Option<String>, id: &str) -> Chrome {
-    Chrome::new(
-        &parts.headers,
-        &LangQuery { lang },
-        "cases",
-        &format!("/console/houses/{id}"),
-    )
+    super::cases::cases_chrome(parts, lang, &format!("/console/houses/{id}"))
 }
 
 /// A QR code of `text` as SVG.
