@@ -151,6 +151,16 @@ impl Writer<'_> {
         }
     }
 
+    /// [`Writer::step`] at [`Writer::after`]`(share)`; `false` when that instant cannot be
+    /// counted (past the calendar's confirmed years), and the case stops where it is.
+    fn step_after(&mut self, share: f64, action: Action, actor: &str) -> bool {
+        let Some(when) = self.after(share) else {
+            return false;
+        };
+        self.step(action, actor, when);
+        true
+    }
+
     /// The instant when `share` of the running stage's limit will have been used
     /// (working time, pauses aside), or a minute after the last step if that is past; an
     /// hour's share after it when the stage has no limit.
@@ -448,33 +458,28 @@ fn run_grid(
     let worker = writer.case.reported_by.clone();
     let lead = lead_of(&writer.case.category);
     let officer = format!("{lead}.officer");
-    let at = |writer: &Writer<'_>, share: f64| writer.after(share);
     // 自行处置: solved on the spot, verified by the dispatcher.
     if generator.chance(0.1) {
-        let Some(when) = at(writer, generator.real(0.05, 0.5)) else {
-            return;
-        };
-        writer.step(
+        if !writer.step_after(
+            generator.real(0.05, 0.5),
             Action::SelfHandle {
                 note: "已现场处置".into(),
             },
             &worker,
-            when,
-        );
-        let Some(when) = at(writer, pace(generator, 0.01)) else {
+        ) {
             return;
-        };
-        writer.step(
+        }
+        writer.step_after(
+            pace(generator, 0.01),
             Action::Verify {
                 passed: true,
                 note: String::new(),
             },
             dispatcher,
-            when,
         );
         return;
     }
-    let Some(when) = at(writer, pace(generator, 0.01)) else {
+    let Some(when) = writer.after(pace(generator, 0.01)) else {
         return;
     };
     if generator.chance(0.03) {
@@ -488,7 +493,7 @@ fn run_grid(
         return;
     }
     writer.step(Action::Register, dispatcher, when);
-    let Some(when) = at(writer, pace(generator, 0.01)) else {
+    let Some(when) = writer.after(pace(generator, 0.01)) else {
         return;
     };
     let level = if generator.chance(0.7) {
@@ -508,7 +513,7 @@ fn run_grid(
     );
     handle(writer, generator, pace, &officer, dispatcher);
     // 核查, with 7 % sent back (返工) once.
-    let Some(when) = at(writer, pace(generator, 0.01)) else {
+    let Some(when) = writer.after(pace(generator, 0.01)) else {
         return;
     };
     if generator.chance(0.07) {
@@ -520,27 +525,25 @@ fn run_grid(
             &worker,
             when,
         );
-        let Some(when) = at(writer, pace(generator, 0.02)) else {
-            return;
-        };
-        writer.step(
+        if !writer.step_after(
+            pace(generator, 0.02),
             Action::Feedback {
                 note: "已重新处置".into(),
             },
             &officer,
-            when,
-        );
-        let Some(when) = at(writer, pace(generator, 0.01)) else {
+        ) {
             return;
-        };
-        writer.step(
+        }
+        if !writer.step_after(
+            pace(generator, 0.01),
             Action::Verify {
                 passed: true,
                 note: String::new(),
             },
             &worker,
-            when,
-        );
+        ) {
+            return;
+        }
     } else {
         writer.step(
             Action::Verify {
@@ -552,7 +555,7 @@ fn run_grid(
         );
     }
     if generator.chance(0.6)
-        && let Some(when) = at(writer, generator.real(0.1, 0.5))
+        && let Some(when) = writer.after(generator.real(0.1, 0.5))
     {
         let level = satisfaction.sample(generator);
         writer.step(
@@ -573,21 +576,19 @@ fn handle(
     officer: &str,
     dispatcher: &str,
 ) {
-    let Some(when) = writer.after(generator.real(0.01, 0.08)) else {
+    if !writer.step_after(generator.real(0.01, 0.08), Action::Accept, officer) {
         return;
-    };
-    writer.step(Action::Accept, officer, when);
+    }
     if generator.chance(0.02) {
-        let Some(when) = writer.after(generator.real(0.05, 0.2)) else {
-            return;
-        };
-        writer.step(
+        if !writer.step_after(
+            generator.real(0.05, 0.2),
             Action::Park {
                 reason: "等待天气条件".into(),
             },
             dispatcher,
-            when,
-        );
+        ) {
+            return;
+        }
         let resumed = writer
             .timing
             .time
@@ -609,29 +610,27 @@ fn handle(
             officer,
             when,
         );
-        let Some(when) = writer.after(0.02) else {
-            return;
-        };
-        writer.step(
+        if !writer.step_after(
+            0.02,
             Action::DecideExtension {
                 approved: true,
                 note: String::new(),
             },
             dispatcher,
-            when,
-        );
+        ) {
+            return;
+        }
     }
     let share = pace(generator, 0.06);
-    let Some(when) = writer.after(share) else {
-        return;
-    };
-    writer.step(
+    if !writer.step_after(
+        share,
         Action::Feedback {
             note: "已按要求处置".into(),
         },
         officer,
-        when,
-    );
+    ) {
+        return;
+    }
 }
 
 fn run_hotline(
@@ -679,10 +678,9 @@ fn run_hotline(
         );
         handle(writer, generator, pace, &officer, &centre);
     }
-    let Some(when) = writer.after(pace(generator, 0.01)) else {
+    if !writer.step_after(pace(generator, 0.01), Action::Conclude, &centre) {
         return;
-    };
-    writer.step(Action::Conclude, &centre, when);
+    }
     if writer.case.reporter.callback == Callback::None {
         return;
     }
@@ -704,30 +702,27 @@ fn run_hotline(
         && writer.case.flow.lead.is_some()
         && generator.chance(0.5)
     {
-        let Some(when) = writer.after(0.02) else {
-            return;
-        };
-        writer.step(
+        if !writer.step_after(
+            0.02,
             Action::Reopen {
                 reason: "群众不满意，重新办理".into(),
             },
             &centre,
-            when,
-        );
-        let Some(when) = writer.after(pace(generator, 0.03)) else {
+        ) {
             return;
-        };
-        writer.step(
+        }
+        if !writer.step_after(
+            pace(generator, 0.03),
             Action::Feedback {
                 note: "已重新办理".into(),
             },
             &officer,
-            when,
-        );
-        let Some(when) = writer.after(0.1) else {
+        ) {
             return;
-        };
-        writer.step(Action::Conclude, &centre, when);
+        }
+        if !writer.step_after(0.1, Action::Conclude, &centre) {
+            return;
+        }
         let Some(when) = writer.after(0.2) else {
             return;
         };
