@@ -794,15 +794,7 @@ async fn the_demo_serves_the_city_and_stops_gracefully_on_sigterm() {
 /// person would see them, with screenshots kept in target/browser-screenshots.
 #[tokio::test]
 async fn browser_shows_the_person_360_page_the_grid_map_and_the_charts() {
-    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
-    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
-        assert!(
-            !required,
-            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
-        );
-        eprintln!(
-            "\n!!! Browser tests SKIPPED: need chromium and chromedriver (Debian: apt-get install chromium chromium-driver).\n"
-        );
+    let Some((chromium, driver)) = browser_tools("person-360") else {
         return;
     };
     let demo = Demo::start(2_000);
@@ -1203,6 +1195,24 @@ async fn identity_numbers_never_reach_the_logs() {
     }
 }
 
+/// Chromium and a running chromedriver for the browser test `test`, or `None` with a loud
+/// warning when either is missing; `HUIMIN_REQUIRE_BROWSER=1` makes that a failure.
+fn browser_tools(test: &str) -> Option<(PathBuf, ChromeDriver)> {
+    match (find_chromium(), ChromeDriver::start()) {
+        (Some(chromium), Some(driver)) => Some((chromium, driver)),
+        _ => {
+            assert!(
+                std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() != Ok("1"),
+                "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
+            );
+            eprintln!(
+                "\n!!! Browser {test} test SKIPPED: needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver).\n"
+            );
+            None
+        }
+    }
+}
+
 /// Debian's chromedriver on a free port, stopped when dropped.
 struct ChromeDriver {
     child: Child,
@@ -1346,15 +1356,7 @@ async fn submit_password_in_browser(browser: &fantoccini::Client, address: &str,
 /// page; a second sign-in asks for a code without enrolment.
 #[tokio::test]
 async fn browser_signs_in_with_a_password_and_a_one_time_code() {
-    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
-    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
-        assert!(
-            !required,
-            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
-        );
-        eprintln!(
-            "\n!!! Browser sign-in test SKIPPED: needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver).\n"
-        );
+    let Some((chromium, driver)) = browser_tools("sign-in") else {
         return;
     };
     use fantoccini::Locator;
@@ -1550,15 +1552,7 @@ async fn logged_sms_code(demo: &Demo, sent_before: usize) -> String {
 /// their data-access page that a grid worker read their record.
 #[tokio::test]
 async fn browser_shows_residents_who_used_their_data() {
-    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
-    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
-        assert!(
-            !required,
-            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
-        );
-        eprintln!(
-            "\n!!! Browser data-access test SKIPPED: needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver).\n"
-        );
+    let Some((chromium, driver)) = browser_tools("data-access") else {
         return;
     };
     use fantoccini::Locator;
@@ -1933,13 +1927,7 @@ async fn dataset_files_in_gbk_truncated_or_mismatched() {
 /// dispute that 人社's file raised, on the sharing desk.
 #[tokio::test]
 async fn browser_decides_a_sharing_request_and_answers_a_dispute() {
-    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
-    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
-        assert!(
-            !required,
-            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
-        );
-        eprintln!("\n!!! Browser sharing-desk test SKIPPED: needs chromium and chromedriver.\n");
+    let Some((chromium, driver)) = browser_tools("sharing-desk") else {
         return;
     };
     use fantoccini::Locator;
@@ -2081,13 +2069,7 @@ async fn fill(browser: &fantoccini::Client, id: &str, text: &str) {
 /// is sent when the phone is back online.
 #[tokio::test]
 async fn browser_grid_worker_reports_from_a_phone_and_an_offline_report_syncs_later() {
-    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
-    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
-        assert!(
-            !required,
-            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
-        );
-        eprintln!("\n!!! Browser grid-report test SKIPPED: needs chromium and chromedriver.\n");
+    let Some((chromium, driver)) = browser_tools("grid-report") else {
         return;
     };
     use fantoccini::Locator;
@@ -2423,13 +2405,7 @@ async fn browser_grid_worker_reports_from_a_phone_and_an_offline_report_syncs_la
 /// holding it.
 #[tokio::test]
 async fn browser_hotline_agent_takes_a_ticket_and_dispatches_it() {
-    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
-    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
-        assert!(
-            !required,
-            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
-        );
-        eprintln!("\n!!! Browser hotline test SKIPPED: needs chromium and chromedriver.\n");
+    let Some((chromium, driver)) = browser_tools("hotline") else {
         return;
     };
     use fantoccini::Locator;
@@ -2581,13 +2557,7 @@ async fn browser_hotline_agent_takes_a_ticket_and_dispatches_it() {
 /// a ticket taken by a hotline system appears at the next refresh.
 #[tokio::test]
 async fn browser_command_centre_map_follows_a_new_case() {
-    let required = std::env::var("HUIMIN_REQUIRE_BROWSER").as_deref() == Ok("1");
-    let (Some(chromium), Some(driver)) = (find_chromium(), ChromeDriver::start()) else {
-        assert!(
-            !required,
-            "HUIMIN_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
-        );
-        eprintln!("\n!!! Browser map test SKIPPED: needs chromium and chromedriver.\n");
+    let Some((chromium, driver)) = browser_tools("map") else {
         return;
     };
     use fantoccini::Locator;
