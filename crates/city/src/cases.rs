@@ -622,15 +622,13 @@ fn handle(
         }
     }
     let share = pace(generator, 0.06);
-    if !writer.step_after(
+    writer.step_after(
         share,
         Action::Feedback {
             note: "已按要求处置".into(),
         },
         officer,
-    ) {
-        return;
-    }
+    );
 }
 
 fn run_hotline(
