@@ -412,6 +412,16 @@ pub(crate) async fn read_case(
     parts: &Parts,
     id: u64,
 ) -> Result<CaseDto, ApiError> {
+    Ok(read_case_as_kept(state, parts, id).await?.1)
+}
+
+/// [`read_case`], with the case as the store keeps it (for a page that works out which
+/// steps its reader may take).
+pub(crate) async fn read_case_as_kept(
+    state: &AppState,
+    parts: &Parts,
+    id: u64,
+) -> Result<(Case, CaseDto), ApiError> {
     let (principal, access) = case_worker(state, parts, false).await?;
     let found = visible_case(state, &access, id).await;
     let event = AuditEvent {
@@ -449,7 +459,7 @@ pub(crate) async fn read_case(
         .iter()
         .map(super::photo_dto)
         .collect();
-    Ok(dto)
+    Ok((case, dto))
 }
 
 /// An open case that a report may duplicate (并单 is offered, never done unasked).

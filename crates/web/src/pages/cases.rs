@@ -490,15 +490,9 @@ async fn render_case(
     problem: Option<String>,
     done: bool,
 ) -> Result<Response, PageError> {
-    let case = crate::api::read_case(state, parts, id)
+    let (stored, case) = crate::api::read_case_as_kept(state, parts, id)
         .await
         .map_err(|error| PageError::new(&chrome, error))?;
-    let stored = state
-        .cases
-        .case(id)
-        .await
-        .map_err(|error| PageError::new(&chrome, error.into()))?
-        .ok_or_else(|| PageError::new(&chrome, ApiError::not_found("case")))?;
     let access = CaseAccess::of(&principal.roles, state.clock.now());
     let login = principal.account.login.as_str();
     let merge_into = case
