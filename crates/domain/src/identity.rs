@@ -450,13 +450,14 @@ impl ApiToken {
 }
 
 /// The scopes an API token may hold.
-pub const TOKEN_SCOPES: [&str; 6] = [
+pub const TOKEN_SCOPES: [&str; 7] = [
     "persons:read",
     "registry:write",
     "catalogue:write",
     "sharing:write",
     "exchange:read",
     "cases:write",
+    "sms:inbound",
 ];
 
 /// The sign-in rules, with the values the issue sets.

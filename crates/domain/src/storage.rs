@@ -694,6 +694,47 @@ pub trait CaseStore: Send + Sync {
         audit: &AuditEvent,
         at: DateTime<Utc>,
     ) -> StorageResult<()>;
+
+    /// Keeps an inbound SMS in the hotline's inbox with its audit event (at `at`), unless a message
+    /// of the same gateway id is kept already; returns the kept message and whether it
+    /// is new. A repeated id with another sender or text is a conflict (`Err`).
+    async fn receive_sms(
+        &self,
+        sms: &crate::case::sms::InboundSms,
+        audit: &AuditEvent,
+        at: DateTime<Utc>,
+    ) -> StorageResult<Result<(crate::case::sms::SmsMessage, bool), crate::case::sms::SmsMessage>>;
+
+    async fn sms_message(&self, id: u64) -> StorageResult<Option<crate::case::sms::SmsMessage>>;
+
+    /// The inbox's messages of `status` (all when `None`), oldest first for `new`, newest
+    /// first otherwise.
+    async fn sms_messages(
+        &self,
+        status: Option<crate::case::sms::SmsStatus>,
+        page: PageRequest,
+    ) -> StorageResult<Page<crate::case::sms::SmsMessage>>;
+
+    /// Takes a new message as the ticket `case` (as `create_case` keeps it), marking the
+    /// message ticketed, in one transaction; `None`, with nothing written, when the
+    /// message is no longer new (another agent took or dismissed it).
+    async fn ticket_sms(
+        &self,
+        sms_id: u64,
+        case: &crate::case::Case,
+        audit: &AuditEvent,
+        steps: &[(crate::case::CaseEvent, AuditEvent)],
+    ) -> StorageResult<Option<u64>>;
+
+    /// Dismisses a new message with a reason and its audit event; `false`, with nothing
+    /// written, when it is no longer new.
+    async fn dismiss_sms(
+        &self,
+        sms_id: u64,
+        reason: &str,
+        audit: &AuditEvent,
+        at: DateTime<Utc>,
+    ) -> StorageResult<bool>;
 }
 
 impl<

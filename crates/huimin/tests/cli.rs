@@ -565,9 +565,31 @@ impl Demo {
     }
 }
 
+/// The city-wide service account of the tests' department systems: login, name, role
+/// and the scopes of its token.
+struct ServiceAccount<'a> {
+    login: &'a str,
+    name: &'a str,
+    role: &'a str,
+    scopes: &'a [&'a str],
+}
+
+/// The civil-affairs system that reads people's records and writes the registries.
+const CIVIL_SYSTEM: ServiceAccount<'static> = ServiceAccount {
+    login: "civil.system",
+    name: "民政业务系统",
+    role: "civil_affairs_officer",
+    scopes: &["persons:read", "registry:write"],
+};
+
 /// An API token of a new city-wide civil-affairs service account, made with the commands
 /// an operator would use while the server runs.
 fn service_token(database: &str, keys: &Path) -> String {
+    service_token_of(database, keys, &CIVIL_SYSTEM)
+}
+
+/// An API token of a new city-wide service `account`, made with the operator's commands.
+fn service_token_of(database: &str, keys: &Path, account: &ServiceAccount<'_>) -> String {
     let run = |arguments: &[&str]| {
         let output = huimin()
             .args(arguments)
@@ -585,25 +607,34 @@ fn service_token(database: &str, keys: &Path) -> String {
     run(&[
         "account",
         "add-service",
-        "civil.system",
+        account.login,
         "--name",
-        "民政业务系统",
+        account.name,
         "--role",
-        "civil_affairs_officer",
+        account.role,
         "--jurisdiction",
         "321000",
     ]);
-    run(&[
-        "token",
-        "create",
-        "civil.system",
-        "--label",
-        "test",
-        "--scope",
-        "persons:read",
-        "--scope",
-        "registry:write",
-    ])
+    let mut token = vec!["token", "create", account.login, "--label", "test"];
+    for scope in account.scopes {
+        token.extend(["--scope", scope]);
+    }
+    run(&token)
+}
+
+/// A token of `scope` for a new city-wide hotline system `login` of the running demo.
+fn demo_service_token(demo: &Demo, login: &str, name: &str, scope: &str) -> String {
+    let account = ServiceAccount {
+        login,
+        name,
+        role: "hotline_agent",
+        scopes: &[scope],
+    };
+    service_token_of(
+        &demo.database,
+        &demo.directory.path().join("keys"),
+        &account,
+    )
 }
 
 impl Drop for Demo {
@@ -2414,6 +2445,77 @@ async fn browser_hotline_agent_takes_a_ticket_and_dispatches_it() {
     let profile = tempfile::tempdir().unwrap();
     let browser = driver.browser(&chromium, profile.path(), 1280, 900).await;
     sign_in_in_browser(&browser, &demo.address, "hotline.agent").await;
+    // An SMS arrives through the gateway; the agent takes it as a ticket from the inbox.
+    let gateway = demo_service_token(&demo, "sms.gateway", "短信网关", "sms:inbound");
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/sms/inbound", demo.address))
+        .bearer_auth(&gateway)
+        .json(&serde_json::json!({
+            "message_id": "gw-browser-1", "phone": "13905252222",
+            "text": "文昌路口路灯不亮已经一周了",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    let sms: u64 = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    browser
+        .goto(&format!("{}/console/sms", demo.address))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css(&format!("#sms-{sms} a.button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("from-sms"))
+        .await
+        .unwrap();
+    let history = browser.find(Locator::Id("no-history")).await;
+    assert!(
+        history.is_ok(),
+        "the sender's history is looked up, and empty"
+    );
+    browser
+        .find(Locator::Css("#report-category option[value=P0101]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&browser, "report-longitude", &format!("{longitude:.6}")).await;
+    fill(&browser, "report-latitude", &format!("{latitude:.6}")).await;
+    browser
+        .find(Locator::Id("report-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("case-done"))
+        .await
+        .unwrap();
+    let page = browser
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("文昌路口路灯不亮已经一周了"), "{page}");
+    browser
+        .goto(&format!("{}/console/sms", demo.address))
+        .await
+        .unwrap();
+    browser.find(Locator::Id("no-sms")).await.unwrap();
     let phone = "13905251111";
     browser
         .goto(&format!("{}/console/cases/new?phone={phone}", demo.address))
@@ -2582,41 +2684,7 @@ async fn browser_command_centre_map_follows_a_new_case() {
         .parse()
         .unwrap();
     // A hotline system takes a ticket through the API.
-    let keys = demo.directory.path().join("keys");
-    let run = |arguments: &[&str]| {
-        let output = huimin()
-            .args(arguments)
-            .env("HUIMIN__DATABASE__URL", &demo.database)
-            .env("HUIMIN__AUDIT__KEY_DIRECTORY", &keys)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    };
-    run(&[
-        "account",
-        "add-service",
-        "hotline.system",
-        "--name",
-        "12345 热线系统",
-        "--role",
-        "hotline_agent",
-        "--jurisdiction",
-        "321000",
-    ]);
-    let token = run(&[
-        "token",
-        "create",
-        "hotline.system",
-        "--label",
-        "test",
-        "--scope",
-        "cases:write",
-    ]);
+    let token = demo_service_token(&demo, "hotline.system", "12345 热线系统", "cases:write");
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/cases", demo.address))
         .bearer_auth(&token)

@@ -17,6 +17,9 @@ pub(crate) const CASE_ROW: &str = "channel, category, status, grid, lead_departm
 /// The case columns a read selects.
 pub(crate) const CASE_COLUMNS: &str = "id, version, body";
 
+/// The columns an inbox message is read from.
+pub(crate) const SMS_COLUMNS: &str = "id, message_id, phone, body, received_at_us, status, case_id, handled_by, handled_at_us, reason";
+
 /// The case as its row's JSON body.
 pub(crate) fn encode_case(case: &Case) -> Result<String, StorageError> {
     serde_json::to_string(case)
@@ -180,13 +183,14 @@ macro_rules! case_store {
     ($store:ty, $database:ty, $row:ty, $explicit_id:literal, $after_load:literal) => {
         pub(crate) mod case_queries {
             use super::audit_queries::append_in;
-            use crate::case::{CASE_ROW, CASE_COLUMNS, conditions, decode_case, decode_event, encode_case, encode_event, fact_values, tally_sql};
+            use crate::case::{CASE_ROW, CASE_COLUMNS, SMS_COLUMNS, conditions, decode_case, decode_event, encode_case, encode_event, fact_values, tally_sql};
             use huimin_domain::case::indicators::{IndicatorQuery, Tally};
             use crate::codec::micros;
             use crate::storage_error;
             use async_trait::async_trait;
             use huimin_domain::audit::AuditEvent;
             use huimin_domain::case::{Case, CaseEvent, CaseQuery};
+            use huimin_domain::case::sms::{InboundSms, SmsMessage, SmsStatus};
             use huimin_domain::storage::{CaseStore, Page, PageRequest, StorageResult};
             use sqlx::Row;
 
@@ -212,6 +216,32 @@ macro_rules! case_store {
                     sha256: get(row, "sha256")?,
                     uploaded_by: get(row, "uploaded_by")?,
                     uploaded_at: crate::codec::from_micros(get(row, "uploaded_at_us")?)?,
+                })
+            }
+
+            fn read_sms(row: &DatabaseRow) -> StorageResult<SmsMessage> {
+                let number = |column: &str| -> StorageResult<u64> {
+                    let value: i64 = get(row, column)?;
+                    u64::try_from(value).map_err(|e| storage_error(column, e))
+                };
+                let phone: String = get(row, "phone")?;
+                let status: String = get(row, "status")?;
+                let case_id: Option<i64> = get(row, "case_id")?;
+                let handled_at: Option<i64> = get(row, "handled_at_us")?;
+                Ok(SmsMessage {
+                    id: number("id")?,
+                    message_id: get(row, "message_id")?,
+                    phone: huimin_domain::identifiers::Phone::parse(&phone)
+                        .map_err(|e| storage_error("sms_message.phone", e))?,
+                    text: get(row, "body")?,
+                    received_at: crate::codec::from_micros(get(row, "received_at_us")?)?,
+                    status: SmsStatus::parse(&status).ok_or_else(|| {
+                        huimin_domain::storage::StorageError::new(format!("sms_message.status: unknown status '{status}'"))
+                    })?,
+                    case_id: case_id.and_then(|id| u64::try_from(id).ok()),
+                    handled_by: get(row, "handled_by")?,
+                    handled_at: handled_at.map(crate::codec::from_micros).transpose()?,
+                    reason: get(row, "reason")?,
                 })
             }
 
@@ -243,6 +273,60 @@ macro_rules! case_store {
                 Ok(())
             }
 
+            /// Writes a new case with its report, its steps and their audit entries inside
+            /// `transaction`; returns its id.
+            async fn insert_case(
+                transaction: &mut sqlx::Transaction<'static, $database>,
+                case: &Case,
+                audit: &AuditEvent,
+                steps: &[(CaseEvent, AuditEvent)],
+            ) -> StorageResult<i64> {
+                let facts = fact_values(case);
+                let version = i64::try_from(steps.len() + 1).map_err(|e| storage_error("case version", e))?;
+                let mut insert = sqlx::query_scalar(sql!(
+                    "INSERT INTO case_record ({CASE_ROW}) VALUES ({}) RETURNING id",
+                    (1..=26).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+                ))
+                .bind(case.channel.code())
+                .bind(case.category.as_str())
+                .bind(case.flow.status.code())
+                .bind(case.grid.as_deref())
+                .bind(case.flow.lead.as_deref())
+                .bind(case.priority.code())
+                .bind(version)
+                .bind(micros(case.reported_at))
+                .bind(micros(case.updated_at))
+                .bind(encode_case(&Case { version: version as u64, ..case.clone() })?)
+                .bind(case.reported_by.as_str())
+                .bind(case.reporter.phone.as_ref().map(|phone| phone.as_str()))
+                .bind(case.location.longitude)
+                .bind(case.location.latitude);
+                for fact in facts {
+                    insert = insert.bind(fact);
+                }
+                let id: i64 = insert
+                .fetch_one(&mut **transaction)
+                .await
+                .map_err(|e| storage_error("writing a case", e))?;
+                let report = CaseEvent {
+                    seq: 1,
+                    action: None,
+                    actor: case.reported_by.clone(),
+                    at: case.reported_at,
+                    from: None,
+                    to: case.as_reported().flow.status,
+                };
+                insert_event(transaction, id, &report).await?;
+                let mut audits = vec![AuditEvent { object_id: id.to_string(), ..audit.clone() }];
+                for (seq, (event, audit)) in steps.iter().enumerate() {
+                    let numbered = CaseEvent { seq: seq as u64 + 2, ..event.clone() };
+                    insert_event(transaction, id, &numbered).await?;
+                    audits.push(AuditEvent { object_id: id.to_string(), ..audit.clone() });
+                }
+                append_in(transaction, &audits, case.updated_at).await?;
+                Ok(id)
+            }
+
             #[async_trait]
             impl CaseStore for $store {
                 async fn create_case(
@@ -252,49 +336,7 @@ macro_rules! case_store {
                     steps: &[(CaseEvent, AuditEvent)],
                 ) -> StorageResult<u64> {
                     let mut transaction = self.begin_write().await?;
-                    let facts = fact_values(case);
-                    let version = i64::try_from(steps.len() + 1).map_err(|e| storage_error("case version", e))?;
-                    let mut insert = sqlx::query_scalar(sql!(
-                        "INSERT INTO case_record ({CASE_ROW}) VALUES ({}) RETURNING id",
-                        (1..=26).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-                    ))
-                    .bind(case.channel.code())
-                    .bind(case.category.as_str())
-                    .bind(case.flow.status.code())
-                    .bind(case.grid.as_deref())
-                    .bind(case.flow.lead.as_deref())
-                    .bind(case.priority.code())
-                    .bind(version)
-                    .bind(micros(case.reported_at))
-                    .bind(micros(case.updated_at))
-                    .bind(encode_case(&Case { version: version as u64, ..case.clone() })?)
-                    .bind(case.reported_by.as_str())
-                    .bind(case.reporter.phone.as_ref().map(|phone| phone.as_str()))
-                    .bind(case.location.longitude)
-                    .bind(case.location.latitude);
-                    for fact in facts {
-                        insert = insert.bind(fact);
-                    }
-                    let id: i64 = insert
-                    .fetch_one(&mut *transaction)
-                    .await
-                    .map_err(|e| storage_error("writing a case", e))?;
-                    let report = CaseEvent {
-                        seq: 1,
-                        action: None,
-                        actor: case.reported_by.clone(),
-                        at: case.reported_at,
-                        from: None,
-                        to: case.as_reported().flow.status,
-                    };
-                    insert_event(&mut transaction, id, &report).await?;
-                    let mut audits = vec![AuditEvent { object_id: id.to_string(), ..audit.clone() }];
-                    for (seq, (event, audit)) in steps.iter().enumerate() {
-                        let numbered = CaseEvent { seq: seq as u64 + 2, ..event.clone() };
-                        insert_event(&mut transaction, id, &numbered).await?;
-                        audits.push(AuditEvent { object_id: id.to_string(), ..audit.clone() });
-                    }
-                    append_in(&mut transaction, &audits, case.updated_at).await?;
+                    let id = insert_case(&mut transaction, case, audit, steps).await?;
                     transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                     Ok(u64::try_from(id).unwrap_or(0))
                 }
@@ -633,6 +675,162 @@ macro_rules! case_store {
                     append_in(&mut transaction, std::slice::from_ref(audit), at).await?;
                     transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                     Ok(())
+                }
+
+                async fn receive_sms(
+                    &self,
+                    sms: &InboundSms,
+                    audit: &AuditEvent,
+                    at: chrono::DateTime<chrono::Utc>,
+                ) -> StorageResult<Result<(SmsMessage, bool), SmsMessage>> {
+                    let mut transaction = self.begin_write().await?;
+                    let kept = sqlx::query(sql!("SELECT {SMS_COLUMNS} FROM sms_message WHERE message_id = $1"))
+                        .bind(sms.message_id.as_str())
+                        .fetch_optional(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("reading an SMS", e))?;
+                    if let Some(row) = kept {
+                        let kept = read_sms(&row)?;
+                        return Ok(if kept.phone == sms.phone && kept.text == sms.text {
+                            Ok((kept, false))
+                        } else {
+                            Err(kept)
+                        });
+                    }
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO sms_message (message_id, phone, body, received_at_us, status) \
+                         VALUES ($1, $2, $3, $4, 'new') RETURNING id",
+                    )
+                    .bind(sms.message_id.as_str())
+                    .bind(sms.phone.as_str())
+                    .bind(sms.text.as_str())
+                    .bind(micros(sms.received_at))
+                    .fetch_one(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("keeping an SMS", e))?;
+                    let event = AuditEvent { object_id: id.to_string(), ..audit.clone() };
+                    append_in(&mut transaction, std::slice::from_ref(&event), at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    let message = SmsMessage {
+                        id: u64::try_from(id).unwrap_or(0),
+                        message_id: sms.message_id.clone(),
+                        phone: sms.phone.clone(),
+                        text: sms.text.clone(),
+                        received_at: sms.received_at,
+                        status: SmsStatus::New,
+                        case_id: None,
+                        handled_by: None,
+                        handled_at: None,
+                        reason: None,
+                    };
+                    Ok(Ok((message, true)))
+                }
+
+                async fn sms_message(&self, id: u64) -> StorageResult<Option<SmsMessage>> {
+                    let Ok(id) = i64::try_from(id) else { return Ok(None) };
+                    let row = sqlx::query(sql!("SELECT {SMS_COLUMNS} FROM sms_message WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("reading an SMS", e))?;
+                    row.as_ref().map(read_sms).transpose()
+                }
+
+                async fn sms_messages(
+                    &self,
+                    status: Option<SmsStatus>,
+                    page: PageRequest,
+                ) -> StorageResult<Page<SmsMessage>> {
+                    let (filter, order) = match status {
+                        Some(SmsStatus::New) => ("WHERE status = $1", "received_at_us, id"),
+                        Some(_) => ("WHERE status = $1", "received_at_us DESC, id DESC"),
+                        None => ("WHERE $1 = $1", "received_at_us DESC, id DESC"),
+                    };
+                    let code = status.map_or("", SmsStatus::code);
+                    let total: i64 = sqlx::query_scalar(sql!("SELECT COUNT(*) FROM sms_message {filter}"))
+                        .bind(code)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| storage_error("counting SMS", e))?;
+                    let rows = sqlx::query(sql!(
+                        "SELECT {SMS_COLUMNS} FROM sms_message {filter} ORDER BY {order} LIMIT $2 OFFSET $3"
+                    ))
+                    .bind(code)
+                    .bind(i64::from(page.per_page))
+                    .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("listing SMS", e))?;
+                    Ok(Page {
+                        items: rows.iter().map(read_sms).collect::<StorageResult<_>>()?,
+                        total: u64::try_from(total).unwrap_or(0),
+                        page: page.page,
+                        per_page: page.per_page,
+                    })
+                }
+
+                async fn ticket_sms(
+                    &self,
+                    sms_id: u64,
+                    case: &Case,
+                    audit: &AuditEvent,
+                    steps: &[(CaseEvent, AuditEvent)],
+                ) -> StorageResult<Option<u64>> {
+                    let sms_id = i64::try_from(sms_id).map_err(|e| storage_error("SMS id", e))?;
+                    let mut transaction = self.begin_write().await?;
+                    // Claimed first, so that of two agents only one writes a ticket.
+                    let claimed = sqlx::query(
+                        "UPDATE sms_message SET status = 'ticketed', handled_by = $1, handled_at_us = $2 \
+                         WHERE id = $3 AND status = 'new'",
+                    )
+                    .bind(case.reported_by.as_str())
+                    .bind(micros(case.reported_at))
+                    .bind(sms_id)
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("claiming an SMS", e))?
+                    .rows_affected();
+                    if claimed == 0 {
+                        return Ok(None);
+                    }
+                    let id = insert_case(&mut transaction, case, audit, steps).await?;
+                    sqlx::query("UPDATE sms_message SET case_id = $1 WHERE id = $2")
+                        .bind(id)
+                        .bind(sms_id)
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("linking an SMS to its ticket", e))?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(Some(u64::try_from(id).unwrap_or(0)))
+                }
+
+                async fn dismiss_sms(
+                    &self,
+                    sms_id: u64,
+                    reason: &str,
+                    audit: &AuditEvent,
+                    now: chrono::DateTime<chrono::Utc>,
+                ) -> StorageResult<bool> {
+                    let sms_id = i64::try_from(sms_id).map_err(|e| storage_error("SMS id", e))?;
+                    let mut transaction = self.begin_write().await?;
+                    let dismissed = sqlx::query(
+                        "UPDATE sms_message SET status = 'dismissed', handled_by = $1, handled_at_us = $2, reason = $3 \
+                         WHERE id = $4 AND status = 'new'",
+                    )
+                    .bind(audit.actor.as_str())
+                    .bind(micros(now))
+                    .bind(reason)
+                    .bind(sms_id)
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("dismissing an SMS", e))?
+                    .rows_affected();
+                    if dismissed == 0 {
+                        return Ok(false);
+                    }
+                    append_in(&mut transaction, std::slice::from_ref(audit), now).await?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(true)
                 }
 
                 async fn cases(&self, query: &CaseQuery, page: PageRequest) -> StorageResult<Page<Case>> {

@@ -141,6 +141,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0021_case_photos.sql"),
         postgres: include_str!("../migrations/postgres/0021_case_photos.sql"),
     },
+    Migration {
+        version: 22,
+        name: "sms_inbox",
+        sqlite: include_str!("../migrations/sqlite/0022_sms_inbox.sql"),
+        postgres: include_str!("../migrations/postgres/0022_sms_inbox.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

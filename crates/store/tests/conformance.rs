@@ -67,6 +67,7 @@ on_both_backends!(
     knowledge_articles_are_kept_replaced_and_found_by_chinese_bigrams,
     patrol_visits_are_kept_per_grid_and_tagged_people_found,
     tenancies_are_registered_once_ended_once_and_kept,
+    sms_messages_are_kept_once_and_ticketed_or_dismissed_once,
 );
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -3597,4 +3598,166 @@ async fn tenancies_are_registered_once_ended_once_and_kept(
             .is_some()
     );
     assert!(store.tenancies("no-such-house").await.unwrap().is_empty());
+}
+
+async fn sms_messages_are_kept_once_and_ticketed_or_dismissed_once(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use huimin_domain::audit::AuditEvent;
+    use huimin_domain::case::intake::{Bounds, CaseDraft};
+    use huimin_domain::case::sms::{InboundSmsDraft, SmsStatus};
+    use huimin_domain::case::{Case, category::Categories};
+    let inbound = |id: &str, text: &str, hour: u32| {
+        InboundSmsDraft {
+            message_id: id.into(),
+            phone: "13805251234".into(),
+            text: text.into(),
+            received_at: Some(at(hour).to_rfc3339()),
+        }
+        .validate(at(23))
+        .unwrap()
+    };
+    let audit = |action: &str| AuditEvent::new("service:sms", "system", action, "sms", "");
+    let before = store.audit_size().await.unwrap();
+    let first = inbound("gw-1", "幸福路12号井盖破损", 8);
+    let (kept, fresh) = store
+        .receive_sms(&first, &audit("sms.receive"), at(8))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(fresh);
+    assert_eq!((kept.status, kept.case_id), (SmsStatus::New, None));
+    // A second delivery is the same message, written once.
+    let (again, fresh) = store
+        .receive_sms(&first, &audit("sms.receive"), at(9))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!fresh);
+    assert_eq!(again, kept);
+    // The same id with other text is refused with the kept message.
+    let clash = store
+        .receive_sms(
+            &inbound("gw-1", "别的内容", 9),
+            &audit("sms.receive"),
+            at(9),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(clash.id, kept.id);
+    let second = store
+        .receive_sms(
+            &inbound("gw-2", "广告：低价装修", 10),
+            &audit("sms.receive"),
+            at(10),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    assert_eq!(store.audit_size().await.unwrap(), before + 2);
+    let new = store
+        .sms_messages(Some(SmsStatus::New), PageRequest::new(1, 20))
+        .await
+        .unwrap();
+    assert_eq!(new.total, 2);
+    assert_eq!(
+        new.items.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [kept.id, second.id]
+    );
+
+    let draft = CaseDraft {
+        channel: "sms".into(),
+        category: "P0101".into(),
+        longitude: Some(119.43),
+        latitude: Some(32.39),
+        description: kept.text.clone(),
+        reporter_phone: Some(kept.phone.as_str().to_owned()),
+        ..CaseDraft::default()
+    };
+    let bounds = Bounds {
+        min_longitude: 119.0,
+        min_latitude: 32.0,
+        max_longitude: 120.0,
+        max_latitude: 33.0,
+    };
+    let case = Case::open(
+        draft
+            .validate(Categories::shipped().unwrap(), bounds)
+            .unwrap(),
+        Some("321002001001003".into()),
+        "hotline.agent",
+        at(11),
+    );
+    let case_id = store
+        .ticket_sms(kept.id, &case, &audit("case.report"), &[])
+        .await
+        .unwrap()
+        .expect("a new message is ticketed");
+    let ticketed = store.sms_message(kept.id).await.unwrap().unwrap();
+    assert_eq!(ticketed.status, SmsStatus::Ticketed);
+    assert_eq!(ticketed.case_id, Some(case_id));
+    assert_eq!(ticketed.handled_by.as_deref(), Some("hotline.agent"));
+    assert_eq!(
+        store.case(case_id).await.unwrap().unwrap().description,
+        kept.text
+    );
+    // Taken once: a second ticket writes nothing, and nor does a dismissal.
+    let cases_before = store
+        .cases(&Default::default(), PageRequest::new(1, 20))
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(
+        store
+            .ticket_sms(kept.id, &case, &audit("case.report"), &[])
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .cases(&Default::default(), PageRequest::new(1, 20))
+            .await
+            .unwrap()
+            .total,
+        cases_before
+    );
+    assert!(
+        !store
+            .dismiss_sms(kept.id, "重复", &audit("sms.dismiss"), at(12))
+            .await
+            .unwrap()
+    );
+    let audits = store.audit_size().await.unwrap();
+    assert!(
+        store
+            .dismiss_sms(second.id, "广告短信", &audit("sms.dismiss"), at(12))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.audit_size().await.unwrap(), audits + 1);
+    let dismissed = store.sms_message(second.id).await.unwrap().unwrap();
+    assert_eq!(
+        (dismissed.status, dismissed.reason.as_deref()),
+        (SmsStatus::Dismissed, Some("广告短信"))
+    );
+    assert_eq!(
+        store
+            .sms_messages(Some(SmsStatus::New), PageRequest::new(1, 20))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let all = store
+        .sms_messages(None, PageRequest::new(1, 20))
+        .await
+        .unwrap();
+    assert_eq!(
+        all.items.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [second.id, kept.id]
+    );
+    assert_eq!(store.sms_message(9_999).await.unwrap(), None);
 }

@@ -33,8 +33,26 @@ fn city() -> &'static huimin_city::City {
     })
 }
 
+/// The SMS gateway of the tests (the gateway is outside the city): it keeps what it was
+/// asked to send.
+#[derive(Default)]
+struct SentSms(std::sync::Mutex<Vec<(String, String)>>);
+
+#[async_trait::async_trait]
+impl huimin_web::sms::SmsGateway for SentSms {
+    async fn send(&self, phone: &str, text: &str) -> Result<(), huimin_web::sms::SmsError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((phone.to_owned(), text.to_owned()));
+        Ok(())
+    }
+}
+
 struct TestApp {
     address: String,
+    /// What the app sent as text messages.
+    sent_sms: Arc<SentSms>,
     /// The database, for accounts that tests add.
     url: String,
     client: reqwest::Client,
@@ -98,9 +116,11 @@ impl TestApp {
             format!("Bearer {token}").parse().unwrap(),
         );
         token_headers.insert("x-purpose", "case api-tests".parse().unwrap());
+        let sent_sms = Arc::new(SentSms::default());
         let state = AppState::new(store, Arc::new(FixedClock), config)
             .await
-            .expect("state");
+            .expect("state")
+            .with_sms_gateway(sent_sms.clone());
         let probes = axum::Router::new().route(
             "/test/panic",
             axum::routing::get(|| async {
@@ -117,6 +137,7 @@ impl TestApp {
         tokio::spawn(huimin_web::serve(listener, app, std::future::pending()));
         TestApp {
             address,
+            sent_sms,
             url: url.to_owned(),
             client: reqwest::Client::builder()
                 .default_headers(token_headers)
@@ -4311,4 +4332,217 @@ async fn case_photos_through_the_api(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_sms_inbox_through_the_api_on_sqlite() {
+    the_sms_inbox_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn the_sms_inbox_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    the_sms_inbox_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await).await;
+}
+
+/// A gateway delivers messages (once each, whatever it repeats); an agent takes one as a
+/// ticket, placed where its text says, and the sender is told the ticket's number; a
+/// second agent's attempt and a dismissal of it are refused; spam is dismissed.
+async fn the_sms_inbox_through_the_api(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let here = &city().houses[0];
+    let point = here.address.point.unwrap();
+    let gateway = app
+        .client_in(
+            "sms.gateway",
+            Role::HotlineAgent,
+            "321000",
+            None,
+            &["sms:inbound"],
+        )
+        .await;
+    let agent = app
+        .client_in(
+            "sms.agent",
+            Role::HotlineAgent,
+            "321000",
+            None,
+            &["cases:write"],
+        )
+        .await;
+    let worker = app
+        .client_in(
+            "sms.worker",
+            Role::GridWorker,
+            here.grid.as_str(),
+            None,
+            &["cases:write"],
+        )
+        .await;
+    let deliver = |client: &reqwest::Client, body: Value| {
+        client
+            .post(format!("{address}/api/v1/sms/inbound"))
+            .json(&body)
+            .send()
+    };
+    let message = json!({
+        "message_id": "gw-0001", "phone": "+86 139-0525-2222",
+        "text": "幸福路12号门口井盖破损，晚上很危险", "received_at": "2026-11-02T09:00:00+08:00",
+    });
+    let response = deliver(&gateway, message.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let kept: Value = response.json().await.unwrap();
+    let id = kept["id"].as_u64().unwrap();
+    assert_eq!(
+        (kept["status"].as_str(), kept["phone"].as_str()),
+        (Some("new"), Some("139****2222"))
+    );
+    // The gateway delivers at least once: the same message again is the same message.
+    let again = deliver(&gateway, message.clone()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["id"].as_u64(),
+        Some(id)
+    );
+    let clash = deliver(
+        &gateway,
+        json!({"message_id": "gw-0001", "phone": "13905252222", "text": "别的"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(clash.status(), StatusCode::CONFLICT);
+    let bad = deliver(
+        &gateway,
+        json!({"message_id": "", "phone": "12", "text": ""}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<String> = bad.json::<Value>().await.unwrap()["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["message_id", "phone", "text"]);
+    // Only a gateway's token delivers; only agents and dispatchers read the inbox.
+    let forged = deliver(
+        &agent,
+        json!({"message_id": "gw-9", "phone": "13905252222", "text": "测试"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let spam = deliver(
+        &gateway,
+        json!({"message_id": "gw-0002", "phone": "13905253333", "text": "低价装修，欢迎来电"}),
+    )
+    .await
+    .unwrap()
+    .json::<Value>()
+    .await
+    .unwrap();
+    let spam_id = spam["id"].as_u64().unwrap();
+    let inbox = |client: &reqwest::Client, query: &'static str| {
+        let client = client.clone();
+        async move {
+            let response = client
+                .get(format!("{address}/api/v1/sms{query}"))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, _) = inbox(&worker, "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, waiting) = inbox(&agent, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(waiting["total"], 2);
+    assert_eq!(waiting["items"][0]["id"].as_u64(), Some(id), "oldest first");
+    assert_eq!(
+        waiting["items"][0]["phone"], "13905252222",
+        "agents see the number to call back"
+    );
+    let (status, _) = inbox(&agent, "?status=read").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The agent takes it as a ticket where the text says.
+    let ticket = |client: &reqwest::Client, sms: u64| {
+        client
+            .post(format!("{address}/api/v1/sms/{sms}/ticket"))
+            .json(&json!({
+                "channel": "hotline", "category": "P0101",
+                "longitude": point.longitude, "latitude": point.latitude,
+                "description": "幸福路12号门口井盖破损，晚上很危险",
+                "reporter_phone": "13800000000",
+            }))
+            .send()
+    };
+    let response = ticket(&agent, id).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let case: Value = response.json().await.unwrap();
+    let case_id = case["id"].as_u64().unwrap();
+    assert_eq!(
+        case["channel"], "sms",
+        "the channel is the message's, whatever the body says"
+    );
+    assert_eq!(
+        case["reporter_phone"], "13905252222",
+        "the sender is the reporter"
+    );
+    assert_eq!(case["callback"], "sms");
+    assert_eq!(case["grid"].as_str(), Some(here.grid.as_str()));
+    let sent = app.sent_sms.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, "13905252222");
+    assert!(
+        sent[0].1.contains(&format!("工单号 {case_id}")),
+        "{}",
+        sent[0].1
+    );
+    // Taken once.
+    let twice = ticket(&agent, id).await.unwrap();
+    assert_eq!(twice.status(), StatusCode::CONFLICT);
+    let text = twice.text().await.unwrap();
+    assert!(text.contains(&format!("case {case_id}")), "{text}");
+    let dismiss = |sms: u64, reason: &str| {
+        agent
+            .post(format!("{address}/api/v1/sms/{sms}/dismiss"))
+            .json(&json!({ "reason": reason }))
+            .send()
+    };
+    assert_eq!(
+        dismiss(id, "重复").await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        dismiss(spam_id, " ").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let dismissed = dismiss(spam_id, "广告短信").await.unwrap();
+    assert_eq!(dismissed.status(), StatusCode::OK);
+    assert_eq!(
+        dismissed.json::<Value>().await.unwrap()["status"],
+        "dismissed"
+    );
+    assert_eq!(
+        dismiss(9_999, "广告短信").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, waiting) = inbox(&agent, "").await;
+    assert_eq!(waiting["total"], 0);
+    let (_, all) = inbox(&agent, "?status=all").await;
+    assert_eq!(all["total"], 2);
+    let (_, ticketed) = inbox(&agent, "?status=ticketed").await;
+    assert_eq!(ticketed["items"][0]["case_id"].as_u64(), Some(case_id));
+    assert_eq!(
+        app.sent_sms.0.lock().unwrap().len(),
+        1,
+        "a dismissal sends nothing"
+    );
 }

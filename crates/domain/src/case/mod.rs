@@ -14,7 +14,8 @@
 //! - [`duplicates`]: open cases near a new report, offered for 并单;
 //! - [`indicators`]: each case's facts and the indicators counted from them;
 //! - [`patrol`]: grid workers' rounds — what is due, from the registries' tags and houses;
-//! - [`photo`]: JPEG and PNG photos with their metadata (EXIF, GPS) stripped.
+//! - [`photo`]: JPEG and PNG photos with their metadata (EXIF, GPS) stripped;
+//! - [`sms`]: messages to the hotline's number, waiting in its inbox for an agent.
 
 pub mod access;
 pub mod category;
@@ -26,6 +27,7 @@ pub mod intake;
 pub mod limits;
 pub mod patrol;
 pub mod photo;
+pub mod sms;
 
 use crate::registry::GeoPoint;
 use chrono::{DateTime, Utc};

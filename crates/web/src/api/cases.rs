@@ -19,8 +19,9 @@ use huimin_domain::case::access::CaseAccess;
 use huimin_domain::case::category::Categories;
 use huimin_domain::case::dispatch::{DispatchRule, DispatchRules};
 use huimin_domain::case::flow::{Action, Status};
-use huimin_domain::case::intake::CaseDraft;
+use huimin_domain::case::intake::{CaseDraft, Channel};
 use huimin_domain::case::limits::{Warning, WorkingTime};
+use huimin_domain::case::sms::{SmsMessage, SmsStatus};
 use huimin_domain::case::{Case, CaseEvent, CaseQuery, Timing};
 use huimin_domain::identity::Role;
 use huimin_domain::registry::FieldError;
@@ -316,6 +317,43 @@ pub(crate) async fn open_case(
     parts: &Parts,
     draft: CaseDraft,
 ) -> Result<CaseDto, ApiError> {
+    open_case_with(state, parts, draft, None).await
+}
+
+/// Opens the hotline ticket an inbox SMS becomes: the channel is `sms`, the reporter's
+/// phone the sender's, the callback by SMS unless the draft says otherwise. The message
+/// is marked taken in the ticket's transaction; the sender is then told the ticket's
+/// number through the SMS gateway.
+pub(crate) async fn open_case_from_sms(
+    state: &AppState,
+    parts: &Parts,
+    draft: CaseDraft,
+    message: &SmsMessage,
+) -> Result<CaseDto, ApiError> {
+    if message.status != SmsStatus::New {
+        return Err(super::sms::already_handled(message));
+    }
+    let draft = CaseDraft {
+        channel: Channel::Sms.code().to_owned(),
+        reporter_phone: Some(message.phone.as_str().to_owned()),
+        callback: draft.callback.clone().or_else(|| Some("sms".to_owned())),
+        ..draft
+    };
+    let dto = open_case_with(state, parts, draft, Some(message)).await?;
+    let text = huimin_domain::case::sms::acknowledgement(dto.id);
+    if let Err(error) = state.sms.send(message.phone.as_str(), &text).await {
+        // The ticket stands; the sender hears at the callback instead.
+        tracing::warn!(case = dto.id, %error, "the SMS acknowledgement was not sent");
+    }
+    Ok(dto)
+}
+
+async fn open_case_with(
+    state: &AppState,
+    parts: &Parts,
+    draft: CaseDraft,
+    sms: Option<&SmsMessage>,
+) -> Result<CaseDto, ApiError> {
     let (principal, access) = case_worker(state, parts, true).await?;
     let index = state.grid_index();
     let bounds = index.bounds().ok_or_else(|| {
@@ -350,7 +388,29 @@ pub(crate) async fn open_case(
         Some((next, step, step_audit)) => (next, vec![(step, step_audit)]),
         None => (case, Vec::new()),
     };
-    case.id = state.cases.create_case(&case, &event, &steps).await?;
+    case.id = match sms {
+        None => state.cases.create_case(&case, &event, &steps).await?,
+        Some(message) => {
+            let event = AuditEvent {
+                detail: format!("{} from SMS {}", event.detail, message.id),
+                ..event
+            };
+            match state
+                .cases
+                .ticket_sms(message.id, &case, &event, &steps)
+                .await?
+            {
+                Some(id) => id,
+                None => {
+                    let now_kept = state.cases.sms_message(message.id).await?;
+                    return Err(now_kept.as_ref().map_or_else(
+                        || ApiError::not_found(format!("SMS {}", message.id)),
+                        super::sms::already_handled,
+                    ));
+                }
+            }
+        }
+    };
     let events = state.cases.case_events(case.id).await?;
     let timing = timing(state)?;
     let mut dto = case_dto(&case, &events, sees_phones(&principal), now, &timing)?;

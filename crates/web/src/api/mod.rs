@@ -17,6 +17,7 @@ mod patrol;
 mod persons;
 mod rentals;
 mod sharing;
+mod sms;
 mod statistics;
 mod subscriptions;
 mod uploads;
@@ -37,6 +38,7 @@ pub use patrol::*;
 pub use persons::*;
 pub use rentals::*;
 pub use sharing::*;
+pub use sms::*;
 pub use statistics::*;
 pub use subscriptions::*;
 pub use uploads::*;
@@ -93,6 +95,10 @@ pub fn routes() -> Router<AppState> {
             "/houses/{id}/tenancies/{tenancy}/end",
             axum::routing::post(rentals::end_tenancy),
         )
+        .route("/sms", get(sms::sms_inbox))
+        .route("/sms/inbound", axum::routing::post(sms::receive_sms))
+        .route("/sms/{id}/ticket", axum::routing::post(sms::ticket_sms))
+        .route("/sms/{id}/dismiss", axum::routing::post(sms::dismiss_sms))
         .route("/patrol/tasks", get(patrol::patrol_tasks))
         .route("/patrol/visits", axum::routing::post(patrol::check_in))
         .route(

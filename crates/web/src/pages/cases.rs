@@ -96,6 +96,14 @@ pub(crate) struct CaseTexts {
     pub map: &'static str,
     pub photos: &'static str,
     pub add_photo: &'static str,
+    pub sms_inbox: &'static str,
+    pub from_sms: &'static str,
+    pub none_waiting: &'static str,
+    pub take_as_ticket: &'static str,
+    pub dismiss: &'static str,
+    pub reason: &'static str,
+    pub received: &'static str,
+    pub text: &'static str,
 }
 
 static ZH: CaseTexts = CaseTexts {
@@ -160,6 +168,14 @@ static ZH: CaseTexts = CaseTexts {
     map: "指挥中心案件地图",
     photos: "现场照片",
     add_photo: "拍照 / 添加照片",
+    sms_inbox: "短信收件箱",
+    from_sms: "来自短信",
+    none_waiting: "没有待处理的短信。",
+    take_as_ticket: "转为工单",
+    dismiss: "作废",
+    reason: "理由",
+    received: "接收时间",
+    text: "内容",
 };
 
 static EN: CaseTexts = CaseTexts {
@@ -224,9 +240,17 @@ static EN: CaseTexts = CaseTexts {
     map: "Command centre map",
     photos: "Photos",
     add_photo: "Take or add a photo",
+    sms_inbox: "SMS inbox",
+    from_sms: "From SMS",
+    none_waiting: "No message is waiting.",
+    take_as_ticket: "Take as a ticket",
+    dismiss: "Dismiss",
+    reason: "Reason",
+    received: "Received",
+    text: "Text",
 };
 
-fn texts(lang: Lang) -> &'static CaseTexts {
+pub(super) fn texts(lang: Lang) -> &'static CaseTexts {
     match lang {
         Lang::Zh => &ZH,
         Lang::En => &EN,
@@ -631,6 +655,8 @@ struct NewCasePage {
     /// The knowledge base's answers to `kq`.
     answers: Vec<crate::api::ArticleDto>,
     kq: String,
+    /// The inbox message the ticket is taken from (0: none).
+    sms: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -640,6 +666,8 @@ pub(crate) struct NewQuery {
     phone: Option<String>,
     /// What the caller asks, looked up in the knowledge base.
     kq: Option<String>,
+    /// An inbox message to take as the ticket.
+    sms: Option<u64>,
 }
 
 /// What the agent looks up beside the ticket form: the caller's number, and the words
@@ -648,6 +676,8 @@ pub(crate) struct NewQuery {
 struct Lookups {
     phone: String,
     kq: String,
+    /// The inbox message the ticket is taken from (0: none).
+    sms: u64,
 }
 
 fn is_patrol(principal: &Principal) -> bool {
@@ -667,20 +697,21 @@ pub(crate) async fn new_case_page(
         Ok(principal) => principal,
         Err(away) => return Ok(away),
     };
-    let lookups = Lookups {
+    let mut lookups = Lookups {
         phone: query.phone.unwrap_or_default(),
         kq: query.kq.unwrap_or_default(),
+        sms: 0,
     };
-    render_new(
-        &state,
-        &parts,
-        chrome,
-        &principal,
-        None,
-        CaseDraft::default(),
-        lookups,
-    )
-    .await
+    let mut draft = CaseDraft::default();
+    if let Some(id) = query.sms {
+        let message = crate::api::inbox_sms(&state, &parts, id)
+            .await
+            .map_err(|error| PageError::new(&chrome, error))?;
+        lookups.phone = message.phone.as_str().to_owned();
+        lookups.sms = message.id;
+        draft.description = message.text;
+    }
+    render_new(&state, &parts, chrome, &principal, None, draft, lookups).await
 }
 
 async fn render_new(
@@ -694,7 +725,7 @@ async fn render_new(
 ) -> Result<Response, PageError> {
     let categories = Categories::shipped()
         .map_err(|error| PageError::new(&chrome, ApiError::Unavailable(error)))?;
-    let Lookups { phone, kq } = lookups;
+    let Lookups { phone, kq, sms } = lookups;
     let history = if phone.trim().is_empty() {
         Vec::new()
     } else {
@@ -743,6 +774,7 @@ async fn render_new(
             phone,
             answers,
             kq,
+            sms,
         },
     )
         .into_response())
@@ -766,6 +798,9 @@ pub(crate) struct NewCaseForm {
     reporter_phone: String,
     #[serde(default)]
     callback: String,
+    /// The inbox message the ticket is taken from, if any.
+    #[serde(default)]
+    sms: String,
 }
 
 pub(crate) async fn new_case_form(
@@ -794,7 +829,17 @@ pub(crate) async fn new_case_form(
         callback: optional(&form.callback),
         ..CaseDraft::default()
     };
-    match crate::api::open_case(&state, &parts, draft.clone()).await {
+    let sms = form.sms.trim().parse::<u64>().ok().filter(|id| *id > 0);
+    let opened = match sms {
+        None => crate::api::open_case(&state, &parts, draft.clone()).await,
+        Some(id) => match crate::api::inbox_sms(&state, &parts, id).await {
+            Ok(message) => {
+                crate::api::open_case_from_sms(&state, &parts, draft.clone(), &message).await
+            }
+            Err(error) => Err(error),
+        },
+    };
+    match opened {
         Ok(case) => Ok(Redirect::to(&format!("/console/cases/{}?done=1", case.id)).into_response()),
         Err(ApiError::Storage(error)) => Err(PageError::new(&chrome, ApiError::Storage(error))),
         Err(problem) => {
@@ -803,6 +848,7 @@ pub(crate) async fn new_case_form(
             let lookups = Lookups {
                 phone,
                 kq: String::new(),
+                sms: sms.unwrap_or(0),
             };
             render_new(
                 &state,

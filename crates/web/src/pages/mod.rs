@@ -28,6 +28,7 @@ mod my_data;
 mod rentals;
 mod sharing;
 mod sign_in;
+mod sms;
 pub(crate) mod sso;
 
 pub(crate) use cases::photo_upload;
@@ -83,6 +84,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/console/cases/indicators", get(cases::indicators_page))
         .route("/console/cases/map", get(cases::case_map_page))
         .route("/console/patrol", get(cases::patrol_page))
+        .route("/console/sms", get(sms::inbox_page))
+        .route(
+            "/console/sms/{id}/dismiss",
+            axum::routing::post(sms::dismiss_form),
+        )
         .route("/console/houses/{id}", get(rentals::house_page))
         .route(
             "/console/houses/{id}/tenancies",
