@@ -169,8 +169,8 @@ const GROUP_COMMIT_MAX_EVENTS: usize = 2_000;
 /// concurrently (the last group had more than one). Every commit makes each SQLite
 /// connection empty its page cache at its next read, and an audited read commits an
 /// entry, so fewer, larger groups spare the readers. Measured (`cargo xtask bench --only
-/// read-audit`): audited/unaudited 360 reads 0.68 without it, 0.77 with 2 ms, 0.62 with
-/// 5 ms (each one run of three rounds; the machine's drift is large). Alone, an append
+/// read-audit`): audited/unaudited 360 reads 0.68 without it, 0.77 and 0.70 with 2 ms,
+/// 0.62 with 5 ms (each run three rounds; the machine's drift is large). Alone, an append
 /// does not wait.
 const GROUP_COMMIT_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 

@@ -684,30 +684,33 @@ macro_rules! case_store {
                     at: chrono::DateTime<chrono::Utc>,
                 ) -> StorageResult<Result<(SmsMessage, bool), SmsMessage>> {
                     let mut transaction = self.begin_write().await?;
-                    let kept = sqlx::query(sql!("SELECT {SMS_COLUMNS} FROM sms_message WHERE message_id = $1"))
-                        .bind(sms.message_id.as_str())
-                        .fetch_optional(&mut *transaction)
-                        .await
-                        .map_err(|e| storage_error("reading an SMS", e))?;
-                    if let Some(row) = kept {
+                    // ON CONFLICT, not a look-up first: two deliveries of one message at
+                    // once must not both insert (nor one fail on the unique key).
+                    let inserted: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO sms_message (message_id, phone, body, received_at_us, status) \
+                         VALUES ($1, $2, $3, $4, 'new') ON CONFLICT (message_id) DO NOTHING RETURNING id",
+                    )
+                    .bind(sms.message_id.as_str())
+                    .bind(sms.phone.as_str())
+                    .bind(sms.text.as_str())
+                    .bind(micros(sms.received_at))
+                    .fetch_optional(&mut *transaction)
+                    .await
+                    .map_err(|e| storage_error("keeping an SMS", e))?;
+                    let Some(id) = inserted else {
+                        drop(transaction);
+                        let row = sqlx::query(sql!("SELECT {SMS_COLUMNS} FROM sms_message WHERE message_id = $1"))
+                            .bind(sms.message_id.as_str())
+                            .fetch_one(&self.pool)
+                            .await
+                            .map_err(|e| storage_error("reading an SMS", e))?;
                         let kept = read_sms(&row)?;
                         return Ok(if kept.phone == sms.phone && kept.text == sms.text {
                             Ok((kept, false))
                         } else {
                             Err(kept)
                         });
-                    }
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO sms_message (message_id, phone, body, received_at_us, status) \
-                         VALUES ($1, $2, $3, $4, 'new') RETURNING id",
-                    )
-                    .bind(sms.message_id.as_str())
-                    .bind(sms.phone.as_str())
-                    .bind(sms.text.as_str())
-                    .bind(micros(sms.received_at))
-                    .fetch_one(&mut *transaction)
-                    .await
-                    .map_err(|e| storage_error("keeping an SMS", e))?;
+                    };
                     let event = AuditEvent { object_id: id.to_string(), ..audit.clone() };
                     append_in(&mut transaction, std::slice::from_ref(&event), at).await?;
                     transaction.commit().await.map_err(|e| storage_error("commit", e))?;

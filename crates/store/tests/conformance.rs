@@ -3657,6 +3657,23 @@ async fn sms_messages_are_kept_once_and_ticketed_or_dismissed_once(
         .unwrap()
         .0;
     assert_eq!(store.audit_size().await.unwrap(), before + 2);
+    // Two deliveries of one message at once: one keeps it, the other finds it.
+    let third = inbound("gw-3", "路灯不亮", 10);
+    let receive = audit("sms.receive");
+    let (one, two) = tokio::join!(
+        store.receive_sms(&third, &receive, at(10)),
+        store.receive_sms(&third, &receive, at(10)),
+    );
+    let (one, two) = (one.unwrap().unwrap(), two.unwrap().unwrap());
+    assert_eq!(one.0.id, two.0.id);
+    assert!(one.1 ^ two.1, "exactly one delivery is new");
+    assert!(
+        store
+            .dismiss_sms(one.0.id, "测试", &audit("sms.dismiss"), at(10))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.audit_size().await.unwrap(), before + 4);
     let new = store
         .sms_messages(Some(SmsStatus::New), PageRequest::new(1, 20))
         .await
@@ -3757,7 +3774,8 @@ async fn sms_messages_are_kept_once_and_ticketed_or_dismissed_once(
         .unwrap();
     assert_eq!(
         all.items.iter().map(|m| m.id).collect::<Vec<_>>(),
-        [second.id, kept.id]
+        [one.0.id, second.id, kept.id],
+        "newest first, the later id first at the same time"
     );
     assert_eq!(store.sms_message(9_999).await.unwrap(), None);
 }

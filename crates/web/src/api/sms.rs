@@ -173,8 +173,9 @@ pub async fn sms_inbox(
     parts: Parts,
     Query(query): Query<SmsQuery>,
 ) -> Result<Json<SmsPageDto>, ApiError> {
-    inbox_worker(&state, &parts).await?;
+    let principal = inbox_worker(&state, &parts).await?;
     let page = inbox_page(&state, &query).await?;
+    audit_list(&state, &parts, &principal, page.items.len()).await?;
     Ok(Json(SmsPageDto {
         items: page
             .items
@@ -185,6 +186,24 @@ pub async fn sms_inbox(
         page: page.page,
         per_page: page.per_page,
     }))
+}
+
+/// A read of the inbox (senders' numbers in full) is audited as one entry, as case lists.
+pub(crate) async fn audit_list(
+    state: &AppState,
+    parts: &Parts,
+    principal: &crate::session::Principal,
+    count: usize,
+) -> Result<(), ApiError> {
+    let event = AuditEvent {
+        detail: format!("{count} messages"),
+        ..principal.actor(parts).event("sms.list", "sms", "")
+    };
+    state
+        .audit
+        .append_audit(&[event], state.clock.now())
+        .await?;
+    Ok(())
 }
 
 /// The inbox's page the query asks for, its status checked.
@@ -215,8 +234,16 @@ pub(crate) async fn inbox_sms(
     parts: &Parts,
     id: u64,
 ) -> Result<SmsMessage, ApiError> {
-    inbox_worker(state, parts).await?;
-    inbox_message(state, id).await
+    let principal = inbox_worker(state, parts).await?;
+    let message = inbox_message(state, id).await?;
+    let event = principal
+        .actor(parts)
+        .event("sms.read", "sms", id.to_string());
+    state
+        .audit
+        .append_audit(&[event], state.clock.now())
+        .await?;
+    Ok(message)
 }
 
 async fn inbox_message(state: &AppState, id: u64) -> Result<SmsMessage, ApiError> {

@@ -59,6 +59,9 @@ async fn render(
     let found = crate::api::inbox_page(state, &query)
         .await
         .map_err(|error| PageError::new(&chrome, error))?;
+    crate::api::audit_list(state, parts, &principal, found.items.len())
+        .await
+        .map_err(|error| PageError::new(&chrome, error))?;
     let status = if problem.is_some() {
         axum::http::StatusCode::CONFLICT
     } else {
