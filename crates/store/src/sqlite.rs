@@ -13,6 +13,12 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// The one connection that `begin_write` takes (the pool itself for an in-memory
+    /// database). SQLite lets one connection write at a time; with several pool
+    /// connections asking at once, the losers sleep in SQLite's busy handler (1, 2, 5,
+    /// 10 … 100 ms) while the CPU idles. Waiting for this connection instead is a queue
+    /// in sqlx's pool, woken the moment the last writer lets go.
+    write_pool: SqlitePool,
     /// Read-only rusqlite connections to the same file for the person 360 view; `None`
     /// for an in-memory database, which a second connection would not see.
     readers: Option<Arc<Readers>>,
@@ -437,7 +443,7 @@ impl SqliteStore {
     pub(crate) async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StorageError> {
-        SqliteStore::begin_write_on(&self.pool).await
+        SqliteStore::begin_write_on(&self.write_pool).await
     }
 
     /// Opens (creating if missing) and migrates the database at a `sqlite:` URL.
@@ -482,7 +488,13 @@ impl SqliteStore {
                     .map_err(|error| crate::storage_error("opening the audit writer", error))?,
             );
             let group_writer = writer.clone();
+            let write_pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .map_err(|error| crate::storage_error("opening the SQLite writer", error))?;
             SqliteStore {
+                write_pool,
                 group_commit: crate::audit::GroupCommit::start(Arc::new(move |events, at| {
                     Box::pin(append_on(group_writer.clone(), events, at))
                 })),
@@ -495,6 +507,7 @@ impl SqliteStore {
             }
         } else {
             SqliteStore {
+                write_pool: pool.clone(),
                 group_commit: crate::audit::GroupCommit::start(audit_queries::append_batch(
                     pool.clone(),
                 )),
