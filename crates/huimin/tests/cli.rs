@@ -2095,6 +2095,33 @@ async fn fill(browser: &fantoccini::Client, id: &str, text: &str) {
     element.send_keys(text).await.unwrap();
 }
 
+/// Chooses the report form's category, types the location and sends the form.
+async fn submit_report(
+    browser: &fantoccini::Client,
+    category: &str,
+    longitude: f64,
+    latitude: f64,
+) {
+    use fantoccini::Locator;
+    let option = format!("#report-category option[value={category}]");
+    browser
+        .find(Locator::Css(&option))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(browser, "report-longitude", &format!("{longitude:.6}")).await;
+    fill(browser, "report-latitude", &format!("{latitude:.6}")).await;
+    browser
+        .find(Locator::Id("report-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// The grid worker's report flow on a phone-sized screen: the location from the device's
 /// GPS, a report sent at once, then one made offline that waits in the browser's queue and
 /// is sent when the phone is back online.
@@ -2234,22 +2261,7 @@ async fn browser_grid_worker_reports_from_a_phone_and_an_offline_report_syncs_la
         "小区东门暴露垃圾无人清运，气味很大",
     )
     .await;
-    browser
-        .find(Locator::Css("#report-category option[value=E0101]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    fill(&browser, "report-longitude", &format!("{longitude:.6}")).await;
-    fill(&browser, "report-latitude", &format!("{latitude:.6}")).await;
-    browser
-        .find(Locator::Id("report-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_report(&browser, "E0101", longitude, latitude).await;
     let queued = browser
         .find(Locator::Id("report-queue"))
         .await
@@ -2482,22 +2494,7 @@ async fn browser_hotline_agent_takes_a_ticket_and_dispatches_it() {
         history.is_ok(),
         "the sender's history is looked up, and empty"
     );
-    browser
-        .find(Locator::Css("#report-category option[value=P0101]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    fill(&browser, "report-longitude", &format!("{longitude:.6}")).await;
-    fill(&browser, "report-latitude", &format!("{latitude:.6}")).await;
-    browser
-        .find(Locator::Id("report-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_report(&browser, "P0101", longitude, latitude).await;
     browser
         .wait()
         .for_element(Locator::Id("case-done"))
@@ -2540,28 +2537,13 @@ async fn browser_hotline_agent_takes_a_ticket_and_dispatches_it() {
         .await
         .unwrap();
     assert!(answers.starts_with("小区停水怎么办"), "{answers}");
-    browser
-        .find(Locator::Css("#report-category option[value=H0101]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
     fill(
         &browser,
         "report-description",
         "小区连续两天停水，老人生活不便",
     )
     .await;
-    fill(&browser, "report-longitude", &format!("{longitude:.6}")).await;
-    fill(&browser, "report-latitude", &format!("{latitude:.6}")).await;
-    browser
-        .find(Locator::Id("report-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_report(&browser, "H0101", longitude, latitude).await;
     browser
         .wait()
         .for_element(Locator::Id("case-done"))
