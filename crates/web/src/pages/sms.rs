@@ -41,16 +41,13 @@ async fn render(
     page: Option<u32>,
     problem: Option<String>,
 ) -> Result<Response, PageError> {
-    if session::principal(state, &parts.headers, state.clock.now())
-        .await
-        .map_err(|error| PageError::new(&chrome, error))?
-        .is_none()
-    {
-        return Ok(Redirect::to("/console/sign-in").into_response());
-    }
-    let principal = crate::api::inbox_worker(state, parts)
-        .await
-        .map_err(|error| PageError::new(&chrome, error))?;
+    let principal = match crate::api::inbox_worker(state, parts).await {
+        Ok(principal) => principal,
+        Err(ApiError::Unauthenticated) => {
+            return Ok(Redirect::to("/console/sign-in").into_response());
+        }
+        Err(error) => return Err(PageError::new(&chrome, error)),
+    };
     let query = SmsQuery {
         status: None,
         page,
