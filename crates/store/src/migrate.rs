@@ -147,6 +147,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_sms_inbox.sql"),
         postgres: include_str!("../migrations/postgres/0022_sms_inbox.sql"),
     },
+    Migration {
+        version: 23,
+        name: "case_near_covering",
+        sqlite: include_str!("../migrations/sqlite/0023_case_near_covering.sql"),
+        postgres: include_str!("../migrations/postgres/0023_case_near_covering.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (
