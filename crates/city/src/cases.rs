@@ -9,7 +9,6 @@
 use crate::City;
 use crate::generator::{Generator, Stage, WeightedTable};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
-use huimin_domain::area::AreaLevel;
 use huimin_domain::case::category::Categories;
 use huimin_domain::case::flow::{Action, Level, Path};
 use huimin_domain::case::intake::{Callback, Channel, NewCase, Priority, Reporter};
@@ -113,9 +112,6 @@ const TAILS: [&str; 8] = [
     "希望相关部门处理",
 ];
 
-/// A grid's bounding rectangle: min longitude, min latitude, max longitude, max latitude.
-type Rectangle = (f64, f64, f64, f64);
-
 /// One case being written: the case, its timeline, and when the loop may go no further.
 struct Writer<'a> {
     case: Case,
@@ -196,30 +192,7 @@ pub fn cases(city: &City, config: &CaseConfig) -> SyntheticCases {
         .iter()
         .map(|area| (area.code.as_str(), area.name.as_str()))
         .collect();
-    let grids: Vec<(&str, Rectangle)> = city
-        .areas
-        .iter()
-        .filter(|area| area.level == AreaLevel::Grid)
-        .filter(|area| {
-            config
-                .area
-                .as_deref()
-                .is_none_or(|prefix| area.code.starts_with(prefix))
-        })
-        .filter_map(|area| {
-            use geo::BoundingRect;
-            let rectangle = area.boundary.as_ref()?.bounding_rect()?;
-            Some((
-                area.code.as_str(),
-                (
-                    rectangle.min().x,
-                    rectangle.min().y,
-                    rectangle.max().x,
-                    rectangle.max().y,
-                ),
-            ))
-        })
-        .collect();
+    let grids = crate::grid_rectangles(city, config.area.as_deref());
     let mut out = SyntheticCases {
         cases: Vec::new(),
         truth: CaseTruth::default(),
@@ -381,6 +354,7 @@ pub fn cases(city: &City, config: &CaseConfig) -> SyntheticCases {
             person: None,
             house: None,
             entity: None,
+            component: None,
         };
         let reporter = if hotline {
             format!("agent.{:02}", generator.integer(1, 20))

@@ -22,6 +22,7 @@ pub(crate) enum Stage {
     Entities = 4,
     Departments = 5,
     Cases = 6,
+    Facilities = 7,
 }
 
 /// The random source of one stage, with the date the city is generated for.

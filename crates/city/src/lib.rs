@@ -17,6 +17,7 @@ mod cases;
 mod catalogue;
 mod departments;
 mod entities;
+mod facilities;
 mod generator;
 mod geography;
 mod households;
@@ -35,6 +36,7 @@ use rand::Rng;
 pub use cases::{CaseConfig, CaseTruth, SyntheticCases, cases};
 pub use catalogue::{Catalogue, catalogue};
 pub use departments::{DatasetTruth, DepartmentFile, csv_text, department_files};
+pub use facilities::{SyntheticFacilities, facilities};
 pub use summary::CitySummary;
 
 use generator::{Generator, Stage};
@@ -132,6 +134,35 @@ impl City {
             },
         ))
     }
+}
+
+/// A rectangle as (west, south, east, north) in degrees.
+pub(crate) type Rectangle = (f64, f64, f64, f64);
+
+/// Each unit grid's code and bounding rectangle, in the areas' order; only the grids whose
+/// codes start with `prefix` when one is given.
+pub(crate) fn grid_rectangles<'a>(
+    city: &'a City,
+    prefix: Option<&str>,
+) -> Vec<(&'a str, Rectangle)> {
+    use geo::BoundingRect;
+    city.areas
+        .iter()
+        .filter(|area| area.level == AreaLevel::Grid)
+        .filter(|area| prefix.is_none_or(|prefix| area.code.starts_with(prefix)))
+        .filter_map(|area| {
+            let rectangle = area.boundary.as_ref()?.bounding_rect()?;
+            Some((
+                area.code.as_str(),
+                (
+                    rectangle.min().x,
+                    rectangle.min().y,
+                    rectangle.max().x,
+                    rectangle.max().y,
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// A uniformly random point of the city, for benchmarks of point-in-grid lookups and of

@@ -15,6 +15,7 @@ pub mod case;
 pub mod catalogue;
 pub mod dataset;
 pub mod dispute;
+pub mod facility;
 pub mod identifiers;
 pub mod identity;
 pub mod knowledge;

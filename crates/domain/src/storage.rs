@@ -598,6 +598,7 @@ pub trait Store:
     + CaseStore
     + KnowledgeStore
     + PatrolStore
+    + FacilityStore
     + RentalStore
 {
 }
@@ -750,6 +751,7 @@ impl<
         + CaseStore
         + KnowledgeStore
         + PatrolStore
+        + FacilityStore
         + RentalStore
         + ?Sized,
 > Store for T
@@ -800,6 +802,52 @@ pub trait PatrolStore: Send + Sync {
         grid: &str,
         since: DateTime<Utc>,
     ) -> StorageResult<Vec<crate::case::patrol::Visit>>;
+}
+
+/// City components (manhole covers) and buildings' safety appraisals: the objects of
+/// patrol rounds that are not people or rented houses.
+#[async_trait]
+pub trait FacilityStore: Send + Sync {
+    /// Registers components, or replaces those whose code is kept, with one audit event
+    /// for them all, in one transaction; returns how many were new.
+    async fn put_components(
+        &self,
+        components: &[crate::facility::Component],
+        audit: &AuditEvent,
+    ) -> StorageResult<u64>;
+
+    async fn component(&self, code: &str) -> StorageResult<Option<crate::facility::Component>>;
+
+    /// The components of an area (code prefix of their grid), by grid and code.
+    async fn components_in_area(
+        &self,
+        area_prefix: &str,
+        page: PageRequest,
+    ) -> StorageResult<Page<crate::facility::Component>>;
+
+    /// A building's grid and address (without unit or room), if it is registered.
+    async fn building_place(&self, building_id: &str) -> StorageResult<Option<(String, String)>>;
+
+    /// Records appraisals (their `id` ignored) of registered buildings with one audit
+    /// event, in one transaction; returns their ids, or `None`, with nothing written,
+    /// when one of the buildings is not registered.
+    async fn record_appraisals(
+        &self,
+        appraisals: &[crate::facility::Appraisal],
+        audit: &AuditEvent,
+    ) -> StorageResult<Option<Vec<u64>>>;
+
+    /// A building's appraisals, the latest (by day, then as recorded) first.
+    async fn appraisals(&self, building_id: &str)
+    -> StorageResult<Vec<crate::facility::Appraisal>>;
+
+    /// The buildings of an area whose latest appraisal grades them dangerous (C or D),
+    /// with that appraisal and the building's address; at most `limit`, by building id.
+    async fn dangerous_buildings(
+        &self,
+        area_prefix: &str,
+        limit: u32,
+    ) -> StorageResult<Vec<(crate::facility::Appraisal, String)>>;
 }
 
 /// The hotline's knowledge base.

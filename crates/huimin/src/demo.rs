@@ -111,6 +111,7 @@ pub async fn load_demo_city(
         .put_entities(&city.entities, &provenance, &actor)
         .await
         .context("writing legal entities")?;
+    load_demo_facilities(store, &city, seed, recorded_at).await?;
     store
         .refresh_statistics()
         .await
@@ -121,6 +122,36 @@ pub async fn load_demo_city(
     );
     load.skipped = false;
     Ok(load)
+}
+
+/// Writes the demo city's manhole covers and buildings' safety appraisals, each kind in
+/// one transaction with one audit entry.
+async fn load_demo_facilities(
+    store: &dyn huimin_domain::storage::Store,
+    city: &huimin_city::City,
+    seed: u64,
+    recorded_at: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let made = huimin_city::facilities(city, seed, recorded_at);
+    let actor = huimin_domain::audit::Actor::system("demo-generator");
+    let event = huimin_domain::audit::AuditEvent {
+        detail: format!("{} manhole covers", made.components.len()),
+        ..actor.event("component.put", "component", "")
+    };
+    store
+        .put_components(&made.components, &event)
+        .await
+        .context("writing manhole covers")?;
+    let event = huimin_domain::audit::AuditEvent {
+        detail: format!("{} safety appraisals", made.appraisals.len()),
+        ..actor.event("appraisal.record", "building_appraisal", "")
+    };
+    store
+        .record_appraisals(&made.appraisals, &event)
+        .await
+        .context("writing safety appraisals")?
+        .context("an appraised building is not registered")?;
+    Ok(())
 }
 
 /// Loads a year of synthetic cases (a fifth as many as the city has people) when the

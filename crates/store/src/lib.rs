@@ -21,6 +21,7 @@ mod catalogue;
 mod codec;
 mod dataset;
 mod dispute;
+mod facility;
 mod filter;
 mod identity;
 mod knowledge;

@@ -153,6 +153,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0023_case_near_covering.sql"),
         postgres: include_str!("../migrations/postgres/0023_case_near_covering.sql"),
     },
+    Migration {
+        version: 24,
+        name: "facilities",
+        sqlite: include_str!("../migrations/sqlite/0024_facilities.sql"),
+        postgres: include_str!("../migrations/postgres/0024_facilities.sql"),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

@@ -349,6 +349,11 @@ crate::knowledge::knowledge_store!(
     sqlx::Postgres,
     sqlx::postgres::PgRow
 );
+crate::facility::facility_store!(
+    crate::postgres::PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow
+);
 crate::patrol::patrol_store!(
     crate::postgres::PostgresStore,
     sqlx::Postgres,

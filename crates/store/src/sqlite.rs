@@ -948,6 +948,11 @@ crate::knowledge::knowledge_store!(
     sqlx::Sqlite,
     sqlx::sqlite::SqliteRow
 );
+crate::facility::facility_store!(
+    crate::sqlite::SqliteStore,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);
 crate::patrol::patrol_store!(
     crate::sqlite::SqliteStore,
     sqlx::Sqlite,

@@ -66,6 +66,7 @@ on_both_backends!(
     case_facts_sum_into_indicators_and_nearby_open_cases_are_found,
     knowledge_articles_are_kept_replaced_and_found_by_chinese_bigrams,
     patrol_visits_are_kept_per_grid_and_tagged_people_found,
+    manholes_are_kept_by_code_and_the_latest_appraisal_decides_danger,
     tenancies_are_registered_once_ended_once_and_kept,
     sms_messages_are_kept_once_and_ticketed_or_dismissed_once,
 );
@@ -3515,6 +3516,212 @@ async fn patrol_visits_are_kept_per_grid_and_tagged_people_found(
         }
     );
     assert_eq!(store.visits(GRID_A, at(10)).await.unwrap().len(), 1);
+}
+
+async fn manholes_are_kept_by_code_and_the_latest_appraisal_decides_danger(
+    store: Arc<dyn huimin_domain::storage::Store>,
+) {
+    use huimin_domain::audit::AuditEvent;
+    use huimin_domain::facility::{
+        Appraisal, Component, ComponentCode, ComponentStatus, SafetyGrade,
+    };
+    use huimin_domain::registry::{Address, Building, GeoPoint};
+    let component = |code: &str, grid: &str, status| {
+        let (code, kind) = ComponentCode::parse(code).unwrap();
+        Component {
+            code,
+            kind,
+            location: GeoPoint {
+                longitude: 119.431_234,
+                latitude: 32.391_234,
+            },
+            grid: grid.to_owned(),
+            owner: "gongshui".into(),
+            status,
+            note: "井盖边缘松动".into(),
+            updated_at: at(9),
+            updated_by: "gongshui.officer".into(),
+        }
+    };
+    let audit = AuditEvent::new(
+        "staff:o",
+        "department_officer",
+        "component.put",
+        "component",
+        "",
+    );
+    let before = store.audit_size().await.unwrap();
+    let water = component("3210020101000001", GRID_A, ComponentStatus::Intact);
+    let gas = component("3210020111000001", GRID_A, ComponentStatus::Damaged);
+    let other_grid = component("3210020102000001", GRID_B, ComponentStatus::Intact);
+    assert_eq!(
+        store
+            .put_components(&[water.clone(), gas.clone(), other_grid.clone()], &audit)
+            .await
+            .unwrap(),
+        3
+    );
+    // Replacing one by its code creates nothing new.
+    let mended = Component {
+        status: ComponentStatus::Intact,
+        updated_at: at(11),
+        ..gas.clone()
+    };
+    assert_eq!(
+        store
+            .put_components(std::slice::from_ref(&mended), &audit)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.audit_size().await.unwrap(),
+        before + 2,
+        "one entry a batch"
+    );
+    assert_eq!(
+        store.component("3210020111000001").await.unwrap(),
+        Some(mended.clone())
+    );
+    assert_eq!(store.component("3210020111000009").await.unwrap(), None);
+    let page = store
+        .components_in_area(GRID_A, PageRequest::new(1, 1))
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len()), (2, 1));
+    assert_eq!(page.items[0], water, "by grid, then code");
+    let district = store
+        .components_in_area("321002", PageRequest::new(1, 20))
+        .await
+        .unwrap();
+    assert_eq!(
+        district
+            .items
+            .iter()
+            .map(|c| c.code.as_str())
+            .collect::<Vec<_>>(),
+        ["3210020101000001", "3210020111000001", "3210020102000001"]
+    );
+
+    let building = |id: &str, grid: &str, number: &str| Building {
+        id: id.to_owned(),
+        address: Address {
+            district: "广陵区".into(),
+            street: "文昌街道".into(),
+            community: "文昌社区".into(),
+            road: "文昌中路".into(),
+            number: number.to_owned(),
+            building: Some("3".into()),
+            unit: None,
+            room: None,
+            point: None,
+        },
+        grid: GridCode::parse(grid).unwrap(),
+        floors: 6,
+    };
+    store
+        .put_buildings(
+            &[
+                building("B-A-1", GRID_A, "18号"),
+                building("B-A-2", GRID_A, "20号"),
+                building("B-B-1", GRID_B, "22号"),
+            ],
+            &provenance("b1", at(1)),
+            &tester(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.building_place("B-A-1").await.unwrap(),
+        Some((
+            GRID_A.to_owned(),
+            "广陵区文昌街道文昌社区文昌中路18号3幢".to_owned()
+        ))
+    );
+    assert_eq!(store.building_place("B-X").await.unwrap(), None);
+    let appraisal = |building: &str, grade, day: u32| Appraisal {
+        id: 0,
+        building_id: building.to_owned(),
+        grade,
+        appraised_on: NaiveDate::from_ymd_opt(2026, 10, day).unwrap(),
+        agency: "市房屋安全鉴定中心".into(),
+        report_no: format!("房鉴（2026）第{day:04}号"),
+        recorded_by: "zhujian.officer".into(),
+        recorded_at: at(12),
+    };
+    let audit = AuditEvent::new(
+        "staff:z",
+        "department_officer",
+        "appraisal.record",
+        "building_appraisal",
+        "",
+    );
+    let before = store.audit_size().await.unwrap();
+    // A-1 was dangerous and is safe since its repair; the repair's appraisal is recorded
+    // first, and the later day still decides. A-2 is dangerous; B-1 is in another grid.
+    let ids = store
+        .record_appraisals(
+            &[
+                appraisal("B-A-1", SafetyGrade::B, 20),
+                appraisal("B-A-1", SafetyGrade::D, 2),
+                appraisal("B-A-2", SafetyGrade::C, 5),
+                appraisal("B-B-1", SafetyGrade::D, 6),
+            ],
+            &audit,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids.len(), 4);
+    assert_eq!(store.audit_size().await.unwrap(), before + 1);
+    // A batch naming a building that is not registered writes nothing.
+    assert_eq!(
+        store
+            .record_appraisals(
+                &[
+                    appraisal("B-A-2", SafetyGrade::A, 25),
+                    appraisal("B-X", SafetyGrade::A, 25),
+                ],
+                &audit,
+            )
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.audit_size().await.unwrap(), before + 1);
+    let history = store.appraisals("B-A-1").await.unwrap();
+    assert_eq!(
+        history.iter().map(|a| (a.grade, a.id)).collect::<Vec<_>>(),
+        [(SafetyGrade::B, ids[0]), (SafetyGrade::D, ids[1])],
+        "the latest day first"
+    );
+    assert_eq!(
+        history[0],
+        Appraisal {
+            id: ids[0],
+            ..appraisal("B-A-1", SafetyGrade::B, 20)
+        }
+    );
+    let dangerous = store.dangerous_buildings(GRID_A, 10).await.unwrap();
+    assert_eq!(
+        dangerous
+            .iter()
+            .map(|(a, line)| (a.building_id.as_str(), a.grade, line.as_str()))
+            .collect::<Vec<_>>(),
+        [(
+            "B-A-2",
+            SafetyGrade::C,
+            "广陵区文昌街道文昌社区文昌中路20号3幢"
+        )]
+    );
+    assert_eq!(
+        store.dangerous_buildings("321002", 10).await.unwrap().len(),
+        2
+    );
+    assert_eq!(
+        store.dangerous_buildings("321002", 1).await.unwrap().len(),
+        1
+    );
 }
 
 async fn tenancies_are_registered_once_ended_once_and_kept(

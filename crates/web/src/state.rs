@@ -133,6 +133,8 @@ pub struct AppState {
     pub knowledge: Arc<dyn huimin_domain::storage::KnowledgeStore>,
     /// The same database's patrol visits.
     pub patrol: Arc<dyn huimin_domain::storage::PatrolStore>,
+    /// The same database's manhole covers and buildings' safety appraisals.
+    pub facilities: Arc<dyn huimin_domain::storage::FacilityStore>,
     /// The same database's tenancies of rented houses.
     pub rentals: Arc<dyn huimin_domain::storage::RentalStore>,
     /// Each grant's rate limit, kept in this process (one server per city; behind several,
@@ -200,6 +202,7 @@ impl AppState {
             cases: store.clone(),
             knowledge: store.clone(),
             patrol: store.clone(),
+            facilities: store.clone(),
             rentals: store.clone(),
             disputes: store.clone(),
             subscriptions: store.clone(),

@@ -4059,6 +4059,204 @@ async fn patrol_rounds_through_the_api(app: &TestApp) {
 }
 
 #[tokio::test]
+async fn facilities_through_the_api_on_sqlite() {
+    facilities_through_the_api(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn facilities_through_the_api_on_postgres() {
+    let Some(url) = huimin_store::testing::fresh_postgres_database().await else {
+        return;
+    };
+    facilities_through_the_api(&TestApp::spawn_on(&url, None, WebConfig::default()).await).await;
+}
+
+/// A manhole cover registered by its owner department and a building appraised dangerous
+/// land on the grid worker's round; a finding at the cover becomes a case.
+async fn facilities_through_the_api(app: &TestApp) {
+    use huimin_domain::identity::Role;
+    let address = app.address.as_str();
+    let city = city();
+    let building = &city.buildings[0];
+    let grid = building.grid.as_str();
+    let inside = city
+        .houses
+        .iter()
+        .find(|house| house.building_id == building.id)
+        .and_then(|house| house.address.point)
+        .expect("a house of the building with its point");
+    let write = &["cases:write"];
+    let water = app
+        .client_in(
+            "facility.water",
+            Role::DepartmentOfficer,
+            "321000",
+            Some("gongshui"),
+            write,
+        )
+        .await;
+    let power = app
+        .client_in(
+            "facility.power",
+            Role::DepartmentOfficer,
+            "321000",
+            Some("gongdian"),
+            write,
+        )
+        .await;
+    let worker = app
+        .client_in("facility.worker", Role::GridWorker, grid, None, write)
+        .await;
+    let code = format!("{}0102000042", &grid[..6]);
+    let put = |client: &reqwest::Client, code: &str, body: Value| {
+        client
+            .put(format!("{address}/api/v1/components/{code}"))
+            .json(&body)
+            .send()
+    };
+    let cover =
+        json!({"longitude": inside.longitude, "latitude": inside.latitude, "owner": "gongshui"});
+    let response = put(&water, &code, cover.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let kept: Value = response.json().await.unwrap();
+    assert_eq!(
+        (
+            kept["kind_zh"].as_str(),
+            kept["grid"].as_str(),
+            kept["status"].as_str()
+        ),
+        (Some("污水井盖"), Some(grid), Some("intact")),
+        "{kept}"
+    );
+    let damaged = json!({"longitude": inside.longitude, "latitude": inside.latitude,
+        "owner": "gongshui", "status": "damaged", "note": "井盖破损，有塌陷风险"});
+    let response = put(&water, &code, damaged).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "replaced");
+    let response = put(&power, &code, cover.clone()).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "another department's cover"
+    );
+    let response = put(
+        &water,
+        "3210000301000001",
+        json!({"longitude": 0.0, "latitude": 0.0, "owner": "", "status": "gone"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|detail| detail["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["code", "location", "owner", "status"], "{body}");
+    let elsewhere = if grid.starts_with("321002") {
+        "321003"
+    } else {
+        "321002"
+    };
+    let response = put(&water, &format!("{elsewhere}0102000001"), cover.clone())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"]["details"][0]["code"], "county_mismatch",
+        "{body}"
+    );
+    let (status, listed) = fetch(&worker, address, "/api/v1/components").await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["status_zh"], "破损");
+    let (status, _) = fetch(&worker, address, &format!("/api/v1/components/{code}")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let appraise = |client: &reqwest::Client, building: &str, body: Value| {
+        client
+            .post(format!("{address}/api/v1/buildings/{building}/appraisals"))
+            .json(&body)
+            .send()
+    };
+    let report = json!({"grade": "D", "appraised_on": "2026-10-12",
+        "agency": "市房屋安全鉴定中心", "report_no": "房鉴（2026）第0042号"});
+    let response = appraise(&worker, &building.id, report.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "grid workers do not appraise"
+    );
+    let response = appraise(&water, "no-such-building", report.clone())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = appraise(
+        &water,
+        &building.id,
+        json!({"grade": "E", "appraised_on": "2099-01-01", "agency": "", "report_no": "x"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = appraise(&water, &building.id, report).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let recorded: Value = response.json().await.unwrap();
+    assert_eq!(recorded["dangerous"], true, "{recorded}");
+    let (status, safety) = fetch(
+        &worker,
+        address,
+        &format!("/api/v1/buildings/{}/appraisals", building.id),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{safety}");
+    assert_eq!(safety["dangerous"], true);
+    assert_eq!(safety["appraisals"][0]["grade_zh"], "D级（整幢危房）");
+
+    let (status, tasks) = fetch(&worker, address, "/api/v1/patrol/tasks").await;
+    assert_eq!(status, StatusCode::OK, "{tasks}");
+    let task_of = |kind: &str| {
+        tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|task| task["kind"] == kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} task in {tasks}"))
+    };
+    let manhole = task_of("manhole");
+    assert_eq!(manhole["object"].as_str(), Some(code.as_str()));
+    assert!(
+        manhole["label"].as_str().unwrap().contains("破损"),
+        "{manhole}"
+    );
+    let dangerous = task_of("dangerous_building");
+    assert_eq!(dangerous["object"].as_str(), Some(building.id.as_str()));
+    assert!(
+        dangerous["label"].as_str().unwrap().contains("整幢危房"),
+        "{dangerous}"
+    );
+    assert_eq!(dangerous["house_id"], Value::Null);
+    let response = worker
+        .post(format!("{address}/api/v1/patrol/visits"))
+        .json(&json!({
+            "reference": manhole["reference"], "longitude": inside.longitude, "latitude": inside.latitude,
+            "finding": {"category": "P0101", "description": "污水井盖破损，行人有坠落危险"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let visit: Value = response.json().await.unwrap();
+    assert_eq!(visit["case"]["category"], "P0101", "{visit}");
+    assert_eq!(visit["kind"], "manhole");
+}
+
+#[tokio::test]
 async fn rentals_through_the_api_on_sqlite() {
     rentals_through_the_api(&TestApp::spawn().await).await;
 }

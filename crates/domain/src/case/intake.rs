@@ -132,6 +132,27 @@ impl Bounds {
         (self.min_longitude..=self.max_longitude).contains(&point.longitude)
             && (self.min_latitude..=self.max_latitude).contains(&point.latitude)
     }
+
+    /// The point at `longitude`, `latitude`, or the `location` error naming the city's
+    /// bounds when it lies outside them (or is no point at all).
+    pub fn place(&self, longitude: f64, latitude: f64) -> Result<GeoPoint, FieldError> {
+        match GeoPoint::new(longitude, latitude) {
+            Some(point) if self.contains(point) => Ok(point),
+            _ => Err(FieldError::new(
+                "location",
+                &format!("{longitude},{latitude}"),
+                "outside_city",
+                format!(
+                    "the location is outside the city: longitude {:.4}–{:.4}, latitude {:.4}–{:.4}",
+                    self.min_longitude, self.max_longitude, self.min_latitude, self.max_latitude
+                ),
+                format!(
+                    "位置不在本市范围内：经度 {:.4}–{:.4}，纬度 {:.4}–{:.4}",
+                    self.min_longitude, self.max_longitude, self.min_latitude, self.max_latitude
+                ),
+            )),
+        }
+    }
 }
 
 /// A case as sent (the API's body, a patrol's report, a ticket form).
@@ -151,13 +172,16 @@ pub struct CaseDraft {
     /// `none`, `phone` or `sms`; by default `phone` when a phone is given.
     #[serde(default)]
     pub callback: Option<String>,
-    /// The person, house or entity the case is about, if any.
+    /// The person, house, entity or city component (a manhole cover's 16-digit code)
+    /// the case is about, if any.
     #[serde(default)]
     pub person: Option<String>,
     #[serde(default)]
     pub house: Option<String>,
     #[serde(default)]
     pub entity: Option<String>,
+    #[serde(default)]
+    pub component: Option<String>,
 }
 
 /// The reporter, with how they want to hear back.
@@ -181,6 +205,7 @@ pub struct NewCase {
     pub person: Option<CitizenId>,
     pub house: Option<String>,
     pub entity: Option<CreditCode>,
+    pub component: Option<crate::facility::ComponentCode>,
 }
 
 /// The longest description kept.
@@ -224,25 +249,10 @@ impl CaseDraft {
             ));
         }
         let location = match (self.longitude, self.latitude) {
-            (Some(longitude), Some(latitude)) => match GeoPoint::new(longitude, latitude) {
-                Some(point) if city.contains(point) => Some(point),
-                _ => {
-                    errors.push(FieldError::new(
-                        "location",
-                        &format!("{longitude},{latitude}"),
-                        "outside_city",
-                        format!(
-                            "the location is outside the city: longitude {:.4}–{:.4}, latitude {:.4}–{:.4}",
-                            city.min_longitude, city.max_longitude, city.min_latitude, city.max_latitude
-                        ),
-                        format!(
-                            "位置不在本市范围内：经度 {:.4}–{:.4}，纬度 {:.4}–{:.4}",
-                            city.min_longitude, city.max_longitude, city.min_latitude, city.max_latitude
-                        ),
-                    ));
-                    None
-                }
-            },
+            (Some(longitude), Some(latitude)) => city
+                .place(longitude, latitude)
+                .map_err(|error| errors.push(error))
+                .ok(),
             _ => {
                 errors.push(FieldError::new(
                     "location",
@@ -328,6 +338,17 @@ impl CaseDraft {
             given(&self.entity),
             CreditCode::parse,
         );
+        let component = given(&self.component).and_then(|code| {
+            crate::facility::ComponentCode::parse(&code)
+                .map(|(code, _)| code)
+                .map_err(|error| {
+                    errors.push(FieldError {
+                        field: "component",
+                        ..error
+                    })
+                })
+                .ok()
+        });
         let reporter_name = given(&self.reporter_name);
         if reporter_name
             .as_ref()
@@ -360,6 +381,7 @@ impl CaseDraft {
                     person,
                     house: given(&self.house),
                     entity,
+                    component,
                 })
             }
             _ => Err(errors),

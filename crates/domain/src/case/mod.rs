@@ -53,6 +53,9 @@ pub struct Case {
     pub person: Option<String>,
     pub house: Option<String>,
     pub entity: Option<String>,
+    /// A city component's code (a manhole cover).
+    #[serde(default)]
+    pub component: Option<String>,
     pub flow: Flow,
     /// Bumped by every change: a change made against an older version is refused.
     pub version: u64,
@@ -138,6 +141,7 @@ impl Case {
             person: new.person.map(|id| id.as_str().to_owned()),
             house: new.house,
             entity: new.entity.map(|code| code.as_str().to_owned()),
+            component: new.component.map(|code| code.as_str().to_owned()),
             flow: Flow::new(new.path),
             version: 1,
             reported_by: actor.to_owned(),

@@ -1,9 +1,10 @@
 //! Patrol tasks (巡查走访, issue 5): what a grid worker visits and how often, drawn from
 //! the registries' tags and objects, and the visits that check them off.
 //!
-//! Each kind of object has its interval: elderly people living alone every week, people
-//! under community care every two weeks, people with a disability and rented houses every
-//! month. An object is due on the day its interval after the last visit ends (today when
+//! Each kind of object has its interval: elderly people living alone and dangerous
+//! buildings (graded C or D, [`crate::facility::SafetyGrade`]) every week, people under
+//! community care every two weeks, people with a disability, rented houses and manhole
+//! covers every month. An object is due on the day its interval after the last visit ends (today when
 //! it was never visited). A visit is checked in at a location inside the grid; a finding
 //! becomes a case in the same step (the API opens it).
 
@@ -24,14 +25,20 @@ pub enum PatrolKind {
     Disability,
     /// 出租屋: monthly.
     RentedHouse,
+    /// 危房 (a building appraised C or D): weekly.
+    DangerousBuilding,
+    /// 井盖 (a manhole cover): monthly.
+    Manhole,
 }
 
 impl PatrolKind {
-    pub const ALL: [PatrolKind; 4] = [
+    pub const ALL: [PatrolKind; 6] = [
         PatrolKind::ElderlyLivingAlone,
         PatrolKind::CommunityCare,
         PatrolKind::Disability,
         PatrolKind::RentedHouse,
+        PatrolKind::DangerousBuilding,
+        PatrolKind::Manhole,
     ];
 
     pub fn code(self) -> &'static str {
@@ -40,6 +47,8 @@ impl PatrolKind {
             PatrolKind::CommunityCare => "community_care",
             PatrolKind::Disability => "disability",
             PatrolKind::RentedHouse => "rented_house",
+            PatrolKind::DangerousBuilding => "dangerous_building",
+            PatrolKind::Manhole => "manhole",
         }
     }
 
@@ -53,21 +62,26 @@ impl PatrolKind {
             PatrolKind::CommunityCare => "关爱对象走访",
             PatrolKind::Disability => "残疾人走访",
             PatrolKind::RentedHouse => "出租屋巡查",
+            PatrolKind::DangerousBuilding => "危房巡查",
+            PatrolKind::Manhole => "井盖巡查",
         }
     }
 
     /// Days between visits.
     pub fn interval_days(self) -> i64 {
         match self {
-            PatrolKind::ElderlyLivingAlone => 7,
+            PatrolKind::ElderlyLivingAlone | PatrolKind::DangerousBuilding => 7,
             PatrolKind::CommunityCare => 14,
-            PatrolKind::Disability | PatrolKind::RentedHouse => 30,
+            PatrolKind::Disability | PatrolKind::RentedHouse | PatrolKind::Manhole => 30,
         }
     }
 
-    /// Whether the object is a person (else a house).
+    /// Whether the object is a person (else a house, a building or a component).
     pub fn is_person(self) -> bool {
-        self != PatrolKind::RentedHouse
+        matches!(
+            self,
+            PatrolKind::ElderlyLivingAlone | PatrolKind::CommunityCare | PatrolKind::Disability
+        )
     }
 }
 
@@ -75,7 +89,7 @@ impl PatrolKind {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PatrolObject {
     pub kind: PatrolKind,
-    /// An identity number or a house id.
+    /// An identity number, a house id, a building id or a component code.
     pub id: String,
     /// A name or an address, as the worker sees it.
     pub label: String,

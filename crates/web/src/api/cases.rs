@@ -442,6 +442,8 @@ pub struct CaseDraftBody {
     pub person: Option<String>,
     pub house: Option<String>,
     pub entity: Option<String>,
+    /// A manhole cover's 16-digit component code.
+    pub component: Option<String>,
 }
 
 /// The case, if it exists and the caller sees it; the same 404 otherwise.

@@ -10,6 +10,7 @@ mod catalogue;
 mod disputes;
 mod entities;
 mod exchange;
+mod facilities;
 mod houses;
 mod knowledge;
 mod monitoring;
@@ -31,6 +32,7 @@ pub use catalogue::*;
 pub use disputes::*;
 pub use entities::*;
 pub use exchange::*;
+pub use facilities::*;
 pub use houses::*;
 pub use knowledge::*;
 pub use monitoring::*;
@@ -99,6 +101,15 @@ pub fn routes() -> Router<AppState> {
         .route("/sms/inbound", axum::routing::post(sms::receive_sms))
         .route("/sms/{id}/ticket", axum::routing::post(sms::ticket_sms))
         .route("/sms/{id}/dismiss", axum::routing::post(sms::dismiss_sms))
+        .route("/components", get(facilities::list_components))
+        .route(
+            "/components/{code}",
+            get(facilities::get_component).put(facilities::put_component),
+        )
+        .route(
+            "/buildings/{id}/appraisals",
+            get(facilities::building_appraisals).post(facilities::record_appraisal),
+        )
         .route("/patrol/tasks", get(patrol::patrol_tasks))
         .route("/patrol/visits", axum::routing::post(patrol::check_in))
         .route(

@@ -1,5 +1,6 @@
 //! Grid workers' rounds (issue 5): the visits due in a grid today, from the registries'
-//! tags (elderly people living alone, community care, disability) and its rented houses,
+//! tags (elderly people living alone, community care, disability), its rented houses,
+//! its buildings appraised dangerous and its manhole covers,
 //! and check-ins at a location inside the grid — a finding becoming a case in the same
 //! step. Task lists carry references, not identity numbers; reads and check-ins are
 //! audited.
@@ -38,6 +39,9 @@ pub struct PatrolTaskDto {
     pub overdue_days: i64,
     /// A rented house's id: its page holds the tenants.
     pub house_id: Option<String>,
+    /// What the task is about when it is not a person: a house id, a building id or a
+    /// manhole cover's component code.
+    pub object: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -124,6 +128,45 @@ async fn round(state: &AppState, grid: &str) -> Result<Vec<PatrolObject>, ApiErr
         }
         page += 1;
     }
+    for (appraisal, address) in state
+        .facilities
+        .dangerous_buildings(grid, MAX_OBJECTS)
+        .await?
+    {
+        objects.push(PatrolObject {
+            kind: PatrolKind::DangerousBuilding,
+            label: format!("{address}（{}）", appraisal.grade.name_zh()),
+            address,
+            id: appraisal.building_id,
+        });
+    }
+    let mut page = 1;
+    loop {
+        let components = state
+            .facilities
+            .components_in_area(grid, PageRequest::new(page, 200))
+            .await?;
+        for component in &components.items {
+            objects.push(PatrolObject {
+                kind: PatrolKind::Manhole,
+                id: component.code.as_str().to_owned(),
+                label: format!(
+                    "{} {}（{}）",
+                    component.kind.name_zh(),
+                    component.code.as_str(),
+                    component.status.name_zh()
+                ),
+                address: format!(
+                    "{:.6}E {:.6}N",
+                    component.location.longitude, component.location.latitude
+                ),
+            });
+        }
+        if components.items.len() < 200 || page * 200 >= MAX_OBJECTS {
+            break;
+        }
+        page += 1;
+    }
     Ok(objects)
 }
 
@@ -173,7 +216,8 @@ pub(crate) async fn tasks_of(
             last_visit: task.last_visit.map(super::shanghai_rfc3339),
             due: task.due.to_string(),
             overdue_days: task.overdue_days,
-            house_id: (!task.object.kind.is_person()).then(|| task.object.id.clone()),
+            house_id: (task.object.kind == PatrolKind::RentedHouse).then(|| task.object.id.clone()),
+            object: (!task.object.kind.is_person()).then(|| task.object.id.clone()),
         })
         .collect())
 }
@@ -212,8 +256,8 @@ pub struct VisitDto {
 }
 
 /// Checks a visit in: the task must be on the grid's round and the location inside the
-/// grid (422 naming the grid otherwise); a finding opens a grid case about the person or
-/// house in the same step.
+/// grid (422 naming the grid otherwise); a finding opens a grid case about the person,
+/// the rented house or the manhole cover in the same step.
 #[utoipa::path(post, path = "/api/v1/patrol/visits", request_body = VisitBody,
     responses((status = 201, body = VisitDto), (status = 403), (status = 404), (status = 422)))]
 pub async fn check_in(
@@ -280,7 +324,8 @@ pub(crate) async fn record_visit(
                 description: finding.description.clone(),
                 priority: finding.priority.clone(),
                 person: object.kind.is_person().then(|| object.id.clone()),
-                house: (!object.kind.is_person()).then(|| object.id.clone()),
+                house: (object.kind == PatrolKind::RentedHouse).then(|| object.id.clone()),
+                component: (object.kind == PatrolKind::Manhole).then(|| object.id.clone()),
                 ..CaseDraft::default()
             };
             Some(open_case(state, parts, draft).await?)
