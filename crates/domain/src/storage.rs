@@ -641,6 +641,27 @@ pub trait CaseStore: Send + Sync {
         page: PageRequest,
     ) -> StorageResult<Page<crate::case::Case>>;
 
+    /// Up to `limit` cases with ids above `after`, by id: a walk through every case that
+    /// does not slow down with its depth (the replay of timelines).
+    async fn cases_after(&self, after: u64, limit: u32) -> StorageResult<Vec<crate::case::Case>>;
+
+    /// The indicator facts kept with a case, as its last write computed them.
+    async fn kept_facts(
+        &self,
+        id: u64,
+    ) -> StorageResult<Option<crate::case::indicators::CaseFacts>>;
+
+    /// Rewrites the facts kept with a case that is still at `version`, with the audit
+    /// event, in one transaction; `false`, with nothing written, when it has moved on.
+    async fn rewrite_facts(
+        &self,
+        id: u64,
+        version: u64,
+        facts: &crate::case::indicators::CaseFacts,
+        audit: &AuditEvent,
+        at: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+
     /// Open cases of `category` reported since `since` inside the box (min longitude, min
     /// latitude, max longitude, max latitude): the candidates of a duplicate search. At
     /// most `limit`, the newest.

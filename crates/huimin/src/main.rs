@@ -78,6 +78,23 @@ enum Command {
         #[command(subcommand)]
         command: OidcCommand,
     },
+    /// Cases: replay every timeline and compare the indicators' facts with it.
+    Cases {
+        #[command(subcommand)]
+        command: CasesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CasesCommand {
+    /// Replay every case's timeline from its report and compare the facts the indicators
+    /// count with the ones kept; exits with status 1 when any differ and are not fixed,
+    /// or a timeline does not replay to its case.
+    Replay {
+        /// Rewrite the facts that differ (each rewrite audited).
+        #[arg(long)]
+        fix: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -536,6 +553,40 @@ async fn main() -> anyhow::Result<()> {
                     let signer = keys.rotate()?;
                     println!("The audit log is now signed with key {}.", signer.id());
                 }
+            }
+            Ok(())
+        }
+        Command::Cases {
+            command: CasesCommand::Replay { fix },
+        } => {
+            huimin::server::init_logging(&config);
+            let store = huimin_store::connect(config.database.url.expose())
+                .await
+                .context("opening the database")?;
+            let settings = config.web().cases;
+            let timing = huimin_domain::case::Timing {
+                categories: huimin_domain::case::category::Categories::shipped()
+                    .map_err(anyhow::Error::msg)?,
+                time: huimin_domain::case::limits::WorkingTime {
+                    calendar: huimin_domain::calendar::WorkingCalendar::official()?,
+                    hours: settings.office_hours,
+                },
+                yellow_share: settings.yellow_share,
+            };
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {pos} cases replayed {per_sec}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            let now = huimin_web::Clock::now(&huimin_web::SystemClock);
+            let report = huimin::cases::replay(store.as_ref(), &timing, fix, now, &mut |done| {
+                bar.set_position(done)
+            })
+            .await?;
+            bar.finish_and_clear();
+            print!("{}", report.describe(fix));
+            if report.broken > 0 || report.differing > report.rewritten {
+                std::process::exit(1);
             }
             Ok(())
         }

@@ -466,6 +466,105 @@ async fn the_audit_commands_sign_verify_rotate_and_catch_a_change() {
     );
 }
 
+/// `huimin cases replay` recomputes the indicators' facts from the event log: a year of
+/// generated cases agrees with it; facts changed behind its back are found, and fixed
+/// with `--fix`; a case whose kept status its timeline does not give is reported and
+/// left alone.
+#[tokio::test]
+async fn the_case_replay_finds_and_fixes_facts_that_are_not_the_timelines() {
+    use huimin_domain::case::flow::Status;
+    use huimin_domain::storage::CaseStore;
+    let directory = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", directory.path().join("cases.db").display());
+    let city = huimin_city::generate(
+        &huimin_city::CityConfig {
+            seed: 5,
+            people: 2_000,
+        },
+        today(),
+    );
+    let generated = huimin_city::cases(
+        &city,
+        &huimin_city::CaseConfig {
+            seed: 5,
+            count: 400,
+            area: None,
+            first_id: 1,
+        },
+    );
+    let store = huimin_store::SqliteStore::connect(&database).await.unwrap();
+    store.load_cases(&generated.cases).await.unwrap();
+    let closed = generated
+        .cases
+        .iter()
+        .find(|(case, _)| case.flow.status == Status::Closed)
+        .map(|(case, _)| case.id)
+        .expect("a closed case");
+    let open = generated
+        .cases
+        .iter()
+        .find(|(case, _)| case.flow.status == Status::Dispatched)
+        .map(|(case, _)| case.id)
+        .expect("a dispatched case");
+    let run = |arguments: &[&str]| {
+        let output = huimin()
+            .args(arguments)
+            .env("HUIMIN__DATABASE__URL", &database)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let (status, text) = run(&["cases", "replay"]);
+    assert_eq!(status, Some(0), "{text}");
+    assert!(
+        text.contains("Replayed 400 case timelines: 0 with other facts than kept, 0 that do not"),
+        "{text}"
+    );
+
+    for statement in [
+        format!("UPDATE case_record SET closed = 0, closed_on_time = 0 WHERE id = {closed}"),
+        // The kept case says closed; its timeline stops at the dispatch.
+        format!(
+            "UPDATE case_record SET body = json_set(body, '$.flow.status', 'closed') WHERE id = {open}"
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    let (status, text) = run(&["cases", "replay"]);
+    assert_eq!(status, Some(1), "{text}");
+    assert!(
+        text.contains("1 with other facts than kept, 1 that do not replay")
+            && text.contains(&format!("case {closed}: kept"))
+            && text.contains(&format!(
+                "case {open}: the timeline gives dispatched, the case is kept closed"
+            ))
+            && text.contains("--fix"),
+        "{text}"
+    );
+    let (status, text) = run(&["cases", "replay", "--fix"]);
+    assert_eq!(status, Some(1), "the broken timeline stays: {text}");
+    assert!(text.contains("(1 rewritten)"), "{text}");
+    let facts = store.kept_facts(closed).await.unwrap().unwrap();
+    assert!(facts.closed, "rewritten from the timeline");
+    let rewrites: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_entry WHERE action = 'case.replay'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(rewrites, 1, "the rewrite is audited");
+    let (_, text) = run(&["cases", "replay"]);
+    assert!(
+        text.contains("0 with other facts than kept, 1 that do not"),
+        "{text}"
+    );
+}
+
 #[test]
 fn the_config_command_prints_the_effective_configuration_without_secrets() {
     let output = huimin()

@@ -122,7 +122,11 @@ pub(crate) fn conditions(query: &CaseQuery) -> (String, Vec<String>) {
 
 /// The facts of a case as its row's fact columns, in `Tally::FACTS` order.
 pub(crate) fn fact_values(case: &Case) -> [i16; 12] {
-    let facts = huimin_domain::case::indicators::CaseFacts::of(case);
+    facts_as_values(&huimin_domain::case::indicators::CaseFacts::of(case))
+}
+
+/// The fact columns' values of `facts`, in the order of `Tally::FACTS`.
+pub(crate) fn facts_as_values(facts: &huimin_domain::case::indicators::CaseFacts) -> [i16; 12] {
     [
         facts.voided,
         facts.registered,
@@ -138,6 +142,39 @@ pub(crate) fn fact_values(case: &Case) -> [i16; 12] {
         facts.satisfied,
     ]
     .map(i16::from)
+}
+
+/// The facts the fact columns hold (in the order of `Tally::FACTS`); any value but 0 is
+/// true, as the indicators' sums would count it.
+pub(crate) fn facts_from_values(values: [i16; 12]) -> huimin_domain::case::indicators::CaseFacts {
+    let [
+        voided,
+        registered,
+        dispatched,
+        handled,
+        handled_on_time,
+        closed,
+        closed_on_time,
+        reworked,
+        callback_due,
+        called_back,
+        rated,
+        satisfied,
+    ] = values.map(|value| value != 0);
+    huimin_domain::case::indicators::CaseFacts {
+        voided,
+        registered,
+        dispatched,
+        handled,
+        handled_on_time,
+        closed,
+        closed_on_time,
+        reworked,
+        callback_due,
+        called_back,
+        rated,
+        satisfied,
+    }
 }
 
 /// The SQL of an indicator query: the unit's expression, the conditions (binding the
@@ -430,6 +467,77 @@ macro_rules! case_store {
                     let numbered = CaseEvent { seq: u64::try_from(next).unwrap_or(0), ..event.clone() };
                     insert_event(&mut transaction, id, &numbered).await?;
                     append_in(&mut transaction, std::slice::from_ref(audit), event.at).await?;
+                    transaction.commit().await.map_err(|e| storage_error("commit", e))?;
+                    Ok(true)
+                }
+
+                async fn cases_after(&self, after: u64, limit: u32) -> StorageResult<Vec<Case>> {
+                    let after = i64::try_from(after).unwrap_or(i64::MAX);
+                    let rows = sqlx::query(sql!(
+                        "SELECT {CASE_COLUMNS} FROM case_record WHERE id > $1 ORDER BY id LIMIT $2"
+                    ))
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("walking cases", e))?;
+                    rows.iter().map(read_case).collect()
+                }
+
+                async fn kept_facts(&self, id: u64) -> StorageResult<Option<huimin_domain::case::indicators::CaseFacts>> {
+                    let Ok(id) = i64::try_from(id) else { return Ok(None) };
+                    let row = sqlx::query(sql!(
+                        "SELECT {} FROM case_record WHERE id = $1",
+                        Tally::FACTS.join(", ")
+                    ))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| storage_error("reading a case's facts", e))?;
+                    let Some(row) = row else { return Ok(None) };
+                    let mut values = [0_i16; 12];
+                    for (value, fact) in values.iter_mut().zip(Tally::FACTS) {
+                        *value = get(&row, fact)?;
+                    }
+                    Ok(Some(crate::case::facts_from_values(values)))
+                }
+
+                async fn rewrite_facts(
+                    &self,
+                    id: u64,
+                    version: u64,
+                    facts: &huimin_domain::case::indicators::CaseFacts,
+                    audit: &AuditEvent,
+                    at: chrono::DateTime<chrono::Utc>,
+                ) -> StorageResult<bool> {
+                    let (Ok(id), Ok(version)) = (i64::try_from(id), i64::try_from(version)) else {
+                        return Ok(false);
+                    };
+                    let mut transaction = self.begin_write().await?;
+                    let columns: Vec<String> = Tally::FACTS
+                        .iter()
+                        .enumerate()
+                        .map(|(index, fact)| format!("{fact} = ${}", index + 3))
+                        .collect();
+                    let mut update = sqlx::query(sql!(
+                        "UPDATE case_record SET {} WHERE id = $1 AND version = $2",
+                        columns.join(", ")
+                    ))
+                    .bind(id)
+                    .bind(version);
+                    for value in crate::case::facts_as_values(facts) {
+                        update = update.bind(value);
+                    }
+                    let changed = update
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| storage_error("rewriting a case's facts", e))?
+                        .rows_affected();
+                    if changed == 0 {
+                        return Ok(false);
+                    }
+                    let event = AuditEvent { object_id: id.to_string(), ..audit.clone() };
+                    append_in(&mut transaction, std::slice::from_ref(&event), at).await?;
                     transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                     Ok(true)
                 }

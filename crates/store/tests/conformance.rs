@@ -3252,6 +3252,46 @@ async fn case_facts_sum_into_indicators_and_nearby_open_cases_are_found(
         .collect();
     assert_eq!(steps, [(1, None), (2, Some("step"))]);
 
+    // The walk by id, the kept facts, and a rewrite of them at the case's version only.
+    use huimin_domain::case::indicators::CaseFacts;
+    let walked: Vec<u64> = store
+        .cases_after(101, 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|case| case.id)
+        .collect();
+    assert_eq!(walked, [102, 103]);
+    assert!(store.cases_after(stepped, 10).await.unwrap().is_empty());
+    let kept_closed = store.kept_facts(101).await.unwrap().unwrap();
+    assert_eq!(kept_closed, CaseFacts::of(&closed.0));
+    assert!(kept_closed.closed && kept_closed.satisfied);
+    assert_eq!(store.kept_facts(999_999).await.unwrap(), None);
+    let cleared = CaseFacts::default();
+    let replay_audit = AuditEvent::new("system:case-replay", "system", "case.replay", "case", "");
+    let before = store.audit_size().await.unwrap();
+    assert!(
+        !store
+            .rewrite_facts(101, closed.0.version + 1, &cleared, &replay_audit, at(20))
+            .await
+            .unwrap(),
+        "not at that version: nothing written"
+    );
+    assert_eq!(store.audit_size().await.unwrap(), before);
+    assert_eq!(store.kept_facts(101).await.unwrap(), Some(kept_closed));
+    assert!(
+        store
+            .rewrite_facts(101, closed.0.version, &cleared, &replay_audit, at(20))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.audit_size().await.unwrap(), before + 1);
+    assert_eq!(store.kept_facts(101).await.unwrap(), Some(cleared));
+    store
+        .rewrite_facts(101, closed.0.version, &kept_closed, &replay_audit, at(20))
+        .await
+        .unwrap();
+
     let year = |by: Unit, area: Option<&str>| IndicatorQuery {
         from: at(0),
         to: at(23),
