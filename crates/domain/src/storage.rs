@@ -839,10 +839,12 @@ pub trait FacilityStore: Send + Sync {
 
     async fn component(&self, code: &str) -> StorageResult<Option<crate::facility::Component>>;
 
-    /// The components of an area (code prefix of their grid), by grid and code.
+    /// The components of an area (code prefix of their grid), of one owner department
+    /// when `owner` is given, by grid and code.
     async fn components_in_area(
         &self,
         area_prefix: &str,
+        owner: Option<&str>,
         page: PageRequest,
     ) -> StorageResult<Page<crate::facility::Component>>;
 

@@ -224,20 +224,30 @@ macro_rules! facility_store {
                     row.as_ref().map(component_of).transpose()
                 }
 
-                async fn components_in_area(&self, area_prefix: &str, page: PageRequest) -> StorageResult<Page<Component>> {
+                async fn components_in_area(
+                    &self,
+                    area_prefix: &str,
+                    owner: Option<&str>,
+                    page: PageRequest,
+                ) -> StorageResult<Page<Component>> {
                     let (low, high) = prefix_range(area_prefix);
-                    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM city_component WHERE grid >= $1 AND grid < $2")
+                    // NULL matches every owner.
+                    let total: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM city_component WHERE grid >= $1 AND grid < $2 AND ($3 IS NULL OR owner = $3)",
+                    )
                         .bind(low.as_str())
                         .bind(high.as_str())
+                        .bind(owner)
                         .fetch_one(&self.pool)
                         .await
                         .map_err(|e| storage_error("counting components", e))?;
                     let rows = sqlx::query(sql!(
                         "SELECT {COMPONENT_COLUMNS} FROM city_component WHERE grid >= $1 AND grid < $2 \
-                         ORDER BY grid, code LIMIT $3 OFFSET $4"
+                         AND ($3 IS NULL OR owner = $3) ORDER BY grid, code LIMIT $4 OFFSET $5"
                     ))
                     .bind(low.as_str())
                     .bind(high.as_str())
+                    .bind(owner)
                     .bind(i64::from(page.per_page))
                     .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
                     .fetch_all(&self.pool)

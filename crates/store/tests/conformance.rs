@@ -3625,13 +3625,13 @@ async fn manholes_are_kept_by_code_and_the_latest_appraisal_decides_danger(
     );
     assert_eq!(store.component("3210020111000009").await.unwrap(), None);
     let page = store
-        .components_in_area(GRID_A, PageRequest::new(1, 1))
+        .components_in_area(GRID_A, None, PageRequest::new(1, 1))
         .await
         .unwrap();
     assert_eq!((page.total, page.items.len()), (2, 1));
     assert_eq!(page.items[0], water, "by grid, then code");
     let district = store
-        .components_in_area("321002", PageRequest::new(1, 20))
+        .components_in_area("321002", None, PageRequest::new(1, 20))
         .await
         .unwrap();
     assert_eq!(
@@ -3642,6 +3642,16 @@ async fn manholes_are_kept_by_code_and_the_latest_appraisal_decides_danger(
             .collect::<Vec<_>>(),
         ["3210020101000001", "3210020111000001", "3210020102000001"]
     );
+    let theirs = store
+        .components_in_area("", Some("gongshui"), PageRequest::new(1, 20))
+        .await
+        .unwrap();
+    assert_eq!(theirs.total, 3);
+    let nobodys = store
+        .components_in_area("", Some("ranqi"), PageRequest::new(1, 20))
+        .await
+        .unwrap();
+    assert_eq!((nobodys.total, nobodys.items.len()), (0, 0));
 
     let building = |id: &str, grid: &str, number: &str| Building {
         id: id.to_owned(),

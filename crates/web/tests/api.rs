@@ -4174,6 +4174,23 @@ async fn facilities_through_the_api(app: &TestApp) {
     assert_eq!(listed["items"][0]["status_zh"], "破损");
     let (status, _) = fetch(&worker, address, &format!("/api/v1/components/{code}")).await;
     assert_eq!(status, StatusCode::OK);
+    // The owner department sees its covers across the city; another department does not.
+    let (status, theirs) = fetch(&water, address, "/api/v1/components").await;
+    assert_eq!(
+        (status, theirs["total"].as_i64()),
+        (StatusCode::OK, Some(1)),
+        "{theirs}"
+    );
+    let (status, _) = fetch(&water, address, &format!("/api/v1/components/{code}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, none) = fetch(&power, address, "/api/v1/components").await;
+    assert_eq!(
+        (status, none["total"].as_i64()),
+        (StatusCode::OK, Some(0)),
+        "{none}"
+    );
+    let (status, _) = fetch(&power, address, &format!("/api/v1/components/{code}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 
     let appraise = |client: &reqwest::Client, building: &str, body: Value| {
         client

@@ -215,7 +215,8 @@ pub struct ComponentParams {
     pub per_page: Option<u32>,
 }
 
-/// The manhole covers of an area, by grid and code.
+/// The manhole covers of an area, by grid and code; for a department's officers without
+/// an area, their department's covers.
 #[utoipa::path(get, path = "/api/v1/components", params(ComponentParams),
     responses((status = 200, body = ComponentPageDto), (status = 403)))]
 pub async fn list_components(
@@ -224,7 +225,9 @@ pub async fn list_components(
     Query(params): Query<ComponentParams>,
 ) -> Result<Json<ComponentPageDto>, ApiError> {
     let (principal, access) = case_worker(&state, &parts, false).await?;
-    let (area, _) = scope(
+    // An area of the caller's, or, for a department's officers, their department's
+    // covers across the city.
+    let (area, owner) = scope(
         &access,
         params.area.filter(|area| !area.trim().is_empty()),
         None,
@@ -235,7 +238,10 @@ pub async fn list_components(
         per_page: params.per_page,
     }
     .request();
-    let found = state.facilities.components_in_area(&area, page).await?;
+    let found = state
+        .facilities
+        .components_in_area(&area, owner.as_deref(), page)
+        .await?;
     let event = AuditEvent {
         jurisdiction: area.clone(),
         detail: format!("{} of {}", found.items.len(), found.total),
@@ -255,7 +261,8 @@ pub async fn list_components(
     }))
 }
 
-/// One manhole cover; 404 when it is not registered or outside the caller's view.
+/// One manhole cover; 404 when it is not registered or outside the caller's view (their
+/// area, or their department's covers).
 #[utoipa::path(get, path = "/api/v1/components/{code}", params(("code" = String, Path)),
     responses((status = 200, body = ComponentDto), (status = 404)))]
 pub async fn get_component(
@@ -268,7 +275,10 @@ pub async fn get_component(
         .facilities
         .component(code.trim())
         .await?
-        .filter(|component| access.scope.contains(Some(&component.grid)));
+        .filter(|component| {
+            access.scope.contains(Some(&component.grid))
+                || access.departments.contains(&component.owner)
+        });
     let event = AuditEvent {
         outcome: if found.is_some() {
             Outcome::Allowed

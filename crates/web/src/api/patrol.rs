@@ -144,7 +144,7 @@ async fn round(state: &AppState, grid: &str) -> Result<Vec<PatrolObject>, ApiErr
     loop {
         let components = state
             .facilities
-            .components_in_area(grid, PageRequest::new(page, 200))
+            .components_in_area(grid, None, PageRequest::new(page, 200))
             .await?;
         for component in &components.items {
             objects.push(PatrolObject {
