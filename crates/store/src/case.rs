@@ -286,27 +286,36 @@ macro_rules! case_store {
                 decode_case(get(row, "id")?, get(row, "version")?, &get::<String>(row, "body")?)
             }
 
-            async fn insert_event(
+            /// Appends `events` to a case's timeline in one statement.
+            async fn insert_events(
                 transaction: &mut sqlx::Transaction<'static, $database>,
                 case_id: i64,
-                event: &CaseEvent,
+                events: &[CaseEvent],
             ) -> StorageResult<()> {
-                let (action, detail) = encode_event(event)?;
-                sqlx::query(
-                    "INSERT INTO case_event (case_id, seq, action, actor, at_us, from_status, to_status, detail) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(case_id)
-                .bind(i64::try_from(event.seq).map_err(|e| storage_error("event number", e))?)
-                .bind(action)
-                .bind(event.actor.as_str())
-                .bind(micros(event.at))
-                .bind(event.from.map(|status| status.code()))
-                .bind(event.to.code())
-                .bind(detail)
-                .execute(&mut **transaction)
-                .await
-                .map_err(|e| storage_error("appending a case event", e))?;
+                let mut rows = Vec::with_capacity(events.len());
+                for event in events {
+                    let (action, detail) = encode_event(event)?;
+                    let seq = i64::try_from(event.seq).map_err(|e| storage_error("event number", e))?;
+                    rows.push((seq, action, event, detail));
+                }
+                let mut insert = sqlx::QueryBuilder::<$database>::new(
+                    "INSERT INTO case_event (case_id, seq, action, actor, at_us, from_status, to_status, detail) ",
+                );
+                insert.push_values(rows, |mut row, (seq, action, event, detail)| {
+                    row.push_bind(case_id)
+                        .push_bind(seq)
+                        .push_bind(action)
+                        .push_bind(event.actor.clone())
+                        .push_bind(micros(event.at))
+                        .push_bind(event.from.map(|status| status.code()))
+                        .push_bind(event.to.code())
+                        .push_bind(detail);
+                });
+                insert
+                    .build()
+                    .execute(&mut **transaction)
+                    .await
+                    .map_err(|e| storage_error("appending case events", e))?;
                 Ok(())
             }
 
@@ -345,21 +354,9 @@ macro_rules! case_store {
                 .fetch_one(&mut **transaction)
                 .await
                 .map_err(|e| storage_error("writing a case", e))?;
-                let report = CaseEvent {
-                    seq: 1,
-                    action: None,
-                    actor: case.reported_by.clone(),
-                    at: case.reported_at,
-                    from: None,
-                    to: case.as_reported().flow.status,
-                };
-                insert_event(transaction, id, &report).await?;
+                insert_events(transaction, id, &case.opening_timeline(steps.iter().map(|(event, _)| event))).await?;
                 let mut audits = vec![AuditEvent { object_id: id.to_string(), ..audit.clone() }];
-                for (seq, (event, audit)) in steps.iter().enumerate() {
-                    let numbered = CaseEvent { seq: seq as u64 + 2, ..event.clone() };
-                    insert_event(transaction, id, &numbered).await?;
-                    audits.push(AuditEvent { object_id: id.to_string(), ..audit.clone() });
-                }
+                audits.extend(steps.iter().map(|(_, audit)| AuditEvent { object_id: id.to_string(), ..audit.clone() }));
                 append_in(transaction, &audits, case.updated_at).await?;
                 Ok(id)
             }
@@ -465,7 +462,7 @@ macro_rules! case_store {
                         .await
                         .map_err(|e| storage_error("numbering a case event", e))?;
                     let numbered = CaseEvent { seq: u64::try_from(next).unwrap_or(0), ..event.clone() };
-                    insert_event(&mut transaction, id, &numbered).await?;
+                    insert_events(&mut transaction, id, std::slice::from_ref(&numbered)).await?;
                     append_in(&mut transaction, std::slice::from_ref(audit), event.at).await?;
                     transaction.commit().await.map_err(|e| storage_error("commit", e))?;
                     Ok(true)

@@ -3183,6 +3183,17 @@ async fn cases_through_the_api(app: &TestApp) {
         (Some("hotline"), Some("assigned"), Some("gongshui")),
         "{ticket}"
     );
+    // The answer's timeline is the one the store keeps: the report, then the rule's
+    // dispatch, to the microsecond.
+    let (_, read) = fetch(
+        &agent,
+        address,
+        &format!("/api/v1/cases/{}", ticket["id"].as_u64().unwrap()),
+    )
+    .await;
+    assert_eq!(ticket["timeline"].as_array().map(Vec::len), Some(2), "{ticket}");
+    assert_eq!(read["timeline"], ticket["timeline"]);
+    assert_eq!(read["reported_at"], ticket["reported_at"]);
     assert_eq!(
         ticket["reporter_phone"], "13805251234",
         "agents read the caller's number"

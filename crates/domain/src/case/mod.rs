@@ -239,6 +239,28 @@ impl Case {
 
     /// The case as it was reported, before its first step: what [`Case::replay`] starts
     /// from (nothing but the loop changes after a report).
+    /// The timeline a new case is kept with: its report as event 1, then the steps
+    /// already taken on it (a ticket dispatched by the rules), numbered after it.
+    pub fn opening_timeline<'a>(
+        &self,
+        steps: impl IntoIterator<Item = &'a CaseEvent>,
+    ) -> Vec<CaseEvent> {
+        let report = CaseEvent {
+            seq: 1,
+            action: None,
+            actor: self.reported_by.clone(),
+            at: self.reported_at,
+            from: None,
+            to: self.as_reported().flow.status,
+        };
+        std::iter::once(report)
+            .chain(steps.into_iter().zip(2..).map(|(step, seq)| CaseEvent {
+                seq,
+                ..step.clone()
+            }))
+            .collect()
+    }
+
     pub fn as_reported(&self) -> Case {
         Case {
             flow: Flow::new(self.flow.path),

@@ -374,7 +374,9 @@ async fn open_case_with(
             new.channel.code()
         )));
     }
-    let now = state.clock.now();
+    // To the microsecond, as the store keeps instants: the answer below is built from
+    // what was written, without reading it back.
+    let now = chrono::SubsecRound::trunc_subsecs(state.clock.now(), 6);
     let actor = principal.account.login.clone();
     let case = Case::open(new, grid, &actor, now);
     let event = AuditEvent {
@@ -411,7 +413,7 @@ async fn open_case_with(
             }
         }
     };
-    let events = state.cases.case_events(case.id).await?;
+    let events = case.opening_timeline(steps.iter().map(|(event, _)| event));
     let timing = timing(state)?;
     let mut dto = case_dto(&case, &events, sees_phones(&principal), now, &timing)?;
     if case.flow.status.is_open() {
@@ -1007,7 +1009,7 @@ async fn rules_step(
         level: rule.level,
         reason: None,
     };
-    let now = state.clock.now();
+    let now = chrono::SubsecRound::trunc_subsecs(state.clock.now(), 6);
     let Ok((next, event)) = case.advance_timed(&action, RULES_ACTOR, now, &timing(state)?) else {
         return Ok(None);
     };
