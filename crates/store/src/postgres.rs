@@ -8,10 +8,17 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 
+/// Write transactions at once. Every audited write updates the audit log's one head row,
+/// so writers beyond a few only wait in PostgreSQL for its lock; they wait in the pool's
+/// queue instead, in order.
+const WRITE_CONNECTIONS: u32 = 4;
+
 /// The registries in a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// The connections write transactions take (`WRITE_CONNECTIONS` of them).
+    pub(crate) write_pool: PgPool,
     /// The writer of stand-alone audit appends.
     pub(crate) group_commit: crate::audit::GroupCommit,
 }
@@ -30,7 +37,7 @@ impl PostgresStore {
     pub(crate) async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StorageError> {
-        PostgresStore::begin_write_on(&self.pool).await
+        PostgresStore::begin_write_on(&self.write_pool).await
     }
 
     /// Connects to and migrates the database at a `postgres://` URL.
@@ -40,10 +47,16 @@ impl PostgresStore {
             .application_name("huimin");
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .connect_with(options.clone())
+            .await
+            .map_err(|error| crate::storage_error("connecting to PostgreSQL", error))?;
+        let write_pool = PgPoolOptions::new()
+            .max_connections(WRITE_CONNECTIONS)
             .connect_with(options)
             .await
             .map_err(|error| crate::storage_error("connecting to PostgreSQL", error))?;
         let store = PostgresStore {
+            write_pool,
             group_commit: crate::audit::GroupCommit::start(audit_queries::append_batch(
                 pool.clone(),
             )),
