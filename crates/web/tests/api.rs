@@ -3191,7 +3191,11 @@ async fn cases_through_the_api(app: &TestApp) {
         &format!("/api/v1/cases/{}", ticket["id"].as_u64().unwrap()),
     )
     .await;
-    assert_eq!(ticket["timeline"].as_array().map(Vec::len), Some(2), "{ticket}");
+    assert_eq!(
+        ticket["timeline"].as_array().map(Vec::len),
+        Some(2),
+        "{ticket}"
+    );
     assert_eq!(read["timeline"], ticket["timeline"]);
     assert_eq!(read["reported_at"], ticket["reported_at"]);
     assert_eq!(
