@@ -434,6 +434,39 @@ mod tests {
     }
 
     #[test]
+    fn a_case_about_a_manhole_cover_names_it_by_its_component_code() {
+        let categories = Categories::shipped().unwrap();
+        let about = CaseDraft {
+            component: Some(" 3210020102000042 ".into()),
+            ..draft()
+        };
+        let case = about.validate(categories, bounds()).unwrap();
+        assert_eq!(
+            case.component.as_ref().map(|code| code.as_str()),
+            Some("3210020102000042")
+        );
+        let opened = super::super::Case::open(
+            case,
+            None,
+            "worker",
+            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 2, 9, 0, 0).unwrap(),
+        );
+        assert_eq!(opened.component.as_deref(), Some("3210020102000042"));
+        let wrong = CaseDraft {
+            component: Some("3210020201000001".into()),
+            ..draft()
+        };
+        let errors = wrong.validate(categories, bounds()).unwrap_err();
+        assert_eq!(
+            errors
+                .iter()
+                .map(|error| (error.field, error.code))
+                .collect::<Vec<_>>(),
+            [("component", "not_a_manhole")]
+        );
+    }
+
+    #[test]
     fn a_good_draft_becomes_a_case_on_its_channels_path() {
         let categories = Categories::shipped().unwrap();
         let case = draft().validate(categories, bounds()).unwrap();
