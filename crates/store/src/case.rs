@@ -127,54 +127,13 @@ pub(crate) fn fact_values(case: &Case) -> [i16; 12] {
 
 /// The fact columns' values of `facts`, in the order of `Tally::FACTS`.
 pub(crate) fn facts_as_values(facts: &huimin_domain::case::indicators::CaseFacts) -> [i16; 12] {
-    [
-        facts.voided,
-        facts.registered,
-        facts.dispatched,
-        facts.handled,
-        facts.handled_on_time,
-        facts.closed,
-        facts.closed_on_time,
-        facts.reworked,
-        facts.callback_due,
-        facts.called_back,
-        facts.rated,
-        facts.satisfied,
-    ]
-    .map(i16::from)
+    facts.values().map(i16::from)
 }
 
 /// The facts the fact columns hold (in the order of `Tally::FACTS`); any value but 0 is
 /// true, as the indicators' sums would count it.
 pub(crate) fn facts_from_values(values: [i16; 12]) -> huimin_domain::case::indicators::CaseFacts {
-    let [
-        voided,
-        registered,
-        dispatched,
-        handled,
-        handled_on_time,
-        closed,
-        closed_on_time,
-        reworked,
-        callback_due,
-        called_back,
-        rated,
-        satisfied,
-    ] = values.map(|value| value != 0);
-    huimin_domain::case::indicators::CaseFacts {
-        voided,
-        registered,
-        dispatched,
-        handled,
-        handled_on_time,
-        closed,
-        closed_on_time,
-        reworked,
-        callback_due,
-        called_back,
-        rated,
-        satisfied,
-    }
+    huimin_domain::case::indicators::CaseFacts::from_values(values.map(|value| value != 0))
 }
 
 /// The SQL of an indicator query: the unit's expression, the conditions (binding the

@@ -39,6 +39,56 @@ pub struct CaseFacts {
 }
 
 impl CaseFacts {
+    /// The facts in the order of [`Tally::FACTS`].
+    pub fn values(&self) -> [bool; 12] {
+        [
+            self.voided,
+            self.registered,
+            self.dispatched,
+            self.handled,
+            self.handled_on_time,
+            self.closed,
+            self.closed_on_time,
+            self.reworked,
+            self.callback_due,
+            self.called_back,
+            self.rated,
+            self.satisfied,
+        ]
+    }
+
+    /// The facts from their values in the order of [`Tally::FACTS`].
+    pub fn from_values(values: [bool; 12]) -> CaseFacts {
+        let [
+            voided,
+            registered,
+            dispatched,
+            handled,
+            handled_on_time,
+            closed,
+            closed_on_time,
+            reworked,
+            callback_due,
+            called_back,
+            rated,
+            satisfied,
+        ] = values;
+        CaseFacts {
+            voided,
+            registered,
+            dispatched,
+            handled,
+            handled_on_time,
+            closed,
+            closed_on_time,
+            reworked,
+            callback_due,
+            called_back,
+            rated,
+            satisfied,
+        }
+    }
+
     pub fn of(case: &Case) -> CaseFacts {
         let status = case.flow.status;
         let milestones = &case.milestones;
@@ -424,6 +474,21 @@ pub struct IndicatorQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn facts_are_listed_in_the_order_of_the_tally_columns() {
+        let facts = CaseFacts {
+            registered: true,
+            closed_on_time: true,
+            satisfied: true,
+            ..CaseFacts::default()
+        };
+        let named = serde_json::to_value(facts).unwrap();
+        for (fact, value) in Tally::FACTS.iter().zip(facts.values()) {
+            assert_eq!(named[fact], value, "{fact}");
+        }
+        assert_eq!(CaseFacts::from_values(facts.values()), facts);
+    }
 
     fn tally(reports: u64, voided: u64, registered: u64, closed: u64) -> Tally {
         Tally {
