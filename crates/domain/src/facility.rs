@@ -236,22 +236,10 @@ impl ComponentDraft {
         let code = ComponentCode::parse(code)
             .map_err(|error| errors.push(error))
             .ok();
-        let location = match (self.longitude, self.latitude) {
-            (Some(longitude), Some(latitude)) => city
-                .place(longitude, latitude)
-                .map_err(|error| errors.push(error))
-                .ok(),
-            _ => {
-                errors.push(FieldError::new(
-                    "location",
-                    "",
-                    "required",
-                    "a component needs its location: longitude and latitude (WGS84)",
-                    "须填写部件位置（WGS84 经纬度）",
-                ));
-                None
-            }
-        };
+        let location = city
+            .place(self.longitude, self.latitude, ("component", "部件"))
+            .map_err(|error| errors.push(error))
+            .ok();
         let owner = self.owner.trim();
         if owner.is_empty() || owner.chars().count() > 64 {
             errors.push(FieldError::new(

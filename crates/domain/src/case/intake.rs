@@ -133,9 +133,24 @@ impl Bounds {
             && (self.min_latitude..=self.max_latitude).contains(&point.latitude)
     }
 
-    /// The point at `longitude`, `latitude`, or the `location` error naming the city's
-    /// bounds when it lies outside them (or is no point at all).
-    pub fn place(&self, longitude: f64, latitude: f64) -> Result<GeoPoint, FieldError> {
+    /// The point at `longitude`, `latitude`, or the `location` error: `required` when
+    /// either is missing (naming `what`, e.g. `("case", "案件")`), or naming the city's
+    /// bounds when the point lies outside them (or is no point at all).
+    pub fn place(
+        &self,
+        longitude: Option<f64>,
+        latitude: Option<f64>,
+        (what, what_zh): (&str, &str),
+    ) -> Result<GeoPoint, FieldError> {
+        let (Some(longitude), Some(latitude)) = (longitude, latitude) else {
+            return Err(FieldError::new(
+                "location",
+                "",
+                "required",
+                format!("a {what} needs its location: longitude and latitude (WGS84)"),
+                format!("须填写{what_zh}位置（WGS84 经纬度）"),
+            ));
+        };
         match GeoPoint::new(longitude, latitude) {
             Some(point) if self.contains(point) => Ok(point),
             _ => Err(FieldError::new(
@@ -248,22 +263,10 @@ impl CaseDraft {
                 },
             ));
         }
-        let location = match (self.longitude, self.latitude) {
-            (Some(longitude), Some(latitude)) => city
-                .place(longitude, latitude)
-                .map_err(|error| errors.push(error))
-                .ok(),
-            _ => {
-                errors.push(FieldError::new(
-                    "location",
-                    "",
-                    "required",
-                    "a case needs its location: longitude and latitude (WGS84)",
-                    "须填写案件位置（WGS84 经纬度）",
-                ));
-                None
-            }
-        };
+        let location = city
+            .place(self.longitude, self.latitude, ("case", "案件"))
+            .map_err(|error| errors.push(error))
+            .ok();
         let description = self.description.trim();
         let length = description.chars().count();
         if !(5..=DESCRIPTION_LIMIT).contains(&length) {
