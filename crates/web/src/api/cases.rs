@@ -271,15 +271,8 @@ pub(crate) async fn case_worker(
     writing: bool,
 ) -> Result<(Principal, CaseAccess), ApiError> {
     let principal = super::government_caller(state, parts, "cases are").await?;
-    if writing
-        && principal
-            .token_scopes
-            .as_ref()
-            .is_some_and(|scopes| !scopes.iter().any(|scope| scope == CASES_WRITE))
-    {
-        return Err(ApiError::Forbidden(format!(
-            "changing cases needs a token with {CASES_WRITE}"
-        )));
+    if writing {
+        require_cases_write(&principal, "changing cases")?;
     }
     let access = CaseAccess::of(&principal.roles, state.clock.now());
     if !access.works_with_cases() {
@@ -290,7 +283,41 @@ pub(crate) async fn case_worker(
     Ok((principal, access))
 }
 
-async fn audit(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
+/// 403 when the caller came with a token without `cases:write` ("`doing` needs a token
+/// with …"); a signed-in session passes.
+pub(crate) fn require_cases_write(principal: &Principal, doing: &str) -> Result<(), ApiError> {
+    if principal
+        .token_scopes
+        .as_ref()
+        .is_some_and(|scopes| !scopes.iter().any(|scope| scope == CASES_WRITE))
+    {
+        return Err(ApiError::Forbidden(format!(
+            "{doing} needs a token with {CASES_WRITE}"
+        )));
+    }
+    Ok(())
+}
+
+/// The audit event of a read of one object: allowed, in the object's jurisdiction, when
+/// it was `found` (`Some` of its jurisdiction); denied otherwise.
+pub(crate) fn read_event(
+    principal: &Principal,
+    parts: &Parts,
+    (action, kind, id): (&str, &str, &str),
+    found: Option<&str>,
+) -> AuditEvent {
+    AuditEvent {
+        outcome: if found.is_some() {
+            Outcome::Allowed
+        } else {
+            Outcome::Denied
+        },
+        jurisdiction: found.unwrap_or_default().to_owned(),
+        ..principal.actor(parts).event(action, kind, id)
+    }
+}
+
+pub(crate) async fn audit(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
     state
         .audit
         .append_audit(&[event], state.clock.now())
@@ -488,21 +515,15 @@ pub(crate) async fn read_case_as_kept(
 ) -> Result<(Case, CaseDto), ApiError> {
     let (principal, access) = case_worker(state, parts, false).await?;
     let found = visible_case(state, &access, id).await;
-    let event = AuditEvent {
-        outcome: if found.is_ok() {
-            Outcome::Allowed
-        } else {
-            Outcome::Denied
-        },
-        jurisdiction: found
+    let event = read_event(
+        &principal,
+        parts,
+        ("case.read", "case", &id.to_string()),
+        found
             .as_ref()
             .ok()
-            .and_then(|case| case.grid.clone())
-            .unwrap_or_default(),
-        ..principal
-            .actor(parts)
-            .event("case.read", "case", id.to_string())
-    };
+            .map(|case| case.grid.as_deref().unwrap_or_default()),
+    );
     audit(state, event).await?;
     let case = found?;
     let events = state.cases.case_events(id).await?;

@@ -10,7 +10,7 @@
 //! Both are read by everyone who works with cases in the area. Writes and reads are
 //! audited.
 
-use super::cases::{CASES_WRITE, case_worker, scope};
+use super::cases::{audit, case_worker, read_event, require_cases_write, scope};
 use super::{PageParams, shanghai_rfc3339};
 use crate::error::{ApiError, ApiJson};
 use crate::session::Principal;
@@ -93,15 +93,7 @@ fn held(principal: &Principal, now: chrono::DateTime<chrono::Utc>) -> Vec<(Role,
 /// `cases:write`.
 async fn writer(state: &AppState, parts: &Parts) -> Result<Principal, ApiError> {
     let principal = super::government_caller(state, parts, "facilities are").await?;
-    if principal
-        .token_scopes
-        .as_ref()
-        .is_some_and(|scopes| !scopes.iter().any(|scope| scope == CASES_WRITE))
-    {
-        return Err(ApiError::Forbidden(format!(
-            "registering facilities needs a token with {CASES_WRITE}"
-        )));
-    }
+    require_cases_write(&principal, "registering facilities")?;
     Ok(principal)
 }
 
@@ -117,9 +109,9 @@ async fn refuse(
         outcome: Outcome::Denied,
         ..principal.actor(parts).event(action, object.0, object.1)
     };
-    match state.audit.append_audit(&[event], state.clock.now()).await {
-        Ok(_) => ApiError::Forbidden(why),
-        Err(error) => error.into(),
+    match audit(state, event).await {
+        Ok(()) => ApiError::Forbidden(why),
+        Err(error) => error,
     }
 }
 
@@ -249,10 +241,7 @@ pub async fn list_components(
             .actor(&parts)
             .event("component.list", "area", area.as_str())
     };
-    state
-        .audit
-        .append_audit(&[event], state.clock.now())
-        .await?;
+    audit(&state, event).await?;
     Ok(Json(ComponentPageDto {
         items: found.items.iter().map(component_dto).collect(),
         total: found.total,
@@ -279,24 +268,13 @@ pub async fn get_component(
             access.scope.contains(Some(&component.grid))
                 || access.departments.contains(&component.owner)
         });
-    let event = AuditEvent {
-        outcome: if found.is_some() {
-            Outcome::Allowed
-        } else {
-            Outcome::Denied
-        },
-        jurisdiction: found
-            .as_ref()
-            .map(|component| component.grid.clone())
-            .unwrap_or_default(),
-        ..principal
-            .actor(&parts)
-            .event("component.read", "component", code.trim())
-    };
-    state
-        .audit
-        .append_audit(&[event], state.clock.now())
-        .await?;
+    let event = read_event(
+        &principal,
+        &parts,
+        ("component.read", "component", code.trim()),
+        found.as_ref().map(|component| component.grid.as_str()),
+    );
+    audit(&state, event).await?;
     found
         .as_ref()
         .map(|component| Json(component_dto(component)))
@@ -434,24 +412,13 @@ pub async fn building_appraisals(
         .building_place(&id)
         .await?
         .filter(|(grid, _)| access.scope.contains(Some(grid)));
-    let event = AuditEvent {
-        outcome: if place.is_some() {
-            Outcome::Allowed
-        } else {
-            Outcome::Denied
-        },
-        jurisdiction: place
-            .as_ref()
-            .map(|(grid, _)| grid.clone())
-            .unwrap_or_default(),
-        ..principal
-            .actor(&parts)
-            .event("appraisal.read", "building", id.as_str())
-    };
-    state
-        .audit
-        .append_audit(&[event], state.clock.now())
-        .await?;
+    let event = read_event(
+        &principal,
+        &parts,
+        ("appraisal.read", "building", id.as_str()),
+        place.as_ref().map(|(grid, _)| grid.as_str()),
+    );
+    audit(&state, event).await?;
     let (grid, address) = place.ok_or_else(|| ApiError::not_found("building"))?;
     let appraisals = state.facilities.appraisals(&id).await?;
     Ok(Json(BuildingSafetyDto {
