@@ -1,10 +1,14 @@
 //! The dataset loader's record look-ups and writes on PostgreSQL: one statement per
-//! chunk (or per run of one kind of write) over arrays bound whole, `= ANY($n)` for the
-//! look-ups and `UNNEST` for the writes, where many-row `VALUES` lists of numbered
-//! parameters took a round trip per fifty records and a parse per statement.
+//! chunk (or per run of one kind of write) over arrays bound whole and read with
+//! `UNNEST`, where many-row `VALUES` lists of numbered parameters took a round trip per
+//! fifty records and a parse per statement.
 //!
-//! The look-ups are planned at each execution, not prepared once: PostgreSQL's cached
-//! plan for a table that was empty when the batch began scans it whole.
+//! The look-ups probe the index once per key, as a `LATERAL` subquery with `LIMIT 1` (the
+//! keys are unique, and the limit keeps the planner from flattening the probe into a
+//! join). As `= ANY($n)` over ten thousand keys the planner, costing random reads as
+//! disk seeks, chose a parallel scan of the whole table: 418 ms a chunk on a million
+//! records, against 39 ms for the probes — and the scan grows with the table, so a load
+//! slowed as it went. They are planned at each execution, not prepared once.
 
 use crate::dataset::{Known, RecordWrite};
 use crate::storage_error;
@@ -25,7 +29,8 @@ pub(crate) async fn linked(
         return Ok(HashSet::new());
     }
     let rows = sqlx::query_scalar::<_, String>(sql!(
-        "SELECT {column} FROM {table} WHERE {column} = ANY($1)"
+        "SELECT t.{column} FROM UNNEST($1::text[]) AS u(subject) \
+         CROSS JOIN LATERAL (SELECT {column} FROM {table} WHERE {column} = u.subject LIMIT 1) AS t"
     ))
     .persistent(false)
     .bind(subjects)
@@ -45,8 +50,9 @@ pub(crate) async fn known(
         return Ok(HashMap::new());
     }
     let rows = sqlx::query(
-        "SELECT record_key, record_values, seen_batch, seen_row FROM dataset_record \
-         WHERE resource_code = $1 AND record_key = ANY($2)",
+        "SELECT d.record_key, d.record_values, d.seen_batch, d.seen_row FROM UNNEST($2::text[]) AS u(key) \
+         CROSS JOIN LATERAL (SELECT record_key, record_values, seen_batch, seen_row FROM dataset_record \
+         WHERE resource_code = $1 AND record_key = u.key LIMIT 1) AS d",
     )
     .persistent(false)
     .bind(resource)
