@@ -159,6 +159,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0024_facilities.sql"),
         postgres: include_str!("../migrations/postgres/0024_facilities.sql"),
     },
+    Migration {
+        version: 25,
+        name: "dataset_record_without_resource_check",
+        sqlite: include_str!("../migrations/sqlite/0025_dataset_record_without_resource_check.sql"),
+        postgres: include_str!(
+            "../migrations/postgres/0025_dataset_record_without_resource_check.sql"
+        ),
+    },
 ];
 
 pub(crate) const CREATE_MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration (

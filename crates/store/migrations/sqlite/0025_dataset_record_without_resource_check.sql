@@ -1,0 +1,4 @@
+-- Nothing to do on SQLite. PostgreSQL drops dataset_record's foreign key to the
+-- catalogue here, because it checks it with a trigger and a query per inserted row;
+-- SQLite's check is one probe of catalogue_resource's small primary key, and dropping
+-- the clause would mean rebuilding the record table.
