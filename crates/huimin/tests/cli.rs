@@ -2149,6 +2149,11 @@ async fn browser_decides_a_sharing_request_and_answers_a_dispute() {
         .await
         .unwrap()
         .expect("each dispute row carries its id");
+    // The grant's page also says "done": mark it, to know the answer's page by its absence.
+    browser
+        .execute("document.body.dataset.granted = 'shown';", vec![])
+        .await
+        .unwrap();
     browser
         .find(Locator::Css("#open-disputes button"))
         .await
@@ -2156,17 +2161,15 @@ async fn browser_decides_a_sharing_request_and_answers_a_dispute() {
         .click()
         .await
         .unwrap();
-    // The grant's page also said "done": wait for the answer's page, on which the row is gone.
-    let mut gone = false;
-    for _ in 0..40 {
-        if browser.find(Locator::Id(&answered)).await.is_err() {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    assert!(gone, "{answered} is answered and no longer open");
-    browser.find(Locator::Id("desk-done")).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("body:not([data-granted]) #desk-done"))
+        .await
+        .unwrap();
+    assert!(
+        browser.find(Locator::Id(&answered)).await.is_err(),
+        "{answered} is answered and no longer open"
+    );
     let screenshots =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();
