@@ -10,9 +10,9 @@
 
 use crate::dataset::{Known, RecordWrite};
 use crate::storage_error;
+use foldhash::{HashMap, HashSet};
 use huimin_domain::storage::StorageResult;
 use rusqlite::OptionalExtension;
-use std::collections::{HashMap, HashSet};
 
 type Transaction = sqlx::Transaction<'static, sqlx::Sqlite>;
 
@@ -49,7 +49,7 @@ pub(crate) async fn linked(
     let sql = format!("SELECT 1 FROM {table} WHERE {column} = ?1");
     on_connection(transaction, "linking subjects", |connection| {
         let mut statement = connection.prepare(&sql)?;
-        let mut found = HashSet::new();
+        let mut found = HashSet::default();
         for subject in subjects {
             if statement.exists([subject])? {
                 found.insert((*subject).to_owned());
@@ -71,7 +71,7 @@ pub(crate) async fn known(
             "SELECT record_values, seen_batch, seen_row FROM dataset_record \
              WHERE resource_code = ?1 AND record_key = ?2",
         )?;
-        let mut known = HashMap::new();
+        let mut known = HashMap::default();
         for key in keys {
             let stored = statement
                 .query_row([resource, key], |row| {
