@@ -628,7 +628,7 @@ fn import_postgres(
     for (run, url) in urls.iter().enumerate() {
         let psql = psql_url(url);
         println!("COPY ({} of {}) …", run + 1, urls.len());
-        peer_runs.push(copy_into_plain_table(&psql, create, "person_plain", csv)?);
+        peer_runs.push(copy_into_new_table(&psql, create, "person_plain", csv)?);
         settle_postgres(&psql)?;
         println!(
             "huimin import, PostgreSQL ({} of {}) …",
@@ -664,9 +664,9 @@ fn import_postgres(
     ])
 }
 
-/// Creates a plain table with `create` and times psql's `\copy` of `csv` (with a header)
-/// into it: the PostgreSQL peer of an import.
-pub(crate) fn copy_into_plain_table(
+/// Creates a table with `create` (statements psql runs in one go) and times psql's
+/// `\copy` of `csv` (with a header) into it: the PostgreSQL peer of an import.
+pub(crate) fn copy_into_new_table(
     psql: &str,
     create: &str,
     table: &str,
@@ -675,7 +675,7 @@ pub(crate) fn copy_into_plain_table(
     let status = Command::new("psql")
         .args(["-q", "-v", "ON_ERROR_STOP=1", psql, "-c", create])
         .status()?;
-    ensure!(status.success(), "psql could not create the plain table");
+    ensure!(status.success(), "psql could not create the table");
     timed(Command::new("psql").args([
         "-q",
         "-v",

@@ -11,7 +11,7 @@
 //! for its peak memory.
 
 use crate::bench::{
-    Row, Server, copy_into_plain_table, mib, psql_url, remove_sqlite_files, timed, write_all_ids,
+    Row, Server, copy_into_new_table, mib, psql_url, remove_sqlite_files, timed, write_all_ids,
 };
 use anyhow::{Context, ensure};
 use std::io::Write;
@@ -127,12 +127,8 @@ pub fn run(
                 let create = "CREATE TABLE contribution_plain (citizen_id text, insurance_type text, month text, \
                               salary_base text, contribution text)";
                 println!("COPY …");
-                let (seconds, kib, _) = copy_into_plain_table(
-                    &psql_url(&database),
-                    create,
-                    "contribution_plain",
-                    &csv,
-                )?;
+                let (seconds, kib, _) =
+                    copy_into_new_table(&psql_url(&database), create, "contribution_plain", &csv)?;
                 ("COPY", seconds, kib)
             }
         };
@@ -160,7 +156,7 @@ pub fn run(
             }
             None => {
                 println!("COPY into the indexed table …");
-                let (seconds, _, _) = copy_into_plain_table(
+                let (seconds, _, _) = copy_into_new_table(
                     &psql_url(&database),
                     &format!("{INDEXED_TABLE}; {INDEXED_SUBJECT}"),
                     "contribution_indexed",

@@ -496,10 +496,7 @@ macro_rules! dataset_store {
                     let mut keys: Vec<&str> = chunk.records.iter().map(|(_, record)| record.key.as_str()).collect();
                     keys.sort_unstable();
                     keys.dedup();
-                    let look_up = memory.keys_to_look_up(keys);
-                    let mut stored = super::dataset_writes::known(transaction, resource, &look_up).await?;
-                    let mut known: foldhash::HashMap<&str, Known> =
-                        look_up.iter().filter_map(|key| stored.remove(*key).map(|found| (*key, found))).collect();
+                    let mut known = super::dataset_writes::known(transaction, resource, &memory.keys_to_look_up(keys)).await?;
                     let mut writes: Vec<RecordWrite<'_>> = Vec::with_capacity(chunk.records.len());
                     // Linked records inserted or changed, to compare with the registry.
                     let mut written: Vec<(&str, &[Option<String>])> = Vec::new();

@@ -40,18 +40,20 @@ pub(crate) async fn linked(
     Ok(rows.into_iter().collect())
 }
 
-/// What the store holds of `keys` of `resource`.
-pub(crate) async fn known(
+/// What the store holds of `keys` of `resource`, by the caller's keys (each found row
+/// names its key by its place in the array).
+pub(crate) async fn known<'k>(
     transaction: &mut Transaction,
     resource: &str,
-    keys: &[&str],
-) -> StorageResult<HashMap<String, Known>> {
+    keys: &[&'k str],
+) -> StorageResult<HashMap<&'k str, Known>> {
     if keys.is_empty() {
         return Ok(HashMap::default());
     }
     let rows = sqlx::query(
-        "SELECT d.record_key, d.record_values, d.seen_batch, d.seen_row FROM UNNEST($2::text[]) AS u(key) \
-         CROSS JOIN LATERAL (SELECT record_key, record_values, seen_batch, seen_row FROM dataset_record \
+        "SELECT u.place, d.record_values, d.seen_batch, d.seen_row \
+         FROM UNNEST($2::text[]) WITH ORDINALITY AS u(key, place) \
+         CROSS JOIN LATERAL (SELECT record_values, seen_batch, seen_row FROM dataset_record \
          WHERE resource_code = $1 AND record_key = u.key LIMIT 1) AS d",
     )
     .persistent(false)
@@ -63,8 +65,18 @@ pub(crate) async fn known(
     let column = |error| storage_error("reading a stored record", error);
     rows.iter()
         .map(|row| {
+            let place: i64 = row.try_get("place").map_err(column)?;
+            let key = usize::try_from(place - 1)
+                .ok()
+                .and_then(|index| keys.get(index))
+                .ok_or_else(|| {
+                    huimin_domain::storage::StorageError::new(format!(
+                        "a record look-up answered for place {place} of {} keys",
+                        keys.len()
+                    ))
+                })?;
             Ok((
-                row.try_get("record_key").map_err(column)?,
+                *key,
                 Known {
                     values: row.try_get("record_values").map_err(column)?,
                     seen_batch: row.try_get("seen_batch").map_err(column)?,
@@ -111,6 +123,14 @@ fn copy_rows(
     recorded_at: i64,
     inserts: &[RecordWrite<'_>],
 ) -> Vec<u8> {
+    // The fields every row of the run shares, escaped once: the resource before the key,
+    // and the batch, time and batch again between the values and the row.
+    let mut resource_field = Vec::new();
+    copy_field(&mut resource_field, resource);
+    let mut provenance = Vec::new();
+    copy_field(&mut provenance, batch);
+    provenance.extend_from_slice(format!("\t{recorded_at}\t").as_bytes());
+    copy_field(&mut provenance, batch);
     let mut data = Vec::with_capacity(inserts.len() * 256);
     for write in inserts {
         let RecordWrite::Insert {
@@ -123,7 +143,7 @@ fn copy_rows(
         else {
             continue;
         };
-        copy_field(&mut data, resource);
+        data.extend_from_slice(&resource_field);
         data.push(b'\t');
         copy_field(&mut data, key);
         data.push(b'\t');
@@ -136,9 +156,7 @@ fn copy_rows(
         data.push(b'\t');
         copy_field(&mut data, values);
         data.push(b'\t');
-        copy_field(&mut data, batch);
-        data.extend_from_slice(format!("\t{recorded_at}\t").as_bytes());
-        copy_field(&mut data, batch);
+        data.extend_from_slice(&provenance);
         data.extend_from_slice(format!("\t{row}\n").as_bytes());
     }
     data

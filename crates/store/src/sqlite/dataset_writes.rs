@@ -60,12 +60,12 @@ pub(crate) async fn linked(
     .await
 }
 
-/// What the store holds of `keys` of `resource`.
-pub(crate) async fn known(
+/// What the store holds of `keys` of `resource`, by the caller's keys.
+pub(crate) async fn known<'k>(
     transaction: &mut Transaction,
     resource: &str,
-    keys: &[&str],
-) -> StorageResult<HashMap<String, Known>> {
+    keys: &[&'k str],
+) -> StorageResult<HashMap<&'k str, Known>> {
     on_connection(transaction, "looking up records", |connection| {
         let mut statement = connection.prepare(
             "SELECT record_values, seen_batch, seen_row FROM dataset_record \
@@ -83,7 +83,7 @@ pub(crate) async fn known(
                 })
                 .optional()?;
             if let Some(stored) = stored {
-                known.insert((*key).to_owned(), stored);
+                known.insert(*key, stored);
             }
         }
         Ok(known)
